@@ -1,0 +1,5 @@
+import sys
+
+from litecomplete.cli import main
+
+sys.exit(main())

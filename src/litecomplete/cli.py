@@ -1,0 +1,311 @@
+"""Command line: a thin shell over the library. ``litecomplete --help`` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from litecomplete.errors import LitecompleteError, ModelFileError
+
+EXAMPLES = {
+    "convert": "litecomplete convert --model tiny --format app --quant dynamic "
+    "--max-length 100 --out autocomplete.tflite",
+    "complete": "litecomplete complete --model autocomplete.tflite \"I'm enjoying a\"",
+    "inspect": "litecomplete inspect autocomplete.tflite",
+    "bench": "litecomplete bench --model autocomplete.tflite --repetitions 5",
+}
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+# ---------------------------------------------------------------- convert
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from litecomplete.contract import ModelFormat
+    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.native_output import captured_native_stderr
+    from litecomplete.progress import stage_progress
+    from litecomplete.quantize import QuantMode
+
+    ModelFormat.parse(args.format)
+    config = ExportConfig(
+        max_length=args.max_length,
+        context_length=args.context_length,
+        sampler=Sampler.parse(args.sampler),
+        top_k=args.top_k,
+        temperature=args.temperature,
+        quant=QuantMode.parse(args.quant),
+        calibration_samples=args.calibration_samples,
+    )
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise LitecompleteError(f"output directory {out.parent} does not exist; create it first")
+    with captured_native_stderr() as (stderr, log_path):
+        with stage_progress(f"convert {args.model}", 5, stream=stderr) as bar:
+            from litecomplete.convert.app_export import convert_app_model
+            from litecomplete.models import load_causal_lm
+
+            bar("load model")
+            causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
+            result = convert_app_model(causal_lm, config, out, on_stage=bar)
+    if args.json:
+        _emit_json(
+            {
+                "path": str(result.path),
+                "format": "app",
+                "quantization": result.quant.value,
+                "size_bytes": result.size_bytes,
+                "seconds": result.seconds,
+                "peak_rss_bytes": result.peak_rss_bytes,
+                "op_set": result.info.op_set,
+                "float_fallback_ops": result.float_fallback_ops,
+            }
+        )
+        return 0
+    print(f"wrote {result.path}")
+    print(f"  size         {_mib(result.size_bytes)} ({result.size_bytes} bytes)")
+    print(f"  time         {result.seconds:.1f} s")
+    print(f"  peak memory  {_mib(result.peak_rss_bytes)}")
+    print(f"  ops          {result.info.op_set}")
+    if result.float_fallback_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(result.float_fallback_ops.items()))
+        print(f"  left in float (no integer kernel or not quantizable): {ops}")
+    return 0
+
+
+# ---------------------------------------------------------------- complete
+
+
+def _read_prompt(args: argparse.Namespace) -> str | bytes:
+    if args.prompt == "-":
+        return sys.stdin.buffer.read()
+    return str(args.prompt)
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    from litecomplete.runtime import AppModel, validate_prompt
+
+    from litecomplete.native_output import captured_native_stderr
+
+    prompt = _read_prompt(args)
+    validate_prompt(prompt)
+    with captured_native_stderr() as (stderr, _):
+        if args.model is None:
+            from litecomplete.default_model import ensure_default_model
+            from litecomplete.progress import stage_progress
+
+            with stage_progress("prepare default model", 5, stream=stderr) as bar:
+                model_path = ensure_default_model(on_stage=bar)
+        else:
+            model_path = Path(args.model)
+        model = AppModel.load(model_path, num_threads=args.threads)
+        start = time.perf_counter()
+        completion = model.complete(prompt)
+        latency_ms = (time.perf_counter() - start) * 1000
+    if args.json:
+        text = prompt.decode("utf-8") if isinstance(prompt, bytes) else prompt
+        _emit_json(
+            {
+                "model": str(model_path),
+                "prompt": text,
+                "completion": completion,
+                "latency_ms": latency_ms,
+            }
+        )
+    else:
+        print(completion)
+    return 0
+
+
+# ---------------------------------------------------------------- inspect
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from litecomplete.inspect import check_contract, read_model_info
+    from litecomplete.inspect.contracts import app_contract_problems
+
+    path = Path(args.file)
+    info = read_model_info(path)
+    contract = check_contract(info)
+    if args.json:
+        _emit_json(
+            {
+                "path": str(path),
+                "size_bytes": info.size_bytes,
+                "contract": contract.value if contract else None,
+                "op_set": info.op_set,
+                "quantization": info.quantization,
+                "signatures": {
+                    k: {
+                        "inputs": {n: [t.dtype, list(t.shape)] for n, t in s.inputs.items()},
+                        "outputs": {n: [t.dtype, list(t.shape)] for n, t in s.outputs.items()},
+                    }
+                    for k, s in info.signatures.items()
+                },
+                "builtin_ops": dict(info.builtin_ops),
+                "flex_ops": dict(info.flex_ops),
+                "custom_ops": dict(info.custom_ops),
+                "weight_bytes_by_dtype": dict(info.weight_bytes_by_dtype),
+                "manifest": info.manifest,
+            }
+        )
+    else:
+        print(f"file          {path}")
+        print(f"size          {_mib(info.size_bytes)} ({info.size_bytes} bytes)")
+        print(f"contract      {contract.value if contract else 'none'}")
+        print(f"op set        {info.op_set}")
+        print(f"quantization  {info.quantization}")
+        weights = ", ".join(f"{k} {_mib(v)}" for k, v in info.weight_bytes_by_dtype.most_common())
+        print(f"weights       {weights or 'none'}")
+        for key, sig in info.signatures.items():
+            print(f"signature     {key}")
+            for name, t in sig.inputs.items():
+                print(f"  input       {name}: {t.dtype}{list(t.shape)}")
+            for name, t in sig.outputs.items():
+                print(f"  output      {name}: {t.dtype}{list(t.shape)}")
+        print(f"builtin ops   {', '.join(sorted(info.builtin_ops)) or 'none'}")
+        if info.flex_ops:
+            print(f"flex ops      {', '.join(sorted(info.flex_ops))}")
+        if info.custom_ops:
+            print(f"custom ops    {', '.join(sorted(info.custom_ops))}")
+        if info.manifest:
+            print(f"manifest      {json.dumps(info.manifest, sort_keys=True)}")
+    if contract is None:
+        raise ModelFileError(
+            f"{path} fits no known contract: {'; '.join(app_contract_problems(info))}"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from litecomplete.bench.app_bench import BenchConfig, bench_app_model
+
+    config = BenchConfig(
+        prompt=args.prompt,
+        repetitions=args.repetitions,
+        warmup=args.warmup,
+        num_threads=args.threads,
+    )
+    result = bench_app_model(Path(args.model), config)
+    if args.json:
+        _emit_json(result.to_dict())
+        return 0
+    m = result.machine
+    print(f"model        {result.model} ({_mib(result.size_bytes)}, {result.quantization})")
+    print(f"machine      {m['cpu']}, {m['cores']} cores, python {m['python']}, "
+          f"tensorflow {m['tensorflow']}, litecomplete {m['litecomplete']}")
+    print(f"threads      {result.threads or 'default'}")
+    print(f"load         {result.load_s:.2f} s")
+    print(f"completion   {result.median_s:.3f} s median +- {result.spread_s:.3f} s "
+          f"over {len(result.wall_s)} runs (max length {result.max_length})")
+    if result.new_tokens is not None and result.tokens_per_s is not None:
+        print(f"new tokens   {result.new_tokens} ({result.tokens_per_s:.1f} tokens/s)")
+    print(f"peak RSS     {_mib(result.peak_rss_bytes)}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="litecomplete",
+        description="On-device LLM autocomplete: convert, quantize, inspect, run and benchmark "
+        "TFLite language models.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, func: Callable[[argparse.Namespace], int]) -> Any:
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=f"{help_text}\n\nexample:\n  {EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(func=func)
+        return p
+
+    p = add("convert", "Convert a GPT-2 model to a .tflite file.", cmd_convert)
+    p.add_argument(
+        "--model",
+        required=True,
+        help="built-in config (tiny, gpt2-124m), KerasHub preset directory, "
+        "or KerasHub preset name (gpt2_base_en; needs network)",
+    )
+    p.add_argument("--format", default="app", help="file format: app (default)")
+    p.add_argument(
+        "--quant", default="none", help="quantization: none, dynamic, float16, int8 (default none)"
+    )
+    p.add_argument("--max-length", type=int, default=100,
+                   help="total tokens, prompt plus completion (default 100)")
+    p.add_argument("--context-length", type=int, default=None,
+                   help="prompt tokens kept, newest first (default: half of --max-length)")
+    p.add_argument("--sampler", default="top_k", help="greedy or top_k (default top_k)")
+    p.add_argument("--top-k", type=int, default=5, help="candidates for top_k (default 5)")
+    p.add_argument("--temperature", type=float, default=1.0, help="top_k temperature (default 1)")
+    p.add_argument("--sequence-length", type=int, default=256,
+                   help="preprocessor packing length (default 256)")
+    p.add_argument("--calibration-samples", type=int, default=16,
+                   help="passages of real text for int8 calibration (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
+    p.add_argument("--out", required=True, help="output .tflite path (written atomically)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = add("complete", "Complete a prompt with an app-format model.", cmd_complete)
+    p.add_argument("prompt", help="text to complete; - reads it from standard input")
+    p.add_argument("--model", default=None, help="app-format .tflite (default: the default model)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = add("inspect", "Show what a .tflite file holds and which contract it fits.", cmd_inspect)
+    p.add_argument("file", help=".tflite file")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = add("bench", "Time whole completions of an app-format model.", cmd_bench)
+    p.add_argument("--model", required=True, help="app-format .tflite file")
+    p.add_argument("--prompt", default="I'm enjoying a", help="prompt to complete")
+    p.add_argument("--repetitions", type=int, default=5, help="timed runs (default 5)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except LitecompleteError as e:
+        print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"litecomplete {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

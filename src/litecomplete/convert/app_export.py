@@ -1,0 +1,165 @@
+"""Convert a KerasHub GPT-2 causal LM to the seed's single-graph app format.
+
+Pipeline: ``keras.export.ExportArchive`` -> SavedModel -> ``TFLiteConverter.
+from_saved_model``. Going through a SavedModel is what embeds Keras 3 weights;
+``from_concrete_functions`` leaves them out and the file computes NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litecomplete.atomic import atomic_write_bytes
+from litecomplete.contract import APP_INPUT, APP_SIGNATURE, ModelFormat
+from litecomplete.convert.app_graph import make_generate_fn
+from litecomplete.convert.config import ExportConfig
+from litecomplete.convert.manifest import add_manifest
+from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes
+from litecomplete.quantize.calibration import calibration_passages
+from litecomplete.quantize.modes import QuantMode, apply_quant_mode
+from litecomplete.resources import peak_rss_bytes
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str], None]
+
+# TF Text and string ops that the converter must keep as Select TF ops (the seed's list).
+SELECT_USER_TF_OPS = ["UnsortedSegmentJoin", "UpperBound"]
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    path: Path
+    size_bytes: int
+    seconds: float
+    peak_rss_bytes: int
+    quant: QuantMode
+    info: ModelInfo
+
+    @property
+    def float_fallback_ops(self) -> dict[str, int]:
+        """For ``int8``: ops left computing in float, by op name."""
+        if self.quant is not QuantMode.INT8:
+            return {}
+        return dict(self.info.float_activation_ops)
+
+
+def _representative_dataset(samples: int) -> Callable[[], Iterator[dict[str, Any]]]:
+    import tensorflow as tf
+
+    passages = calibration_passages(samples)
+
+    def dataset() -> Iterator[dict[str, Any]]:
+        for passage in passages:
+            yield {APP_INPUT: tf.constant(passage)}
+
+    return dataset
+
+
+def app_tflite_bytes(
+    causal_lm: Any, config: ExportConfig, on_stage: StageCallback | None = None
+) -> bytes:
+    """Trace, export and convert ``causal_lm``; the .tflite file's bytes (no manifest)."""
+    import keras
+    import tensorflow as tf
+
+    stage = on_stage or (lambda _: None)
+    max_positions = causal_lm.backbone.max_sequence_length
+    if config.max_length > max_positions:
+        raise ConfigError(
+            f"--max-length {config.max_length} exceeds the model's {max_positions} positions"
+        )
+    causal_lm.jit_compile = False
+    # A global seed (keras.utils.set_random_seed) would fix the sampler's op seeds and
+    # make every top_k completion the same; with none, the kernel seeds itself per run.
+    tf.random.set_seed(None)
+    with tempfile.TemporaryDirectory(prefix="litecomplete-savedmodel-") as saved_model_dir:
+        stage("export SavedModel")
+        archive = keras.export.ExportArchive()
+        archive.track(causal_lm)
+        archive.add_endpoint(
+            APP_SIGNATURE,
+            make_generate_fn(causal_lm, config),
+            input_signature=[tf.TensorSpec([], tf.string, name=APP_INPUT)],
+        )
+        archive.write_out(saved_model_dir, verbose=False)
+
+        stage(f"convert to TFLite ({config.quant.value})")
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+        # Builtins where they exist; Flex (Select TF ops) for string and hash-table ops.
+        # With int8 this is also the explicit float fallback for ops with no integer kernel.
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+            tf.lite.OpsSet.SELECT_TF_OPS,
+        ]
+        converter.allow_custom_ops = True
+        converter.target_spec.experimental_select_user_tf_ops = SELECT_USER_TF_OPS
+        converter._experimental_guarantee_all_funcs_one_use = True
+        if config.quant in (QuantMode.DYNAMIC, QuantMode.INT8):
+            # GPT-2 ties its input embedding to its output projection. Per-channel
+            # scales quantize the two uses differently and store the table twice;
+            # per-tensor scales let both uses share one int8 copy.
+            converter._experimental_disable_per_channel = True
+        representative = (
+            _representative_dataset(config.calibration_samples)
+            if config.quant is QuantMode.INT8
+            else None
+        )
+        apply_quant_mode(converter, config.quant, representative)
+        try:
+            return bytes(converter.convert())
+        except Exception as e:
+            raise ConversionError(f"the TFLite converter failed: {e}") from e
+
+
+def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
+    tokenizer = causal_lm.preprocessor.tokenizer
+    return {
+        "format": ModelFormat.APP.value,
+        "architecture": "gpt2",
+        "quantization": config.quant.value,
+        "max_length": config.max_length,
+        "context_length": config.prompt_tokens,
+        "sampler": config.sampler.value,
+        "top_k": config.top_k,
+        "temperature": config.temperature,
+        "end_token_id": int(tokenizer.end_token_id),
+        "vocabulary_size": int(tokenizer.vocabulary_size()),
+        "tokenizer": "byte_level_bpe",
+    }
+
+
+def convert_app_model(
+    causal_lm: Any,
+    config: ExportConfig,
+    out: Path,
+    on_stage: StageCallback | None = None,
+) -> ConvertResult:
+    """Write ``causal_lm`` to ``out`` in the app format; atomically, or not at all."""
+    start = time.perf_counter()
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise ConfigError(f"output directory {out.parent} does not exist")
+    data = app_tflite_bytes(causal_lm, config, on_stage)
+    if on_stage:
+        on_stage("write")
+    data = add_manifest(data, app_manifest(causal_lm, config))
+    info = parse_model_bytes(data)
+    atomic_write_bytes(out, data)
+    seconds = time.perf_counter() - start
+    log.info("wrote %s (%d bytes) in %.1f s", out, len(data), seconds)
+    return ConvertResult(
+        path=out,
+        size_bytes=len(data),
+        seconds=seconds,
+        peak_rss_bytes=peak_rss_bytes(),
+        quant=config.quant,
+        info=info,
+    )

@@ -1,0 +1,78 @@
+"""The seed's single graph: string prompt -> tokenizer -> generation loop -> string.
+
+Everything runs inside one ``tf.function`` so that the converted file honours
+the app contract (``contract.APP_*``). This is written against KerasHub's
+``call_with_cache`` instead of ``CausalLM.generate()`` because:
+
+* ``generate()`` post-processes with ``convert_to_numpy`` and does not trace;
+* KerasHub's random samplers keep a ``SeedGenerator`` variable, whose state
+  updates do not convert; the ``top_k`` sampler here draws with a stateless
+  ``tf.random.categorical`` (TFLite ``MULTINOMIAL``) instead;
+* the preprocessor's packer keeps the OLDEST tokens of a long prompt, which is
+  wrong for autocomplete; this graph keeps the NEWEST.
+
+The loop mirrors ``GPT2CausalLM.generate_step``: prefill a cache of
+``max_length`` positions with one forward pass, then feed the token at
+``index - 1`` and write the sampled token at ``index`` until ``max_length`` or
+the end token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litecomplete.convert.config import ExportConfig, Sampler
+
+
+def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
+    """A function ``prompt: tf.string[] -> tf.string[]`` (prompt + completion)."""
+    import tensorflow as tf
+
+    tokenizer = causal_lm.preprocessor.tokenizer
+    max_length = config.max_length
+    keep = config.prompt_tokens
+    start_id = tokenizer.start_token_id
+    end_id = tokenizer.end_token_id
+
+    def sample(logits: Any) -> Any:
+        """float32[vocab] -> int32 scalar."""
+        if config.sampler is Sampler.GREEDY:
+            return tf.cast(tf.argmax(logits), tf.int32)
+        top_logits, top_ids = tf.math.top_k(logits / config.temperature, k=config.top_k)
+        choice = tf.random.categorical(top_logits[tf.newaxis, :], 1, dtype=tf.int32)  # (1, 1)
+        return top_ids[choice[0, 0]]
+
+    def generate(prompt: Any) -> Any:
+        ids = tf.cast(tokenizer(prompt), tf.int32)  # (n,)
+        # Newest keep-1 prompt tokens after the start token, so the completion has room.
+        newest = ids[tf.maximum(tf.shape(ids)[0] - (keep - 1), 0) :]
+        ids = tf.concat([[start_id], newest], axis=0)  # (n,) n <= keep
+        n = tf.shape(ids)[0]
+        token_ids = tf.pad(ids, [[0, max_length - n]])[tf.newaxis, :]  # (1, max_length)
+        # Prefill: one pass over the padded sequence fills the cache
+        # (1, layers, 2, max_length, heads, head_dim); padding slots are overwritten later.
+        _, cache = causal_lm._build_cache(token_ids)
+
+        def not_done(index: Any, token_ids: Any, cache: Any, ended: Any) -> Any:
+            return tf.logical_and(index < max_length, tf.logical_not(ended))
+
+        def step(index: Any, token_ids: Any, cache: Any, ended: Any) -> Any:
+            # The token at index-1 is the newest one; its logits predict position index.
+            last = tf.slice(token_ids, [0, index - 1], [1, 1])  # (1, 1)
+            logits, _, cache = causal_lm.call_with_cache(last, cache, index - 1)
+            next_id = sample(logits[0, 0])
+            token_ids = tf.tensor_scatter_nd_update(token_ids, [[0, index]], [next_id])
+            return index + 1, token_ids, cache, tf.equal(next_id, end_id)
+
+        index, token_ids, _, ended = tf.while_loop(
+            not_done, step, (n, token_ids, cache, tf.constant(False))
+        )
+        stop = tf.where(ended, index - 1, index)  # drop the end token itself
+        completion = tokenizer.detokenize(token_ids[0, n:stop])
+        # A completion cut at max_length may end inside a UTF-8 character.
+        completion = tf.strings.unicode_transcode(
+            completion, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        )
+        return tf.strings.join([prompt, completion])
+
+    return generate

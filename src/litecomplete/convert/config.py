@@ -1,0 +1,70 @@
+"""Export settings, validated once when they are made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from litecomplete.errors import ConfigError
+from litecomplete.quantize.modes import QuantMode
+
+
+class Sampler(StrEnum):
+    GREEDY = "greedy"
+    TOP_K = "top_k"
+
+    @classmethod
+    def parse(cls, value: str) -> Sampler:
+        try:
+            return cls(value.replace("-", "_"))
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ConfigError(f"unknown sampler {value!r}; choose one of: {valid}") from None
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """How the single-graph app model generates.
+
+    Attributes:
+        max_length: total tokens of prompt plus completion, as in KerasHub
+            ``generate(max_length=...)`` and the seed (100).
+        context_length: prompt tokens kept, newest first (the start token
+            counts); ``None`` means half of ``max_length``, the seed's advice,
+            so a completion always has room.
+        sampler: ``greedy`` or ``top_k`` (the seed app's default, k=5).
+        top_k: candidates for ``top_k``.
+        temperature: divides the logits before ``top_k`` sampling.
+        quant: quantization mode.
+        calibration_samples: passages of real text fed to ``int8`` calibration.
+    """
+
+    max_length: int = 100
+    context_length: int | None = None
+    sampler: Sampler = Sampler.TOP_K
+    top_k: int = 5
+    temperature: float = 1.0
+    quant: QuantMode = QuantMode.NONE
+    calibration_samples: int = 16
+
+    def __post_init__(self) -> None:
+        if self.max_length < 2:
+            raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
+        if self.context_length is not None and not 1 <= self.context_length < self.max_length:
+            raise ConfigError(
+                f"--context-length must be between 1 and max length - 1 "
+                f"({self.max_length - 1}), got {self.context_length}"
+            )
+        if self.top_k < 1:
+            raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
+        if not self.temperature > 0:
+            raise ConfigError(f"--temperature must be greater than 0, got {self.temperature}")
+        if self.calibration_samples < 1:
+            raise ConfigError(
+                f"calibration needs at least 1 sample, got {self.calibration_samples}"
+            )
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens kept (start token included)."""
+        return self.context_length if self.context_length is not None else self.max_length // 2

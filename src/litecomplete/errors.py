@@ -1,0 +1,50 @@
+"""User-facing errors.
+
+Every error a user can cause is one of these classes. The CLI prints
+``str(error)`` as a single line and exits with ``error.exit_code``; the message
+names the bad value and says how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class LitecompleteError(Exception):
+    """Base class for errors caused by the user's input or environment."""
+
+    exit_code = 2
+
+
+class ModelSpecError(LitecompleteError):
+    """A ``--model`` value names no built-in config, preset directory or preset."""
+
+
+class PresetDirectoryError(LitecompleteError):
+    """A local preset directory is missing or is not a KerasHub preset."""
+
+
+class NetworkUnavailableError(LitecompleteError):
+    """A preset must be downloaded but the model hub cannot be reached."""
+
+
+class UnsupportedArchitectureError(LitecompleteError):
+    """The model's architecture is not one this stage supports."""
+
+
+class TokenizerFilesError(LitecompleteError):
+    """Tokenizer files are missing or do not have the expected content."""
+
+
+class ModelFileError(LitecompleteError):
+    """A model file is missing, unreadable, not TFLite, or fits no contract."""
+
+
+class PromptError(LitecompleteError):
+    """A prompt is empty or not valid UTF-8."""
+
+
+class ConfigError(LitecompleteError):
+    """An option value is out of range or not one of the allowed choices."""
+
+
+class ConversionError(LitecompleteError):
+    """The converter rejected the model; nothing was written."""

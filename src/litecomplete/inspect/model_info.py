@@ -1,0 +1,199 @@
+"""Parse a TFLite flatbuffer with the schema that ai-edge-litert ships (no TensorFlow)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litecomplete.contract import MANIFEST_METADATA_NAME
+from litecomplete.errors import ModelFileError
+
+FILE_IDENTIFIER = b"TFL3"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]  # -1 marks a dynamic dimension
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    key: str
+    subgraph_index: int
+    inputs: dict[str, TensorInfo]
+    outputs: dict[str, TensorInfo]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a .tflite file holds."""
+
+    size_bytes: int
+    signatures: dict[str, SignatureInfo]
+    builtin_ops: Counter[str]
+    flex_ops: Counter[str]
+    custom_ops: Counter[str]
+    weight_bytes_by_dtype: Counter[str]
+    quantized_activation_ops: Counter[str]  # ops whose activations are integer
+    float_activation_ops: Counter[str]  # ops computing on float activations
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def op_set(self) -> str:
+        parts = ["builtins"]
+        if self.flex_ops:
+            parts.append("Flex")
+        if self.custom_ops:
+            parts.append("custom")
+        return " + ".join(parts)
+
+    @property
+    def quantization(self) -> str:
+        """``int8`` (full integer), ``dynamic``, ``float16`` or ``none``, from the weights."""
+        if self.quantized_activation_ops:
+            return "int8"
+        weights = self.weight_bytes_by_dtype
+        if weights["INT8"] + weights["INT4"] > weights["FLOAT32"] // 4:
+            return "dynamic"
+        if weights["FLOAT16"] > weights["FLOAT32"]:
+            return "float16"
+        return "none"
+
+
+def _enum_names(enum_class: Any) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def _str(b: bytes | None) -> str:
+    return b.decode("utf-8", "replace") if b else ""
+
+
+def _shape(tensor: Any) -> tuple[int, ...]:
+    signature = tensor.ShapeSignatureAsNumpy()
+    shape = tensor.ShapeAsNumpy()
+    dims = signature if not isinstance(signature, int) else shape
+    return () if isinstance(dims, int) else tuple(int(d) for d in dims)
+
+
+def read_model_info(path: Path) -> ModelInfo:
+    """Read ``path`` as a TFLite model.
+
+    Raises:
+        ModelFileError: the file is missing, empty, not TFLite, or damaged.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} does not exist") from None
+    except OSError as e:
+        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+    if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
+        raise ModelFileError(
+            f"{path} is not a TFLite model (no TFL3 identifier); give a .tflite file "
+            "written by `litecomplete convert`"
+        )
+    try:
+        return parse_model_bytes(data)
+    except Exception as e:  # a damaged flatbuffer fails in many ways
+        raise ModelFileError(f"{path} is a damaged TFLite file: {type(e).__name__}: {e}") from None
+
+
+def parse_model_bytes(data: bytes) -> ModelInfo:
+    """Parse a TFLite flatbuffer already in memory (exceptions are not wrapped)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    dtype_names = _enum_names(schema.TensorType)
+    op_names = _enum_names(schema.BuiltinOperator)
+    model = schema.Model.GetRootAs(data, 0)
+
+    def buffer_size(index: int) -> int:
+        if index <= 0 or index >= model.BuffersLength():
+            return 0
+        buffer = model.Buffers(index)
+        return int(buffer.Size()) if buffer.Size() > 1 else int(buffer.DataLength())
+
+    op_codes = []
+    builtin_ops: Counter[str] = Counter()
+    flex_ops: Counter[str] = Counter()
+    custom_ops: Counter[str] = Counter()
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        op_codes.append((op_names.get(builtin, str(builtin)), _str(code.CustomCode())))
+
+    weights: Counter[str] = Counter()
+    counted_buffers: set[int] = set()  # subgraphs of a while loop share weight buffers
+    quantized_ops: Counter[str] = Counter()
+    float_ops: Counter[str] = Counter()
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        const = set()
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            size = buffer_size(tensor.Buffer())
+            if size:
+                const.add(t)
+                if tensor.Buffer() not in counted_buffers:
+                    counted_buffers.add(tensor.Buffer())
+                    weights[dtype_names.get(tensor.Type(), "?")] += size
+        for o in range(graph.OperatorsLength()):
+            op = graph.Operators(o)
+            name, custom = op_codes[op.OpcodeIndex()]
+            if name == "CUSTOM":
+                (flex_ops if custom.startswith("Flex") else custom_ops)[custom] += 1
+                continue
+            builtin_ops[name] += 1
+            activations = [
+                dtype_names.get(graph.Tensors(int(t)).Type(), "?")
+                for t in op.InputsAsNumpy().tolist() + op.OutputsAsNumpy().tolist()
+                if t >= 0 and int(t) not in const
+            ] if op.InputsLength() else []
+            if name != "CAST" and any(d in ("INT8", "INT16") for d in activations):
+                quantized_ops[name] += 1
+            elif "FLOAT32" in activations:
+                float_ops[name] += 1
+
+    signatures = {}
+    for s in range(model.SignatureDefsLength()):
+        sig = model.SignatureDefs(s)
+        graph = model.Subgraphs(sig.SubgraphIndex())
+
+        def tensors(n: int, get: Any, graph: Any = graph) -> dict[str, TensorInfo]:
+            out = {}
+            for i in range(n):
+                entry = get(i)
+                tensor = graph.Tensors(entry.TensorIndex())
+                name = _str(entry.Name())
+                out[name] = TensorInfo(name, dtype_names.get(tensor.Type(), "?"), _shape(tensor))
+            return out
+
+        key = _str(sig.SignatureKey())
+        signatures[key] = SignatureInfo(
+            key=key,
+            subgraph_index=sig.SubgraphIndex(),
+            inputs=tensors(sig.InputsLength(), sig.Inputs),
+            outputs=tensors(sig.OutputsLength(), sig.Outputs),
+        )
+
+    manifest: dict[str, Any] = {}
+    for m in range(model.MetadataLength()):
+        entry = model.Metadata(m)
+        if _str(entry.Name()) == MANIFEST_METADATA_NAME:
+            raw = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
+            manifest = json.loads(raw.decode("utf-8"))
+    return ModelInfo(
+        size_bytes=len(data),
+        signatures=signatures,
+        builtin_ops=builtin_ops,
+        flex_ops=flex_ops,
+        custom_ops=custom_ops,
+        weight_bytes_by_dtype=weights,
+        quantized_activation_ops=quantized_ops,
+        float_activation_ops=float_ops,
+        manifest=manifest,
+    )

@@ -1,0 +1,135 @@
+"""Resolve a ``--model`` value to a KerasHub GPT-2 causal LM.
+
+A model is named in one of three ways, tried in this order:
+
+1. a built-in config (``tiny``, ``gpt2-124m``): random weights, real tokenizer;
+2. a local KerasHub preset directory (anything that exists on disk, or looks
+   like a path);
+3. a KerasHub preset name (``gpt2_base_en``) or handle (``kaggle://...``,
+   ``hf://...``), downloaded by KerasHub. Without network this fails at once
+   with a message that says so, instead of hanging in a download.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from litecomplete.errors import (
+    ModelSpecError,
+    NetworkUnavailableError,
+    PresetDirectoryError,
+    UnsupportedArchitectureError,
+)
+from litecomplete.models.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
+
+if TYPE_CHECKING:
+    import keras_hub
+
+DEFAULT_SEQUENCE_LENGTH = 256
+SUPPORTED_BACKBONES = ("keras_hub>GPT2Backbone",)
+# Hosts KerasHub downloads presets from, by handle scheme.
+HUB_HOSTS = {"kaggle": "www.kaggle.com", "hf": "huggingface.co"}
+HUB_TIMEOUT_S = 3.0
+
+
+def _looks_like_path(spec: str) -> bool:
+    return spec.startswith((".", "~", "/")) or "/" in spec.replace("://", "") or "\\" in spec
+
+
+def _hub_reachable(host: str) -> str | None:
+    """None when ``host`` accepts a connection, else the reason it does not."""
+    try:
+        with socket.create_connection((host, 443), timeout=HUB_TIMEOUT_S):
+            return None
+    except OSError as e:
+        return f"{type(e).__name__}: {e}"
+
+
+def _gpt2_preset_names() -> list[str]:
+    import keras_hub
+
+    return sorted(keras_hub.models.GPT2CausalLM.presets)
+
+
+def _check_preset_directory(path: Path) -> None:
+    if not path.exists():
+        raise PresetDirectoryError(
+            f"preset directory {path} does not exist; give a KerasHub preset directory "
+            "(one saved with `save_to_preset`), a built-in config "
+            f"({', '.join(BUILTIN_CONFIGS)}) or a preset name"
+        )
+    if not path.is_dir():
+        raise PresetDirectoryError(
+            f"{path} is a file, not a KerasHub preset directory; for a .tflite file use "
+            "`litecomplete complete` or `litecomplete inspect`"
+        )
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise PresetDirectoryError(
+            f"{path} is not a KerasHub preset directory: it has no config.json"
+        )
+    try:
+        registered = json.loads(config_file.read_text("utf-8")).get("registered_name")
+    except (OSError, ValueError, AttributeError) as e:
+        raise PresetDirectoryError(f"{config_file} is not valid JSON: {e}") from None
+    if registered not in SUPPORTED_BACKBONES:
+        raise UnsupportedArchitectureError(
+            f"{path} holds a {registered!r} model; supported: {', '.join(SUPPORTED_BACKBONES)}"
+        )
+
+
+def _from_preset(preset: str, sequence_length: int) -> keras_hub.models.GPT2CausalLM:
+    import keras_hub
+
+    preprocessor = keras_hub.models.GPT2CausalLMPreprocessor.from_preset(
+        preset, sequence_length=sequence_length
+    )
+    return keras_hub.models.GPT2CausalLM.from_preset(preset, preprocessor=preprocessor)
+
+
+def load_causal_lm(
+    spec: str, sequence_length: int = DEFAULT_SEQUENCE_LENGTH, seed: int = 0
+) -> keras_hub.models.GPT2CausalLM:
+    """Build or load the GPT-2 causal LM that ``spec`` names.
+
+    Args:
+        spec: built-in config name, preset directory, or KerasHub preset name/handle.
+        sequence_length: the preprocessor's packing length (the seed uses 256).
+        seed: weight seed for built-in configs.
+
+    Raises:
+        ModelSpecError, PresetDirectoryError, NetworkUnavailableError,
+        UnsupportedArchitectureError: with a message that names the fix.
+    """
+    if spec in BUILTIN_CONFIGS:
+        return build_builtin_causal_lm(BUILTIN_CONFIGS[spec], sequence_length, seed)
+
+    path = Path(spec).expanduser()
+    if path.exists() or _looks_like_path(spec):
+        _check_preset_directory(path)
+        try:
+            return _from_preset(str(path), sequence_length)
+        except Exception as e:  # KerasHub raises many types for a broken preset
+            raise PresetDirectoryError(f"could not load preset directory {path}: {e}") from e
+
+    scheme = spec.split("://", 1)[0] if "://" in spec else "kaggle"
+    if "://" not in spec and spec not in _gpt2_preset_names():
+        raise ModelSpecError(
+            f"unknown model {spec!r}: not a built-in config ({', '.join(BUILTIN_CONFIGS)}), "
+            "not an existing preset directory, and not a KerasHub GPT-2 preset "
+            f"({', '.join(_gpt2_preset_names())})"
+        )
+    host = HUB_HOSTS.get(scheme)
+    if host is None:
+        raise ModelSpecError(f"unknown preset handle scheme {scheme!r} in {spec!r}")
+    reason = _hub_reachable(host)
+    if reason is not None:
+        raise NetworkUnavailableError(
+            f"preset {spec!r} must be downloaded from {host}, which cannot be reached "
+            f"({reason}); use a local preset directory or a built-in config "
+            f"({', '.join(BUILTIN_CONFIGS)})"
+        )
+    return _from_preset(spec, sequence_length)

@@ -1,0 +1,40 @@
+"""Keep TensorFlow's native (C++) log lines out of the user's terminal.
+
+The TFLite converter writes pages of MLIR diagnostics to file descriptor 2.
+``captured_native_stderr`` sends fd 2 to a log file while the work runs, and
+hands back a stream on the real stderr for progress bars.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+
+@contextmanager
+def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
+    """Yield (a stream on the real stderr, path of the log that fd 2 writes to).
+
+    The log is deleted when the block ends without error and kept otherwise.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log_fd, log_path = tempfile.mkstemp(prefix="litecomplete-native-", suffix=".log")
+    real_stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    ok = False
+    try:
+        yield real_stderr, log_path
+        ok = True
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        real_stderr.close()
+        if ok:
+            os.unlink(log_path)

@@ -1,0 +1,52 @@
+"""Rich progress for long work: on stderr, and off when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+
+@contextmanager
+def stage_progress(
+    title: str, total_stages: int, stream: IO[str] | None = None
+) -> Iterator[StageBar]:
+    """A bar advanced one step per named stage; ``bar("stage name")`` moves it on.
+
+    Drawn on ``stream`` (default stderr) when it is a terminal.
+    """
+    stream = stream or sys.stderr
+    console = Console(file=stream)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not stream.isatty(),
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(title, total=total_stages)
+        bar = StageBar(progress, task, title)
+        yield bar
+        progress.update(task, completed=total_stages, description=f"{title}: done")
+
+
+class StageBar:
+    def __init__(self, progress: Progress, task: object, title: str) -> None:
+        self._progress = progress
+        self._task = task
+        self._title = title
+        self._started = False
+
+    def __call__(self, stage: str) -> None:
+        if self._started:
+            self._progress.advance(self._task)  # type: ignore[arg-type]
+        self._started = True
+        self._progress.update(self._task, description=f"{self._title}: {stage}")  # type: ignore[arg-type]
