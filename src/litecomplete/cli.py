@@ -17,7 +17,7 @@ from litecomplete.errors import LitecompleteError, ModelFileError
 EXAMPLES = {
     "convert": "litecomplete convert --model tiny --format app --quant dynamic "
     "--max-length 100 --out autocomplete.tflite",
-    "complete": "litecomplete complete --model autocomplete.tflite \"I'm enjoying a\"",
+    "complete": 'litecomplete complete --model autocomplete.tflite "I\'m enjoying a"',
     "inspect": "litecomplete inspect autocomplete.tflite",
     "bench": "litecomplete bench --model autocomplete.tflite --repetitions 5",
 }
@@ -51,17 +51,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
         quant=QuantMode.parse(args.quant),
         calibration_samples=args.calibration_samples,
     )
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise LitecompleteError(f"output directory {out.parent} does not exist; create it first")
-    with captured_native_stderr() as (stderr, log_path):
-        with stage_progress(f"convert {args.model}", 5, stream=stderr) as bar:
-            from litecomplete.convert.app_export import convert_app_model
-            from litecomplete.models import load_causal_lm
+    from litecomplete.convert.app_export import check_output_path, convert_app_model
+    from litecomplete.models import load_causal_lm
 
-            bar("load model")
-            causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
-            result = convert_app_model(causal_lm, config, out, on_stage=bar)
+    out = Path(args.out)
+    check_output_path(out)  # before minutes of work, not after
+    with (
+        captured_native_stderr() as (stderr, _),
+        stage_progress(f"convert {args.model}", 5, stream=stderr) as bar,
+    ):
+        bar("load model")
+        causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
+        result = convert_app_model(causal_lm, config, out, on_stage=bar)
     if args.json:
         _emit_json(
             {
@@ -97,9 +98,8 @@ def _read_prompt(args: argparse.Namespace) -> str | bytes:
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from litecomplete.runtime import AppModel, validate_prompt
-
     from litecomplete.native_output import captured_native_stderr
+    from litecomplete.runtime import AppModel, validate_prompt
 
     prompt = _read_prompt(args)
     validate_prompt(prompt)
@@ -209,12 +209,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     m = result.machine
     print(f"model        {result.model} ({_mib(result.size_bytes)}, {result.quantization})")
-    print(f"machine      {m['cpu']}, {m['cores']} cores, python {m['python']}, "
-          f"tensorflow {m['tensorflow']}, litecomplete {m['litecomplete']}")
+    print(
+        f"machine      {m['cpu']}, {m['cores']} cores, python {m['python']}, "
+        f"tensorflow {m['tensorflow']}, litecomplete {m['litecomplete']}"
+    )
     print(f"threads      {result.threads or 'default'}")
     print(f"load         {result.load_s:.2f} s")
-    print(f"completion   {result.median_s:.3f} s median +- {result.spread_s:.3f} s "
-          f"over {len(result.wall_s)} runs (max length {result.max_length})")
+    print(
+        f"completion   {result.median_s:.3f} s median +- {result.spread_s:.3f} s "
+        f"over {len(result.wall_s)} runs (max length {result.max_length})"
+    )
     if result.new_tokens is not None and result.tokens_per_s is not None:
         print(f"new tokens   {result.new_tokens} ({result.tokens_per_s:.1f} tokens/s)")
     print(f"peak RSS     {_mib(result.peak_rss_bytes)}")
@@ -254,17 +258,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quant", default="none", help="quantization: none, dynamic, float16, int8 (default none)"
     )
-    p.add_argument("--max-length", type=int, default=100,
-                   help="total tokens, prompt plus completion (default 100)")
-    p.add_argument("--context-length", type=int, default=None,
-                   help="prompt tokens kept, newest first (default: half of --max-length)")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=100,
+        help="total tokens, prompt plus completion (default 100)",
+    )
+    p.add_argument(
+        "--context-length",
+        type=int,
+        default=None,
+        help="prompt tokens kept, newest first (default: half of --max-length)",
+    )
     p.add_argument("--sampler", default="top_k", help="greedy or top_k (default top_k)")
     p.add_argument("--top-k", type=int, default=5, help="candidates for top_k (default 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="top_k temperature (default 1)")
-    p.add_argument("--sequence-length", type=int, default=256,
-                   help="preprocessor packing length (default 256)")
-    p.add_argument("--calibration-samples", type=int, default=16,
-                   help="passages of real text for int8 calibration (default 16)")
+    p.add_argument(
+        "--sequence-length", type=int, default=256, help="preprocessor packing length (default 256)"
+    )
+    p.add_argument(
+        "--calibration-samples",
+        type=int,
+        default=16,
+        help="passages of real text for int8 calibration (default 16)",
+    )
     p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
     p.add_argument("--out", required=True, help="output .tflite path (written atomically)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

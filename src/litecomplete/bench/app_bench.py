@@ -78,10 +78,12 @@ def machine_fields() -> dict[str, Any]:
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
+            )
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("litecomplete", "tensorflow", "ai-edge-litert"):
         try:
             versions[package] = version(package)

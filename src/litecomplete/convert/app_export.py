@@ -136,6 +136,16 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
     }
 
 
+def check_output_path(out: Path) -> None:
+    """Raise ConfigError unless ``out`` can be written: a file in an existing directory."""
+    if not out.parent.is_dir():
+        raise ConfigError(f"output directory {out.parent} does not exist; create it first")
+    if out.is_dir():
+        raise ConfigError(
+            f"--out {out} is a directory; give a file path such as {out}/model.tflite"
+        )
+
+
 def convert_app_model(
     causal_lm: Any,
     config: ExportConfig,
@@ -145,8 +155,7 @@ def convert_app_model(
     """Write ``causal_lm`` to ``out`` in the app format; atomically, or not at all."""
     start = time.perf_counter()
     out = Path(out)
-    if not out.parent.is_dir():
-        raise ConfigError(f"output directory {out.parent} does not exist")
+    check_output_path(out)
     data = app_tflite_bytes(causal_lm, config, on_stage)
     if on_stage:
         on_stage("write")

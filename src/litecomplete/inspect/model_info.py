@@ -12,6 +12,7 @@ from litecomplete.contract import MANIFEST_METADATA_NAME
 from litecomplete.errors import ModelFileError
 
 FILE_IDENTIFIER = b"TFL3"
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ class ModelInfo:
 
 
 def _enum_names(enum_class: Any) -> dict[int, str]:
-    return {v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)}
+    return {
+        v: k for k, v in vars(enum_class).items() if not k.startswith("_") and isinstance(v, int)
+    }
 
 
 def _str(b: bytes | None) -> str:
@@ -109,7 +112,14 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
 
     dtype_names = _enum_names(schema.TensorType)
     op_names = _enum_names(schema.BuiltinOperator)
+    root = int.from_bytes(data[:4], "little")
+    if not 8 <= root < len(data):
+        raise ValueError(f"root table offset {root} lies outside the file")
     model = schema.Model.GetRootAs(data, 0)
+    if model.Version() != SCHEMA_VERSION:
+        raise ValueError(f"schema version {model.Version()}, expected {SCHEMA_VERSION}")
+    if model.SubgraphsLength() == 0:
+        raise ValueError("no subgraphs")
 
     def buffer_size(index: int) -> int:
         if index <= 0 or index >= model.BuffersLength():
@@ -148,11 +158,15 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
                 (flex_ops if custom.startswith("Flex") else custom_ops)[custom] += 1
                 continue
             builtin_ops[name] += 1
-            activations = [
-                dtype_names.get(graph.Tensors(int(t)).Type(), "?")
-                for t in op.InputsAsNumpy().tolist() + op.OutputsAsNumpy().tolist()
-                if t >= 0 and int(t) not in const
-            ] if op.InputsLength() else []
+            activations = (
+                [
+                    dtype_names.get(graph.Tensors(int(t)).Type(), "?")
+                    for t in op.InputsAsNumpy().tolist() + op.OutputsAsNumpy().tolist()
+                    if t >= 0 and int(t) not in const
+                ]
+                if op.InputsLength()
+                else []
+            )
             if name != "CAST" and any(d in ("INT8", "INT16") for d in activations):
                 quantized_ops[name] += 1
             elif "FLOAT32" in activations:

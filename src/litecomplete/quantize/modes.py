@@ -34,7 +34,9 @@ class QuantMode(StrEnum):
             return cls(value)
         except ValueError:
             valid = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown quantization mode {value!r}; choose one of: {valid}") from None
+            raise ConfigError(
+                f"unknown quantization mode {value!r}; choose one of: {valid}"
+            ) from None
 
 
 RepresentativeDataset = Callable[[], Iterator[Any]]

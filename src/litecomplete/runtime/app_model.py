@@ -39,9 +39,7 @@ class AppModel:
         info = read_model_info(path)
         problems = app_contract_problems(info)
         if problems:
-            raise ModelFileError(
-                f"{path} is not an app-format model: {'; '.join(problems)}"
-            )
+            raise ModelFileError(f"{path} is not an app-format model: {'; '.join(problems)}")
         import tensorflow_text as tf_text
         from tensorflow.lite.python import interpreter
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set everything up in .venv and complete a first prompt with the default model.
+#   ./setup.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"litecomplete needs Python 3.11, found {sys.version.split()[0]}"'
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+# constraints.txt pins every package, not just the direct dependencies,
+# so a fresh machine gets the very set the tests ran on.
+.venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+
+echo "litecomplete installed in .venv; completing a first prompt with the default model:" >&2
+.venv/bin/litecomplete complete "I'm enjoying a"

@@ -1,0 +1,148 @@
+"""App-format conversion of the tiny GPT-2: contract, parity, quantization, prompt trimming."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from litecomplete.contract import ModelFormat
+from litecomplete.convert import ExportConfig, Sampler
+from litecomplete.errors import ConfigError, PromptError
+from litecomplete.inspect import check_contract, read_model_info
+from litecomplete.quantize import QuantMode
+from litecomplete.runtime import AppModel
+from tests.conftest import TINY_CONTEXT_LENGTH, TINY_MAX_LENGTH
+
+PROMPTS = [
+    "I'm enjoying a",
+    "The quick brown fox",
+    "Once upon a time, in a land far away,",
+    "def main():",
+    "Zürich café ünïcödé — 東京",  # 18 tokens: multi-byte characters
+]
+
+
+@pytest.fixture(scope="module")
+def loaded(app_models: dict[str, Path]) -> dict[str, AppModel]:
+    return {mode: AppModel.load(path) for mode, path in app_models.items()}
+
+
+@pytest.mark.parametrize("mode", [m.value for m in QuantMode])
+def test_every_mode_converts_to_the_app_contract(app_models: dict[str, Path], mode: str) -> None:
+    info = read_model_info(app_models[mode])
+    assert check_contract(info) is ModelFormat.APP
+    sig = info.signatures["serving_default"]
+    assert [(t.name, t.dtype, t.shape) for t in sig.inputs.values()] == [("prompt", "STRING", ())]
+    assert [(t.name, t.dtype) for t in sig.outputs.values()] == [("output_0", "STRING")]
+    assert info.quantization == mode
+    assert info.manifest["quantization"] == mode
+    assert info.manifest["max_length"] == TINY_MAX_LENGTH
+
+
+def test_quantized_files_are_smaller(app_models: dict[str, Path]) -> None:
+    size = {mode: path.stat().st_size for mode, path in app_models.items()}
+    assert size["float16"] < 0.6 * size["none"]
+    assert size["dynamic"] < 0.4 * size["none"]
+    # Full int8 quantizes the tied embedding once per use inside the generation loop's
+    # body (lookup and output projection), so it stores it three times (README).
+    assert size["int8"] < 0.8 * size["none"]
+
+
+def test_int8_names_the_ops_left_in_float(tiny_lm: Any, tmp_path: Path) -> None:
+    from litecomplete.convert.app_export import convert_app_model
+
+    result = convert_app_model(
+        tiny_lm,
+        ExportConfig(max_length=8, quant=QuantMode.INT8, calibration_samples=2),
+        tmp_path / "int8.tflite",
+    )
+    assert result.info.quantized_activation_ops["FULLY_CONNECTED"] > 0
+    assert "WHILE" in result.float_fallback_ops  # control flow has no integer kernel
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+def test_fp32_greedy_equals_keras_generate(
+    tiny_lm: Any, loaded: dict[str, AppModel], prompt: str
+) -> None:
+    tiny_lm.compile(sampler="greedy")
+    expected = tiny_lm.generate(prompt, max_length=TINY_MAX_LENGTH)
+    output = loaded["none"].generate(prompt).decode("utf-8")
+    assert output == expected
+    assert len(output) > len(prompt)
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8"])
+def test_quantized_models_write_valid_utf8(loaded: dict[str, AppModel], mode: str) -> None:
+    for prompt in PROMPTS:
+        output = loaded[mode].generate(prompt)
+        assert output.startswith(prompt.encode("utf-8"))
+        completion = output[len(prompt.encode("utf-8")) :].decode("utf-8")  # strict
+        assert completion
+
+
+def test_top_k_of_one_is_greedy(convert_tiny: Any, loaded: dict[str, AppModel]) -> None:
+    top1 = AppModel.load(
+        convert_tiny(
+            "tiny-top1", sampler=Sampler.TOP_K, top_k=1, context_length=TINY_CONTEXT_LENGTH
+        )
+    )
+    for prompt in PROMPTS[:3]:
+        assert top1.complete(prompt) == loaded["none"].complete(prompt)
+
+
+def test_top_k_samples_differ_between_calls(convert_tiny: Any) -> None:
+    model = AppModel.load(convert_tiny("tiny-top5", sampler=Sampler.TOP_K, top_k=5))
+    completions = {model.complete("I'm enjoying a") for _ in range(4)}
+    assert len(completions) > 1
+
+
+def test_long_prompt_keeps_the_newest_tokens(loaded: dict[str, AppModel]) -> None:
+    model = loaded["none"]
+    newest = " word" * TINY_MAX_LENGTH  # one token per " word", more than the context keeps
+    oldest = "An unrelated beginning that must be dropped entirely from the context."
+    assert model.complete(oldest * 20 + newest) == model.complete("A" + newest)
+    assert model.complete(oldest * 20 + newest) != model.complete(oldest)
+
+
+def test_empty_and_invalid_prompts(loaded: dict[str, AppModel]) -> None:
+    model = loaded["none"]
+    with pytest.raises(PromptError, match="empty"):
+        model.complete("")
+    with pytest.raises(PromptError, match="empty"):
+        model.complete("   \n")
+    with pytest.raises(PromptError, match=r"not valid UTF-8 \(byte 0xff at position 3\)"):
+        model.complete(b"abc\xff\xfe")
+    with pytest.raises(PromptError, match="not valid UTF-8"):
+        model.complete("abc\udcff")  # how undecodable argv bytes arrive
+
+
+def test_max_length_beyond_the_models_positions(tiny_lm: Any, tmp_path: Path) -> None:
+    from litecomplete.convert.app_export import convert_app_model
+
+    out = tmp_path / "too_long.tflite"
+    with pytest.raises(ConfigError, match="exceeds the model's 1024 positions"):
+        convert_app_model(tiny_lm, ExportConfig(max_length=2048), out)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_length": 1}, "max-length"),
+        ({"max_length": 10, "context_length": 10}, "context-length"),
+        ({"top_k": 0}, "top-k"),
+        ({"temperature": 0.0}, "temperature"),
+    ],
+)
+def test_invalid_export_config(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ExportConfig(**fields)
+
+
+def test_unknown_modes_list_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="none, dynamic, float16, int8"):
+        QuantMode.parse("int3")
+    with pytest.raises(ConfigError, match="greedy, top_k"):
+        Sampler.parse("beam")

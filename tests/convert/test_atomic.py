@@ -1,0 +1,94 @@
+"""Conversion writes its output whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from litecomplete.atomic import atomic_write_bytes
+
+
+def test_interrupted_write_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "model.tflite"
+    out.write_bytes(b"old model")
+
+    def interrupted(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(out, b"new model" * 1000)
+    assert out.read_bytes() == b"old model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
+
+
+def test_write_replaces_whole(tmp_path: Path) -> None:
+    out = tmp_path / "model.tflite"
+    out.write_bytes(b"old")
+    atomic_write_bytes(out, b"new contents")
+    assert out.read_bytes() == b"new contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
+
+
+def test_new_file_gets_the_mode_open_would_give(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    atomic = tmp_path / "atomic"
+    atomic_write_bytes(atomic, b"x")
+    assert atomic.stat().st_mode == plain.stat().st_mode
+
+
+def test_converter_failure_writes_nothing(
+    tiny_lm: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from litecomplete.convert import ExportConfig, app_export
+    from litecomplete.errors import ConversionError
+
+    def failing(*_: Any, **__: Any) -> bytes:
+        raise ConversionError("the TFLite converter failed: simulated")
+
+    monkeypatch.setattr(app_export, "app_tflite_bytes", failing)
+    out = tmp_path / "model.tflite"
+    with pytest.raises(ConversionError):
+        app_export.convert_app_model(tiny_lm, ExportConfig(max_length=8), out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_convert_leaves_no_file(tmp_path: Path) -> None:
+    out = tmp_path / "model.tflite"
+    out.write_bytes(b"previous")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "litecomplete",
+            "convert",
+            "--model",
+            "tiny",
+            "--max-length",
+            "8",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(8)  # well into loading TensorFlow and building the model
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; nothing was written" in stderr
+    assert "Traceback" not in stderr
+    assert out.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]

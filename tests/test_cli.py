@@ -1,0 +1,104 @@
+"""The command line: results on stdout, one-line errors on stderr, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    raw = subprocess.run(
+        [sys.executable, "-m", "litecomplete", *args], input=stdin, capture_output=True, timeout=600
+    )
+    return subprocess.CompletedProcess(
+        raw.args, raw.returncode, raw.stdout.decode("utf-8"), raw.stderr.decode("utf-8", "replace")
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("litecomplete")]
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_convert_prints_size_time_and_peak_memory(tmp_path: Path) -> None:
+    out = tmp_path / "tiny.tflite"
+    result = run(
+        "convert",
+        "--model",
+        "tiny",
+        "--quant",
+        "dynamic",
+        "--max-length",
+        "8",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["size_bytes"] == out.stat().st_size
+    assert report["seconds"] > 0
+    assert report["peak_rss_bytes"] > 100 * 2**20
+    assert report["quantization"] == "dynamic"
+
+    inspected = run("inspect", str(out), "--json")
+    assert inspected.returncode == 0, inspected.stderr
+    assert json.loads(inspected.stdout)["contract"] == "app"
+
+    completed = run("complete", "--model", str(out), "--json", "I'm enjoying a")
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["completion"]
+
+
+def test_missing_preset_dir(tmp_path: Path) -> None:
+    result = run("convert", "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "x.tflite"))
+    assert_one_line_error(result, "does not exist")
+
+
+def test_unknown_quant_mode(tmp_path: Path) -> None:
+    result = run("convert", "--model", "tiny", "--quant", "int3", "--out", str(tmp_path / "x"))
+    assert_one_line_error(result, "unknown quantization mode 'int3'")
+
+
+@pytest.mark.parametrize("command", ["inspect", "complete"])
+def test_non_tflite_file(tmp_path: Path, command: str) -> None:
+    bogus = tmp_path / "notes.tflite"
+    bogus.write_text("not a model")
+    args = [str(bogus)] if command == "inspect" else ["--model", str(bogus), "hello"]
+    assert_one_line_error(run(command, *args), "is not a TFLite model")
+
+
+def test_inspect_rejects_a_file_of_no_contract(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.float32, name="x")])
+    def double(x: tf.Tensor) -> tf.Tensor:
+        return x * 2.0
+
+    path = tmp_path / "double.tflite"
+    path.write_bytes(
+        tf.lite.TFLiteConverter.from_concrete_functions([double.get_concrete_function()]).convert()
+    )
+    result = run("inspect", str(path))
+    assert "builtin ops   MUL" in result.stdout  # the facts are still shown
+    assert_one_line_error(result, "fits no known contract")
+
+
+def test_complete_rejects_empty_and_invalid_prompts(app_models: dict[str, Path]) -> None:
+    model = str(app_models["none"])
+    assert_one_line_error(run("complete", "--model", model, ""), "prompt is empty")
+    result = run("complete", "--model", model, "-", stdin=b"caf\xe9 latte")
+    assert_one_line_error(result, "not valid UTF-8 (byte 0xe9 at position 3)")
+
+
+def test_every_command_help_has_an_example() -> None:
+    for command in ("convert", "complete", "inspect", "bench"):
+        result = run(command, "--help")
+        assert result.returncode == 0
+        assert "example:\n  litecomplete " + command in result.stdout
