@@ -203,7 +203,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         num_threads=args.threads,
     )
-    result = bench_app_model(Path(args.model), config)
+    from litecomplete.native_output import captured_native_stderr
+
+    with captured_native_stderr():
+        result = bench_app_model(Path(args.model), config)
     if args.json:
         _emit_json(result.to_dict())
         return 0
