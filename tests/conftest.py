@@ -66,3 +66,25 @@ def convert_tiny(tiny_lm: Any, app_model_dir: Path) -> Any:
         return _convert(tiny_lm, app_model_dir / f"{name}.tflite", **config)
 
     return convert
+
+
+# The fast format on tiny: small buckets so short prompts cross bucket boundaries.
+FAST_MAX_LENGTH = 64
+FAST_BUCKETS = (4, 16)
+
+
+@pytest.fixture(scope="session")
+def fast_models(tiny_lm: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Fast-format models of ``tiny`` in every quantization mode."""
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.quantize import QuantMode
+
+    out_dir = tmp_path_factory.mktemp("fast_models")
+    paths = {}
+    for mode in QuantMode:
+        config = FastExportConfig(
+            max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=mode, calibration_samples=4
+        )
+        paths[mode.value] = out_dir / f"tiny-fast-{mode.value}.tflite"
+        convert_fast_model(tiny_lm, config, paths[mode.value])
+    return paths

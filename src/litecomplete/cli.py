@@ -34,40 +34,71 @@ def _emit_json(payload: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- convert
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
+def _export_config(args: argparse.Namespace) -> Any:
     from litecomplete.contract import ModelFormat
     from litecomplete.convert import ExportConfig, Sampler
-    from litecomplete.native_output import captured_native_stderr
-    from litecomplete.progress import stage_progress
+    from litecomplete.convert.fast_export import DEFAULT_BUCKETS, FastExportConfig
+    from litecomplete.errors import ConfigError
     from litecomplete.quantize import QuantMode
 
-    ModelFormat.parse(args.format)
-    config = ExportConfig(
-        max_length=args.max_length,
-        context_length=args.context_length,
-        sampler=Sampler.parse(args.sampler),
-        top_k=args.top_k,
-        temperature=args.temperature,
-        quant=QuantMode.parse(args.quant),
+    fmt = ModelFormat.parse(args.format)
+    quant = QuantMode.parse(args.quant)
+    if fmt is ModelFormat.APP:
+        return ExportConfig(
+            max_length=args.max_length or 100,
+            context_length=args.context_length,
+            sampler=Sampler.parse(args.sampler),
+            top_k=args.top_k,
+            temperature=args.temperature,
+            quant=quant,
+            calibration_samples=args.calibration_samples,
+        )
+    try:
+        buckets = (
+            tuple(int(b) for b in args.buckets.split(",")) if args.buckets else DEFAULT_BUCKETS
+        )
+    except ValueError:
+        raise ConfigError(
+            f"--buckets must be comma-separated lengths, got {args.buckets!r}"
+        ) from None
+    return FastExportConfig(
+        max_length=args.max_length or 256,
+        buckets=buckets,
+        quant=quant,
         calibration_samples=args.calibration_samples,
     )
-    from litecomplete.convert.app_export import check_output_path, convert_app_model
-    from litecomplete.models import load_causal_lm
 
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from litecomplete.convert.app_export import check_output_path, convert_app_model
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.errors import ConversionError
+    from litecomplete.models import load_causal_lm
+    from litecomplete.native_output import captured_native_stderr
+    from litecomplete.progress import stage_progress
+
+    config = _export_config(args)
     out = Path(args.out)
     check_output_path(out)  # before minutes of work, not after
     with (
-        captured_native_stderr() as (stderr, _),
+        captured_native_stderr() as (stderr, log_path),
         stage_progress(f"convert {args.model}", 5, stream=stderr) as bar,
     ):
         bar("load model")
         causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
-        result = convert_app_model(causal_lm, config, out, on_stage=bar)
+        try:
+            if isinstance(config, FastExportConfig):
+                result = convert_fast_model(causal_lm, config, out, on_stage=bar)
+            else:
+                result = convert_app_model(causal_lm, config, out, on_stage=bar)
+        except ConversionError as e:
+            raise ConversionError(f"{e}; the converter's full log is in {log_path}") from e
+    fmt = "fast" if isinstance(config, FastExportConfig) else "app"
     if args.json:
         _emit_json(
             {
                 "path": str(result.path),
-                "format": "app",
+                "format": fmt,
                 "quantization": result.quant.value,
                 "size_bytes": result.size_bytes,
                 "seconds": result.seconds,
@@ -77,7 +108,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"wrote {result.path}")
+    print(f"wrote {result.path} ({fmt} format)")
     print(f"  size         {_mib(result.size_bytes)} ({result.size_bytes} bytes)")
     print(f"  time         {result.seconds:.1f} s")
     print(f"  peak memory  {_mib(result.peak_rss_bytes)}")
@@ -97,12 +128,43 @@ def _read_prompt(args: argparse.Namespace) -> str | bytes:
     return str(args.prompt)
 
 
+GENERATION_OPTIONS = (
+    "max_new_tokens",
+    "temperature",
+    "top_k",
+    "top_p",
+    "repetition_penalty",
+    "seed",
+    "stop",
+)
+
+
+def _generation_config(args: argparse.Namespace) -> Any:
+    from litecomplete.runtime import GenerationConfig, SamplingConfig
+
+    return GenerationConfig(
+        max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else 32,
+        sampling=SamplingConfig(
+            temperature=args.temperature if args.temperature is not None else 0.0,
+            top_k=args.top_k if args.top_k is not None else 0,
+            top_p=args.top_p if args.top_p is not None else 1.0,
+            repetition_penalty=(
+                args.repetition_penalty if args.repetition_penalty is not None else 1.0
+            ),
+            seed=args.seed,
+        ),
+        stop=tuple(args.stop or ()),
+    )
+
+
 def cmd_complete(args: argparse.Namespace) -> int:
+    from litecomplete.errors import ConfigError
     from litecomplete.native_output import captured_native_stderr
-    from litecomplete.runtime import AppModel, validate_prompt
+    from litecomplete.runtime import AppModel, load_model, validate_prompt
 
     prompt = _read_prompt(args)
     validate_prompt(prompt)
+    text = prompt.decode("utf-8") if isinstance(prompt, bytes) else prompt
     with captured_native_stderr() as (stderr, _):
         if args.model is None:
             from litecomplete.default_model import ensure_default_model
@@ -112,22 +174,52 @@ def cmd_complete(args: argparse.Namespace) -> int:
                 model_path = ensure_default_model(on_stage=bar)
         else:
             model_path = Path(args.model)
-        model = AppModel.load(model_path, num_threads=args.threads)
+        model = load_model(model_path, num_threads=args.threads)
+        if isinstance(model, AppModel):
+            given = [
+                f"--{o.replace('_', '-')}"
+                for o in GENERATION_OPTIONS
+                if getattr(args, o) not in (None, [])
+            ]
+            if given or args.n != 1:
+                raise ConfigError(
+                    f"{model_path} is an app-format model, whose generation settings are "
+                    f"fixed at conversion; drop {', '.join(given or ['-n'])} or use a "
+                    "fast-format model"
+                )
+            start = time.perf_counter()
+            completions = [model.complete(prompt)]
+            latency_ms = (time.perf_counter() - start) * 1000
+    if not isinstance(model, AppModel):
+        config = _generation_config(args)
         start = time.perf_counter()
-        completion = model.complete(prompt)
+        if args.json or args.n > 1:
+            results = model.complete_n(prompt, args.n, config)
+            completions = [r.text for r in results]
+        else:  # stream to the terminal as it is written
+            completions = [""]
+            for piece in model.stream(prompt, config):
+                print(piece.text, end="", flush=True)
+                completions[0] += piece.text
+            print()
         latency_ms = (time.perf_counter() - start) * 1000
+        if not args.json and args.n == 1:
+            return 0
     if args.json:
-        text = prompt.decode("utf-8") if isinstance(prompt, bytes) else prompt
         _emit_json(
             {
                 "model": str(model_path),
                 "prompt": text,
-                "completion": completion,
+                "completion": completions[0],
+                "completions": completions,
                 "latency_ms": latency_ms,
             }
         )
     else:
-        print(completion)
+        for i, completion in enumerate(completions):
+            if len(completions) > 1:
+                print(f"--- {i + 1}")
+            print(completion)
     return 0
 
 
@@ -136,7 +228,7 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from litecomplete.inspect import check_contract, read_model_info
-    from litecomplete.inspect.contracts import app_contract_problems
+    from litecomplete.inspect.contracts import contract_problems
 
     path = Path(args.file)
     info = read_model_info(path)
@@ -185,9 +277,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if info.manifest:
             print(f"manifest      {json.dumps(info.manifest, sort_keys=True)}")
     if contract is None:
-        raise ModelFileError(
-            f"{path} fits no known contract: {'; '.join(app_contract_problems(info))}"
-        )
+        raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")
     return 0
 
 
@@ -257,25 +347,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="built-in config (tiny, gpt2-124m), KerasHub preset directory, "
         "or KerasHub preset name (gpt2_base_en; needs network)",
     )
-    p.add_argument("--format", default="app", help="file format: app (default)")
+    p.add_argument(
+        "--format",
+        default="app",
+        help="app (the guide's single graph, default) or fast (prefill/decode, "
+        "builtins only, runs without TensorFlow)",
+    )
     p.add_argument(
         "--quant", default="none", help="quantization: none, dynamic, float16, int8 (default none)"
     )
     p.add_argument(
         "--max-length",
         type=int,
-        default=100,
-        help="total tokens, prompt plus completion (default 100)",
+        default=None,
+        help="total tokens, prompt plus completion (default 100 for app; "
+        "256 for fast, where it is the KV-cache length)",
+    )
+    p.add_argument(
+        "--buckets", default=None, help="fast: prefill lengths, comma-separated (default 16,64,256)"
     )
     p.add_argument(
         "--context-length",
         type=int,
         default=None,
-        help="prompt tokens kept, newest first (default: half of --max-length)",
+        help="app: prompt tokens kept, newest first (default: half of --max-length)",
     )
-    p.add_argument("--sampler", default="top_k", help="greedy or top_k (default top_k)")
-    p.add_argument("--top-k", type=int, default=5, help="candidates for top_k (default 5)")
-    p.add_argument("--temperature", type=float, default=1.0, help="top_k temperature (default 1)")
+    p.add_argument("--sampler", default="top_k", help="app: greedy or top_k (default top_k)")
+    p.add_argument("--top-k", type=int, default=5, help="app: candidates for top_k (default 5)")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="app: top_k temperature (default 1)"
+    )
     p.add_argument(
         "--sequence-length", type=int, default=256, help="preprocessor packing length (default 256)"
     )
@@ -289,10 +390,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .tflite path (written atomically)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    p = add("complete", "Complete a prompt with an app-format model.", cmd_complete)
+    p = add(
+        "complete", "Complete a prompt with a .tflite model (app or fast format).", cmd_complete
+    )
     p.add_argument("prompt", help="text to complete; - reads it from standard input")
-    p.add_argument("--model", default=None, help="app-format .tflite (default: the default model)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    p.add_argument("--model", default=None, help=".tflite file (default: the default model)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="interpreter threads (default: 2 for fast, TensorFlow's for app)",
+    )
+    p.add_argument("--max-new-tokens", type=int, default=None, help="fast: default 32")
+    p.add_argument("--temperature", type=float, default=None, help="fast: 0 = greedy (default)")
+    p.add_argument("--top-k", type=int, default=None, help="fast: 0 = off (default)")
+    p.add_argument("--top-p", type=float, default=None, help="fast: in (0, 1], default 1")
+    p.add_argument("--repetition-penalty", type=float, default=None, help="fast: default 1")
+    p.add_argument("--seed", type=int, default=None, help="fast: sampler seed")
+    p.add_argument(
+        "--stop",
+        action="append",
+        default=None,
+        help="fast: stop string (repeatable); the completion ends before it",
+    )
+    p.add_argument("-n", type=int, default=1, help="fast: alternative completions (default 1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = add("inspect", "Show what a .tflite file holds and which contract it fits.", cmd_inspect)
@@ -323,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print(f"litecomplete {args.command}: interrupted; nothing was written", file=sys.stderr)
+        written = "; nothing was written" if args.command == "convert" else ""
+        print(f"litecomplete {args.command}: interrupted{written}", file=sys.stderr)
         return 130
 
 

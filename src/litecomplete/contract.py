@@ -1,11 +1,24 @@
 """The file contracts: signature and tensor names shared by converters and runtimes.
 
-``app`` is the contract of the seed's Android app (TensorFlow Lite examples,
-``lite/examples/generative_ai/android``): one signature ``serving_default``
-taking a scalar string ``prompt`` and returning a scalar string ``output_0``
-that holds the prompt followed by its completion. Tokenizer, generation loop
-and sampler are inside the graph; it needs the Flex delegate and the
-TensorFlow Text custom ops to run.
+``fast`` is litecomplete's own builtins-only contract, runnable on ai-edge-litert
+without TensorFlow. Signatures ``prefill_<T>`` (one per bucket length T) and
+``decode`` share one copy of the weights. Per layer ``i`` the KV cache is held
+by the runtime, head-major, so both attention matmuls read it as stored:
+
+* ``k_cache_<i>``: float32[1, kv_heads, max_length, head_dim]
+* ``v_cache_<i>``: float32[1, kv_heads, head_dim, max_length] (transposed)
+
+Inputs: ``tokens`` int32[1, T] (T = 1 for decode, padded to the bucket for
+prefill), ``input_pos`` int32[1] (position of ``tokens[0, 0]``), ``length``
+int32[1] (real tokens, prefill only; shape [1] rather than a scalar because the
+runtime writes inputs through numpy views and a 0-d view is read-only), and the
+caches. Cache slots at and after ``input_pos`` are masked, so stale values
+there are harmless; but masking adds a large negative number to the scores, so
+every slot must hold a finite value: a runtime zero-fills the caches first.
+Outputs: ``logits`` float32[1, vocab] for the last real token, and only the NEW
+keys and values, ``k_<i>`` float32[1, kv_heads, T, head_dim] and ``v_<i>``
+float32[1, kv_heads, head_dim, T]; the runtime writes them into its caches at
+``input_pos``, in place, instead of copying whole caches through every call.
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ class ModelFormat(StrEnum):
     """Closed set of file formats litecomplete writes."""
 
     APP = "app"
+    FAST = "fast"
 
     @classmethod
     def parse(cls, value: str) -> ModelFormat:
@@ -33,5 +47,35 @@ APP_SIGNATURE = "serving_default"
 APP_INPUT = "prompt"
 APP_OUTPUT = "output_0"
 
+DECODE_SIGNATURE = "decode"
+PREFILL_PREFIX = "prefill_"
+TOKENS = "tokens"
+INPUT_POS = "input_pos"
+LENGTH = "length"
+LOGITS = "logits"
+
+
+def prefill_signature(bucket: int) -> str:
+    return f"{PREFILL_PREFIX}{bucket}"
+
+
+def k_cache_name(layer: int) -> str:
+    return f"k_cache_{layer}"
+
+
+def v_cache_name(layer: int) -> str:
+    return f"v_cache_{layer}"
+
+
+def k_out_name(layer: int) -> str:
+    return f"k_{layer}"
+
+
+def v_out_name(layer: int) -> str:
+    return f"v_{layer}"
+
+
 # Key of the JSON manifest stored in the .tflite file's metadata table.
 MANIFEST_METADATA_NAME = "litecomplete_manifest"
+# Key of the tokenizer (Hugging Face ``tokenizer.json``) stored beside the manifest.
+TOKENIZER_METADATA_NAME = "litecomplete_tokenizer"

@@ -19,7 +19,8 @@ from typing import IO
 def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
     """Yield (a stream on the real stderr, path of the log that fd 2 writes to).
 
-    The log is deleted when the block ends without error and kept otherwise.
+    The log is kept when the block fails with an error, for the user to read, and
+    deleted when it succeeds or is interrupted.
     """
     sys.stderr.flush()
     saved = os.dup(2)
@@ -27,14 +28,16 @@ def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
     real_stderr = os.fdopen(os.dup(saved), "w", buffering=1)
     os.dup2(log_fd, 2)
     os.close(log_fd)
-    ok = False
+    keep = False
     try:
         yield real_stderr, log_path
-        ok = True
+    except Exception:
+        keep = True
+        raise
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
         real_stderr.close()
-        if ok:
+        if not keep:
             os.unlink(log_path)

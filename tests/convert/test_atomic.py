@@ -64,7 +64,10 @@ def test_converter_failure_writes_nothing(
 
 
 def test_ctrl_c_during_convert_leaves_no_file(tmp_path: Path) -> None:
-    out = tmp_path / "model.tflite"
+    out_dir, scratch = tmp_path / "out", tmp_path / "tmp"
+    out_dir.mkdir()
+    scratch.mkdir()
+    out = out_dir / "model.tflite"
     out.write_bytes(b"previous")
     proc = subprocess.Popen(
         [
@@ -82,13 +85,22 @@ def test_ctrl_c_during_convert_leaves_no_file(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background jobs inherit SIGINT ignored, and Python then installs
+        # no KeyboardInterrupt handler; a user's terminal delivers it by default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
-    time.sleep(8)  # well into loading TensorFlow and building the model
-    assert proc.poll() is None, proc.communicate()
+    # Interrupt once the export to a temporary SavedModel has begun.
+    deadline = time.monotonic() + 300
+    while not list(scratch.glob("litecomplete-savedmodel-*")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "conversion never reached the export stage"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "interrupted; nothing was written" in stderr
     assert "Traceback" not in stderr
     assert out.read_bytes() == b"previous"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite"]
+    assert list(scratch.iterdir()) == []  # SavedModel and converter log removed too

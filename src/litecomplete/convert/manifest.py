@@ -1,8 +1,8 @@
-"""The JSON manifest stored in a .tflite file's metadata table.
+"""Entries stored in a .tflite file's metadata table: the JSON manifest and the tokenizer.
 
-Runtimes and ``inspect`` read it to learn what a file holds without running it.
-The app contract's Android runtime ignores unknown metadata, so the file stays
-a drop-in ``autocomplete.tflite``.
+Runtimes and ``inspect`` read them to learn what a file holds without running it.
+TFLite runtimes ignore metadata they do not know, so an app-format file stays a
+drop-in ``autocomplete.tflite``.
 """
 
 from __future__ import annotations
@@ -13,18 +13,27 @@ from typing import Any
 from litecomplete.contract import MANIFEST_METADATA_NAME
 
 
-def add_manifest(model_bytes: bytes, manifest: dict[str, Any]) -> bytes:
-    """Return ``model_bytes`` with ``manifest`` added as a metadata entry."""
+def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
+    """Return ``model_bytes`` with each ``name: data`` added as a metadata entry."""
     import numpy as np
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(json.dumps(manifest, sort_keys=True).encode("utf-8"), np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = MANIFEST_METADATA_NAME
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [*(model.metadata or []), entry]
+    metadata = list(model.metadata or [])
+    for name, data in entries.items():
+        buffer = schema.BufferT()
+        buffer.data = np.frombuffer(data, np.uint8)
+        model.buffers.append(buffer)
+        entry = schema.MetadataT()
+        entry.name = name
+        entry.buffer = len(model.buffers) - 1
+        metadata.append(entry)
+    model.metadata = metadata
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def add_manifest(model_bytes: bytes, manifest: dict[str, Any]) -> bytes:
+    """Return ``model_bytes`` with ``manifest`` added as JSON."""
+    data = json.dumps(manifest, sort_keys=True).encode("utf-8")
+    return add_metadata(model_bytes, {MANIFEST_METADATA_NAME: data})

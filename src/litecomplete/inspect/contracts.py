@@ -2,32 +2,114 @@
 
 from __future__ import annotations
 
-from litecomplete.contract import APP_INPUT, APP_OUTPUT, APP_SIGNATURE, ModelFormat
-from litecomplete.inspect.model_info import ModelInfo
+from typing import Any
+
+from litecomplete import contract as c
+from litecomplete.contract import ModelFormat
+from litecomplete.inspect.model_info import ModelInfo, SignatureInfo, TensorInfo
 
 
 def app_contract_problems(info: ModelInfo) -> list[str]:
     """Reasons ``info`` is not an app-format model; empty when it is one."""
-    sig = info.signatures.get(APP_SIGNATURE)
+    sig = info.signatures.get(c.APP_SIGNATURE)
     if sig is None:
         found = ", ".join(info.signatures) or "none"
-        return [f"no {APP_SIGNATURE!r} signature (signatures: {found})"]
+        return [f"no {c.APP_SIGNATURE!r} signature (signatures: {found})"]
     problems = []
-    inp = sig.inputs.get(APP_INPUT)
-    if list(sig.inputs) != [APP_INPUT] or inp is None:
-        problems.append(f"inputs are {list(sig.inputs)}, expected [{APP_INPUT!r}]")
+    inp = sig.inputs.get(c.APP_INPUT)
+    if list(sig.inputs) != [c.APP_INPUT] or inp is None:
+        problems.append(f"inputs are {list(sig.inputs)}, expected [{c.APP_INPUT!r}]")
     elif inp.dtype != "STRING" or inp.shape != ():
-        problems.append(f"input {APP_INPUT!r} is {inp.dtype}{list(inp.shape)}, expected STRING[]")
-    out = sig.outputs.get(APP_OUTPUT)
-    if list(sig.outputs) != [APP_OUTPUT] or out is None:
-        problems.append(f"outputs are {list(sig.outputs)}, expected [{APP_OUTPUT!r}]")
+        problems.append(f"input {c.APP_INPUT!r} is {inp.dtype}{list(inp.shape)}, expected STRING[]")
+    out = sig.outputs.get(c.APP_OUTPUT)
+    if list(sig.outputs) != [c.APP_OUTPUT] or out is None:
+        problems.append(f"outputs are {list(sig.outputs)}, expected [{c.APP_OUTPUT!r}]")
     elif out.dtype != "STRING":
-        problems.append(f"output {APP_OUTPUT!r} is {out.dtype}, expected STRING")
+        problems.append(f"output {c.APP_OUTPUT!r} is {out.dtype}, expected STRING")
     return problems
+
+
+def _expect(
+    problems: list[str],
+    sig: SignatureInfo,
+    io: dict[str, TensorInfo],
+    name: str,
+    dtype: str,
+    shape: tuple[int, ...],
+) -> None:
+    tensor = io.get(name)
+    if tensor is None:
+        problems.append(f"signature {sig.key!r} has no tensor {name!r}")
+    elif tensor.dtype != dtype or tensor.shape != shape:
+        problems.append(
+            f"{sig.key}.{name} is {tensor.dtype}{list(tensor.shape)}, expected {dtype}{list(shape)}"
+        )
+
+
+def _fast_signature_problems(sig: SignatureInfo, t: int, manifest: dict[str, Any]) -> list[str]:
+    d = manifest["decoder"]
+    layers, kv, dh = int(d["num_layers"]), int(d["num_kv_heads"]), int(d["head_dim"])
+    max_length, vocab = int(manifest["max_length"]), int(d["vocabulary_size"])
+    problems: list[str] = []
+    _expect(problems, sig, sig.inputs, c.TOKENS, "INT32", (1, t))
+    _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (1,))
+    if sig.key != c.DECODE_SIGNATURE:
+        _expect(problems, sig, sig.inputs, c.LENGTH, "INT32", (1,))
+    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", (1, vocab))
+    for i in range(layers):
+        _expect(problems, sig, sig.inputs, c.k_cache_name(i), "FLOAT32", (1, kv, max_length, dh))
+        _expect(problems, sig, sig.inputs, c.v_cache_name(i), "FLOAT32", (1, kv, dh, max_length))
+        _expect(problems, sig, sig.outputs, c.k_out_name(i), "FLOAT32", (1, kv, t, dh))
+        _expect(problems, sig, sig.outputs, c.v_out_name(i), "FLOAT32", (1, kv, dh, t))
+    expected_inputs = 2 * layers + (2 if sig.key == c.DECODE_SIGNATURE else 3)
+    if len(sig.inputs) != expected_inputs:
+        problems.append(
+            f"signature {sig.key!r} has {len(sig.inputs)} inputs, the manifest implies "
+            f"{expected_inputs} ({layers} layers)"
+        )
+    return problems
+
+
+def fast_contract_problems(info: ModelInfo) -> list[str]:
+    """Reasons ``info`` is not a valid fast-format model; empty when it is one."""
+    if c.DECODE_SIGNATURE not in info.signatures:
+        found = ", ".join(info.signatures) or "none"
+        return [f"no {c.DECODE_SIGNATURE!r} signature (signatures: {found})"]
+    manifest = info.manifest
+    if manifest.get("format") != ModelFormat.FAST.value:
+        return ["no fast-format manifest in the file's metadata"]
+    if info.flex_ops or info.custom_ops:
+        return [f"uses non-builtin ops: {', '.join(sorted(info.flex_ops | info.custom_ops))}"]
+    if not info.tokenizer_json:
+        return ["no tokenizer in the file's metadata"]
+    try:
+        buckets = [int(b) for b in manifest["buckets"]]
+        problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
+        for bucket in buckets:
+            sig = info.signatures.get(c.prefill_signature(bucket))
+            if sig is None:
+                problems.append(
+                    f"manifest lists bucket {bucket} but there is no "
+                    f"{c.prefill_signature(bucket)!r} signature"
+                )
+            else:
+                problems += _fast_signature_problems(sig, bucket, manifest)
+    except (KeyError, TypeError, ValueError) as e:
+        return [f"manifest is malformed ({type(e).__name__}: {e})"]
+    return [f"manifest does not match the model: {p}" for p in problems]
 
 
 def check_contract(info: ModelInfo) -> ModelFormat | None:
     """The contract ``info`` satisfies, or None."""
     if not app_contract_problems(info):
         return ModelFormat.APP
+    if not fast_contract_problems(info):
+        return ModelFormat.FAST
     return None
+
+
+def contract_problems(info: ModelInfo) -> str:
+    """Why ``info`` fits no contract, one clause per contract."""
+    app = "; ".join(app_contract_problems(info))
+    fast = "; ".join(fast_contract_problems(info))
+    return f"not app format ({app}); not fast format ({fast})"

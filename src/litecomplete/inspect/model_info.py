@@ -8,11 +8,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litecomplete.contract import MANIFEST_METADATA_NAME
+from litecomplete.contract import MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAME
 from litecomplete.errors import ModelFileError
 
 FILE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
+# Ops whose integer activations mean full-integer quantization. A dynamic-range
+# file also moves int8 data (an embedding GATHER before its DEQUANTIZE), but
+# computes in float.
+ARITHMETIC_OPS = frozenset(
+    {
+        "FULLY_CONNECTED",
+        "BATCH_MATMUL",
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "ADD",
+        "SUB",
+        "MUL",
+        "SOFTMAX",
+        "MEAN",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -40,9 +56,10 @@ class ModelInfo:
     flex_ops: Counter[str]
     custom_ops: Counter[str]
     weight_bytes_by_dtype: Counter[str]
-    quantized_activation_ops: Counter[str]  # ops whose activations are integer
+    quantized_activation_ops: Counter[str]  # arithmetic ops computing on integer activations
     float_activation_ops: Counter[str]  # ops computing on float activations
     manifest: dict[str, Any] = field(default_factory=dict)
+    tokenizer_json: str | None = None  # Hugging Face tokenizer.json carried by the file
 
     @property
     def op_set(self) -> str:
@@ -167,7 +184,7 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
                 if op.InputsLength()
                 else []
             )
-            if name != "CAST" and any(d in ("INT8", "INT16") for d in activations):
+            if name in ARITHMETIC_OPS and any(d in ("INT8", "INT16") for d in activations):
                 quantized_ops[name] += 1
             elif "FLOAT32" in activations:
                 float_ops[name] += 1
@@ -195,11 +212,16 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
         )
 
     manifest: dict[str, Any] = {}
+    tokenizer_json = None
     for m in range(model.MetadataLength()):
         entry = model.Metadata(m)
-        if _str(entry.Name()) == MANIFEST_METADATA_NAME:
-            raw = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes()
-            manifest = json.loads(raw.decode("utf-8"))
+        name = _str(entry.Name())
+        if name in (MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAME):
+            raw = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8")
+            if name == MANIFEST_METADATA_NAME:
+                manifest = json.loads(raw)
+            else:
+                tokenizer_json = raw
     return ModelInfo(
         size_bytes=len(data),
         signatures=signatures,
@@ -210,4 +232,5 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
         quantized_activation_ops=quantized_ops,
         float_activation_ops=float_ops,
         manifest=manifest,
+        tokenizer_json=tokenizer_json,
     )

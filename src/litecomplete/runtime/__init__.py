@@ -1,11 +1,26 @@
 """Running converted models.
 
-``AppModel`` runs the seed's single-graph app format; it needs TensorFlow's
-Flex delegate and the TensorFlow Text custom ops, so TensorFlow is imported
-when a model is loaded, never when this package is imported.
+``FastModel`` runs the fast format on ai-edge-litert with numpy and
+``tokenizers``: no TensorFlow. ``AppModel`` runs the seed's single-graph app
+format; it needs TensorFlow's Flex delegate and the TensorFlow Text custom ops,
+so TensorFlow is imported when such a model is loaded, never at import.
 """
 
 from litecomplete.runtime.app_model import AppModel
+from litecomplete.runtime.fast_model import FastModel
+from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
+from litecomplete.runtime.loading import load_model
 from litecomplete.runtime.prompt import validate_prompt
+from litecomplete.runtime.sampling import SamplingConfig
 
-__all__ = ["AppModel", "validate_prompt"]
+__all__ = [
+    "AppModel",
+    "Completion",
+    "FastModel",
+    "FinishReason",
+    "GenerationConfig",
+    "Piece",
+    "SamplingConfig",
+    "load_model",
+    "validate_prompt",
+]

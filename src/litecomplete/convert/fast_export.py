@@ -1,0 +1,196 @@
+"""Convert a causal LM to the fast format (see ``litecomplete.contract``).
+
+Weights are pulled out of the Keras model into a ``tf.Module`` of variables
+(``fast_graph``), saved as a SavedModel with one signature per prefill bucket
+plus ``decode``, and converted with builtins only: no Flex, no custom ops.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from litecomplete import contract as c
+from litecomplete.atomic import atomic_write_bytes
+from litecomplete.convert.app_export import ConvertResult, StageCallback, check_output_path
+from litecomplete.convert.decoder_weights import DecoderWeights, gpt2_decoder_weights
+from litecomplete.convert.manifest import add_metadata
+from litecomplete.convert.tokenizer_export import hf_tokenizer_json
+from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.inspect.model_info import parse_model_bytes
+from litecomplete.quantize.calibration import calibration_passages
+from litecomplete.quantize.modes import QuantMode, apply_quant_mode
+from litecomplete.resources import peak_rss_bytes
+
+DEFAULT_BUCKETS = (16, 64, 256)
+
+
+@dataclass(frozen=True)
+class FastExportConfig:
+    """How the fast format is laid out.
+
+    Attributes:
+        max_length: KV-cache positions: prompt plus completion tokens.
+        buckets: prefill lengths; a prompt is padded to the smallest that fits,
+            and longer prompts are fed in bucket-sized chunks.
+        quant: quantization mode.
+        calibration_samples: passages of real text for ``int8`` calibration.
+    """
+
+    max_length: int = 256
+    buckets: tuple[int, ...] = DEFAULT_BUCKETS
+    quant: QuantMode = QuantMode.NONE
+    calibration_samples: int = 16
+
+    def __post_init__(self) -> None:
+        if self.max_length < 2:
+            raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
+        if not self.buckets or any(b < 1 for b in self.buckets):
+            raise ConfigError(f"--buckets must be positive lengths, got {list(self.buckets)}")
+        if max(self.buckets) > self.max_length:
+            raise ConfigError(f"bucket {max(self.buckets)} exceeds --max-length {self.max_length}")
+        if sorted(set(self.buckets)) != list(self.buckets):
+            raise ConfigError(f"--buckets must be increasing, got {list(self.buckets)}")
+
+
+def decoder_weights(causal_lm: Any) -> DecoderWeights:
+    """The architecture-neutral weights of a supported KerasHub causal LM."""
+    return gpt2_decoder_weights(causal_lm)
+
+
+def _representative_dataset(
+    causal_lm: Any, weights: DecoderWeights, config: FastExportConfig
+) -> Callable[[], Iterator[tuple[str, dict[str, np.ndarray]]]]:
+    """Prefill and decode inputs built from real text, with caches from a float run."""
+    spec = weights.spec
+    tokenizer = causal_lm.preprocessor.tokenizer
+    bucket = config.buckets[0]
+    zeros = {
+        name: np.zeros(shape, np.float32)
+        for i in range(spec.num_layers)
+        for name, shape in (
+            (c.k_cache_name(i), (1, spec.num_kv_heads, config.max_length, spec.head_dim)),
+            (c.v_cache_name(i), (1, spec.num_kv_heads, spec.head_dim, config.max_length)),
+        )
+    }
+
+    def dataset() -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+        for passage in calibration_passages(config.calibration_samples):
+            ids = np.asarray(tokenizer(passage), np.int32)[:bucket]
+            tokens = np.zeros((1, bucket), np.int32)
+            tokens[0, : len(ids)] = ids
+            yield (
+                c.prefill_signature(bucket),
+                {
+                    c.TOKENS: tokens,
+                    c.INPUT_POS: np.array([0], np.int32),
+                    c.LENGTH: np.array([len(ids)], np.int32),
+                    **zeros,
+                },
+            )
+            yield (
+                c.DECODE_SIGNATURE,
+                {
+                    c.TOKENS: ids[-1:].reshape(1, 1),
+                    c.INPUT_POS: np.array([len(ids) - 1], np.int32),
+                    **zeros,
+                },
+            )
+
+    return dataset
+
+
+def fast_tflite_bytes(
+    causal_lm: Any, config: FastExportConfig, on_stage: StageCallback | None = None
+) -> bytes:
+    """The fast-format file's bytes (no metadata yet)."""
+    import tensorflow as tf
+
+    from litecomplete.convert.fast_graph import make_fast_decoder
+
+    stage = on_stage or (lambda _: None)
+    weights = decoder_weights(causal_lm)
+    if config.max_length > weights.spec.max_positions:
+        raise ConfigError(
+            f"--max-length {config.max_length} exceeds the model's "
+            f"{weights.spec.max_positions} positions"
+        )
+    with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
+        stage("trace prefill and decode")
+        module = make_fast_decoder(weights, config.max_length)
+        signatures = module.signatures(list(config.buckets))
+        tf.saved_model.save(module, saved_model_dir, signatures=signatures)
+        del module
+        stage(f"convert to TFLite ({config.quant.value})")
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            saved_model_dir, signature_keys=list(signatures)
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        representative = (
+            _representative_dataset(causal_lm, weights, config)
+            if config.quant is QuantMode.INT8
+            else None
+        )
+        apply_quant_mode(converter, config.quant, representative)
+        try:
+            return bytes(converter.convert())
+        except Exception as e:
+            raise ConversionError(f"the TFLite converter failed: {e}") from e
+
+
+def fast_manifest(causal_lm: Any, config: FastExportConfig) -> dict[str, Any]:
+    weights = decoder_weights(causal_lm)
+    tokenizer = causal_lm.preprocessor.tokenizer
+    return {
+        "format": c.ModelFormat.FAST.value,
+        "architecture": weights.spec.architecture,
+        "quantization": config.quant.value,
+        "max_length": config.max_length,
+        "buckets": list(config.buckets),
+        "end_token_id": int(tokenizer.end_token_id),
+        "start_token_id": int(tokenizer.start_token_id),
+        "decoder": asdict(weights.spec),
+        "tokenizer": c.TOKENIZER_METADATA_NAME,
+    }
+
+
+def convert_fast_model(
+    causal_lm: Any,
+    config: FastExportConfig,
+    out: Path,
+    on_stage: StageCallback | None = None,
+) -> ConvertResult:
+    """Write ``causal_lm`` to ``out`` in the fast format; atomically, or not at all."""
+    import json
+
+    start = time.perf_counter()
+    out = Path(out)
+    check_output_path(out)
+    data = fast_tflite_bytes(causal_lm, config, on_stage)
+    if on_stage:
+        on_stage("write")
+    manifest = json.dumps(fast_manifest(causal_lm, config), sort_keys=True)
+    tokenizer = hf_tokenizer_json(causal_lm.preprocessor.tokenizer)
+    data = add_metadata(
+        data,
+        {
+            c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
+            c.TOKENIZER_METADATA_NAME: tokenizer.encode("utf-8"),
+        },
+    )
+    info = parse_model_bytes(data)
+    atomic_write_bytes(out, data)
+    return ConvertResult(
+        path=out,
+        size_bytes=len(data),
+        seconds=time.perf_counter() - start,
+        peak_rss_bytes=peak_rss_bytes(),
+        quant=config.quant,
+        info=info,
+    )

@@ -1,0 +1,168 @@
+"""The fast format's graph: prefill and decode over explicit KV caches, builtins only.
+
+``FastDecoder`` is a ``tf.Module`` whose weights are variables, so every
+signature converted from it shares one copy of them. The cache layout and the
+signature contract are written down in ``litecomplete.contract``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from litecomplete import contract as c
+from litecomplete.convert.decoder_weights import DecoderWeights, LayerWeights
+
+NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
+
+
+def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
+    """A ``tf.Module`` with ``signatures(buckets)`` for ``tf.saved_model.save``."""
+    import tensorflow as tf
+
+    spec = weights.spec
+    if max_length > spec.max_positions:
+        raise ValueError(f"max_length {max_length} exceeds {spec.max_positions} positions")
+    heads, kv_heads, head_dim = spec.num_heads, spec.num_kv_heads, spec.head_dim
+    group = heads // kv_heads  # query heads per KV head
+    scale = 1.0 / float(np.sqrt(head_dim))
+
+    def variable(value: np.ndarray | None, name: str) -> Any:
+        return None if value is None else tf.Variable(value, trainable=False, name=name)
+
+    class FastDecoder(tf.Module):
+        def __init__(self) -> None:
+            super().__init__(name="fast_decoder")
+            self.token_embedding = variable(weights.token_embedding, "token_embedding")
+            self.position_embedding = variable(weights.position_embedding, "position_embedding")
+            self.final_norm = (
+                variable(weights.final_norm_scale, "final_norm_scale"),
+                variable(weights.final_norm_bias, "final_norm_bias"),
+            )
+            self.blocks = [
+                {
+                    field: variable(getattr(layer, field), f"layer_{i}_{field}")
+                    for field in LayerWeights.__dataclass_fields__
+                }
+                for i, layer in enumerate(weights.layers)
+            ]
+
+        # ------------------------------------------------------------ pieces
+
+        def norm(self, x: Any, scale: Any, bias: Any) -> Any:
+            mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+            var = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=-1, keepdims=True)
+            x = (x - mean) * tf.math.rsqrt(var + spec.norm_epsilon)
+            return x * scale + bias if bias is not None else x * scale
+
+        def dense(self, x: Any, kernel: Any, bias: Any) -> Any:
+            y = tf.matmul(x, kernel)  # (T, in) @ (in, out): FULLY_CONNECTED
+            return y + bias if bias is not None else y
+
+        def attention(
+            self, x: Any, w: dict[str, Any], pos: Any, k_cache: Any, v_cache: Any, t: int
+        ) -> tuple[Any, Any, Any]:
+            """x: (T, hidden) -> (T, hidden), new k (1, kv, T, dh), new v (1, kv, dh, T)."""
+            qkv = self.dense(x, w["qkv_kernel"], w["qkv_bias"])  # (T, (h + 2kv) * dh)
+            q, k, v = tf.split(
+                qkv, [heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], axis=-1
+            )
+            q = tf.reshape(q * scale, [t, kv_heads, group, head_dim])  # query head = kv*group+g
+            q = tf.reshape(tf.transpose(q, [1, 2, 0, 3]), [1, kv_heads, group * t, head_dim])
+            k = tf.transpose(tf.reshape(k, [t, kv_heads, head_dim]), [1, 0, 2])[tf.newaxis]
+            # k: (1, kv, T, dh); v stored transposed: (1, kv, dh, T)
+            v = tf.transpose(tf.reshape(v, [t, kv_heads, head_dim]), [1, 2, 0])[tf.newaxis]
+            max_length = k_cache.shape[2]
+            # Cache slot j is visible to every new token iff j < pos.
+            cache_mask = tf.where(tf.range(max_length) < pos, 0.0, NEG_INF)  # (max_length,)
+            # New token r sees new token s iff s <= r (causal); rows repeat per group.
+            causal = tf.where(
+                tf.range(t)[tf.newaxis, :] <= tf.range(t)[:, tf.newaxis], 0.0, NEG_INF
+            )  # (T, T)
+            causal = tf.tile(causal, [group, 1])  # (group * T, T)
+            scores_cache = tf.matmul(q, k_cache, transpose_b=True) + cache_mask  # (1,kv,gT,max)
+            scores_new = tf.matmul(q, k, transpose_b=True) + causal  # (1, kv, gT, T)
+            probs = tf.nn.softmax(tf.concat([scores_cache, scores_new], axis=-1), axis=-1)
+            p_cache, p_new = tf.split(probs, [max_length, t], axis=-1)
+            out = tf.matmul(p_cache, v_cache, transpose_b=True) + tf.matmul(
+                p_new, v, transpose_b=True
+            )  # (1, kv, group * T, dh)
+            out = tf.reshape(out, [kv_heads, group, t, head_dim])
+            out = tf.reshape(tf.transpose(out, [2, 0, 1, 3]), [t, heads * head_dim])
+            return self.dense(out, w["out_kernel"], w["out_bias"]), k, v
+
+        def mlp(self, x: Any, w: dict[str, Any]) -> Any:
+            hidden = tf.nn.gelu(self.dense(x, w["up_kernel"], w["up_bias"]), approximate=True)
+            return self.dense(hidden, w["down_kernel"], w["down_bias"])
+
+        def forward(
+            self, tokens: Any, pos: Any, length: Any, caches: list[Any], t: int
+        ) -> dict[str, Any]:
+            """tokens (1, T) from position ``pos`` -> logits of row length-1, new k/v."""
+            positions = tf.minimum(pos + tf.range(t), spec.max_positions - 1)  # (T,)
+            x = tf.gather(self.token_embedding, tokens[0])  # (T, hidden)
+            if self.position_embedding is not None:
+                x = x + tf.gather(self.position_embedding, positions)
+            outputs: dict[str, Any] = {}
+            for i, w in enumerate(self.blocks):
+                a = self.norm(x, w["attn_norm_scale"], w["attn_norm_bias"])
+                a, k, v = self.attention(a, w, pos, caches[2 * i], caches[2 * i + 1], t)
+                x = x + a
+                x = x + self.mlp(self.norm(x, w["mlp_norm_scale"], w["mlp_norm_bias"]), w)
+                outputs[c.k_out_name(i)] = k
+                outputs[c.v_out_name(i)] = v
+            # A gather with a static index shape keeps every output's shape static, so
+            # the runtime can hold views of them.
+            last = tf.gather(x, tf.reshape(length - 1, [1]))  # (1, hidden)
+            last = self.norm(last, *self.final_norm)
+            # Tied output projection: (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED
+            # that reads the embedding table as stored.
+            outputs[c.LOGITS] = tf.matmul(last, self.token_embedding, transpose_b=True)
+            return outputs
+
+        # ------------------------------------------------------------ signatures
+
+        def cache_specs(self) -> list[Any]:
+            specs = []
+            for i in range(spec.num_layers):
+                specs.append(
+                    tf.TensorSpec(
+                        [1, kv_heads, max_length, head_dim], tf.float32, name=c.k_cache_name(i)
+                    )
+                )
+                specs.append(
+                    tf.TensorSpec(
+                        [1, kv_heads, head_dim, max_length], tf.float32, name=c.v_cache_name(i)
+                    )
+                )
+            return specs
+
+        def signatures(self, buckets: list[int]) -> dict[str, Any]:
+            """``{signature key: concrete function}`` for prefill buckets and decode."""
+            result = {}
+            for t in buckets:
+
+                def prefill(
+                    tokens: Any, input_pos: Any, length: Any, *caches: Any, t: int = t
+                ) -> dict[str, Any]:
+                    return self.forward(tokens, input_pos[0], length[0], list(caches), t)
+
+                result[c.prefill_signature(t)] = tf.function(prefill).get_concrete_function(
+                    tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
+                    tf.TensorSpec([1], tf.int32, name=c.INPUT_POS),
+                    tf.TensorSpec([1], tf.int32, name=c.LENGTH),
+                    *self.cache_specs(),
+                )
+
+            def decode(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
+                return self.forward(tokens, input_pos[0], tf.constant(1), list(caches), 1)
+
+            result[c.DECODE_SIGNATURE] = tf.function(decode).get_concrete_function(
+                tf.TensorSpec([1, 1], tf.int32, name=c.TOKENS),
+                tf.TensorSpec([1], tf.int32, name=c.INPUT_POS),
+                *self.cache_specs(),
+            )
+            return result
+
+    return FastDecoder()

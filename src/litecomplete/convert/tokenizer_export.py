@@ -1,0 +1,24 @@
+"""Serialize a KerasHub byte-level BPE tokenizer as a Hugging Face ``tokenizer.json``.
+
+The fast format carries its tokenizer inside the file, so a runtime needs nothing
+but the ``.tflite`` and the ``tokenizers`` library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def hf_tokenizer_json(keras_tokenizer: Any) -> str:
+    """``tokenizer.json`` text equivalent to a KerasHub GPT-2 style tokenizer."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+
+    vocabulary = dict(keras_tokenizer.vocabulary)
+    # GPT-2's merges file starts with a "#version: 0.2" header that KerasHub keeps.
+    merges = [tuple(m.split(" ")) for m in keras_tokenizer.merges if not m.startswith("#version")]
+    tokenizer = Tokenizer(models.BPE(vocabulary, merges))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    special = [keras_tokenizer.end_token, keras_tokenizer.start_token]
+    tokenizer.add_special_tokens([AddedToken(t, special=True) for t in dict.fromkeys(special) if t])
+    return str(tokenizer.to_str())

@@ -1,0 +1,250 @@
+"""Run a fast-format model on ai-edge-litert: no TensorFlow, caches kept in place.
+
+The KV caches live in the ``decode`` signature's own input tensors. A decode
+step writes one token and its position, invokes, and copies the new key and
+value slice (a few KB per layer) into the caches at that position. A prefill
+copies the cached prefix into its bucket's cache inputs only when it starts
+after position 0 (prefix reuse), then writes its new slices back the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from litecomplete import contract as c
+from litecomplete.errors import ModelFileError
+from litecomplete.inspect.contracts import fast_contract_problems
+from litecomplete.inspect.model_info import ModelInfo, read_model_info
+from litecomplete.runtime.generation import (
+    Completion,
+    FinishReason,
+    GenerationConfig,
+    Piece,
+)
+from litecomplete.runtime.litert_graph import SignatureGraph
+from litecomplete.runtime.prompt import validate_prompt
+from litecomplete.runtime.sampling import SamplingConfig, TokenSampler
+from litecomplete.runtime.stopping import StopMatcher
+from litecomplete.runtime.streaming import TextDecoder
+
+DEFAULT_THREADS = 2  # ai-edge-litert defaults to 1
+# A prompt extension this short is fed through decode steps, which use the
+# caches where they lie; a longer one pays for copying the prefix into a bucket.
+DECODE_EXTENSION_MAX = 2
+
+
+@dataclass
+class _Prepared:
+    """A prompt fed into the caches: its ids and the logits that follow it."""
+
+    ids: list[int]
+    logits: np.ndarray
+    reused: int
+
+
+class FastModel:
+    """A loaded fast-format model; one generation at a time."""
+
+    def __init__(self, path: Path, info: ModelInfo, tokenizer: Any, interpreter: Any) -> None:
+        self.path = path
+        self.info = info
+        self.manifest = info.manifest
+        self.tokenizer = tokenizer
+        self._interpreter = interpreter
+        self.max_length = int(self.manifest["max_length"])
+        self.buckets = sorted(int(b) for b in self.manifest["buckets"])
+        self.end_token_id = int(self.manifest["end_token_id"])
+        self.start_token_id = self.manifest.get("start_token_id")
+        self.num_layers = int(self.manifest["decoder"]["num_layers"])
+        self._decode = SignatureGraph(interpreter, c.DECODE_SIGNATURE)
+        self._prefill = {
+            b: SignatureGraph(interpreter, c.prefill_signature(b)) for b in self.buckets
+        }
+        # The caches: views of decode's inputs, (k, v) per layer.
+        self._k = [self._decode.inputs[c.k_cache_name(i)] for i in range(self.num_layers)]
+        self._v = [self._decode.inputs[c.v_cache_name(i)] for i in range(self.num_layers)]
+        self._cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
+
+    @classmethod
+    def load(cls, path: str | Path, num_threads: int = DEFAULT_THREADS) -> FastModel:
+        """Load ``path``; ModelFileError if it is not a valid fast-format file."""
+        from ai_edge_litert.interpreter import Interpreter
+        from tokenizers import Tokenizer
+
+        path = Path(path)
+        info = read_model_info(path)
+        problems = fast_contract_problems(info)
+        if problems:
+            raise ModelFileError(f"{path} is not a fast-format model: {'; '.join(problems)}")
+        try:
+            tokenizer = Tokenizer.from_str(info.tokenizer_json or "")
+        except Exception as e:
+            raise ModelFileError(f"{path} carries a tokenizer that does not load: {e}") from None
+        try:
+            interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        except (RuntimeError, ValueError) as e:
+            raise ModelFileError(f"cannot load {path}: {e}") from None
+        return cls(path, info, tokenizer, interpreter)
+
+    # ------------------------------------------------------------ tokens
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def decode_text(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def prompt_ids(self, prompt: str | bytes, max_new_tokens: int) -> list[int]:
+        """Token ids the model sees: start token, then the prompt's NEWEST tokens.
+
+        At most ``max_length - min(max_new_tokens, max_length // 2)`` tokens are kept,
+        so the completion always has room in the cache.
+        """
+        text = validate_prompt(prompt).decode("utf-8")
+        ids = self.encode(text)
+        start = [int(self.start_token_id)] if self.start_token_id is not None else []
+        keep = self.max_length - min(max_new_tokens, self.max_length // 2) - len(start)
+        return start + ids[max(0, len(ids) - keep) :]
+
+    # ------------------------------------------------------------ graph calls
+
+    def _run_decode(self, token: int, pos: int) -> np.ndarray:
+        """Feed ``token`` at ``pos``; logits float32[vocab] for the next position."""
+        graph = self._decode
+        graph.inputs[c.TOKENS][0, 0] = token
+        graph.inputs[c.INPUT_POS][...] = pos
+        graph.invoke()
+        for i in range(self.num_layers):
+            self._k[i][:, :, pos, :] = graph.output(c.k_out_name(i))[:, :, 0, :]
+            self._v[i][:, :, :, pos] = graph.output(c.v_out_name(i))[:, :, :, 0]
+        return np.array(graph.output(c.LOGITS)[0])
+
+    def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
+        """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one."""
+        logits = None
+        while ids:
+            bucket = next((b for b in self.buckets if b >= len(ids)), self.buckets[-1])
+            chunk, ids = ids[:bucket], ids[bucket:]
+            graph = self._prefill[bucket]
+            if pos:  # the bucket's own cache inputs must hold the prefix
+                for i in range(self.num_layers):
+                    graph.inputs[c.k_cache_name(i)][:, :, :pos, :] = self._k[i][:, :, :pos, :]
+                    graph.inputs[c.v_cache_name(i)][:, :, :, :pos] = self._v[i][:, :, :, :pos]
+            tokens = graph.inputs[c.TOKENS]
+            tokens[...] = 0
+            tokens[0, : len(chunk)] = chunk
+            graph.inputs[c.INPUT_POS][...] = pos
+            graph.inputs[c.LENGTH][...] = len(chunk)
+            graph.invoke()
+            n = len(chunk)
+            for i in range(self.num_layers):
+                self._k[i][:, :, pos : pos + n, :] = graph.output(c.k_out_name(i))[:, :, :n, :]
+                self._v[i][:, :, :, pos : pos + n] = graph.output(c.v_out_name(i))[:, :, :, :n]
+            pos += n
+            logits = np.array(graph.output(c.LOGITS)[0])
+        assert logits is not None
+        return logits
+
+    def _feed(self, ids: list[int]) -> _Prepared:
+        """Put ``ids`` into the caches, reusing the longest prefix already there."""
+        reused = 0
+        limit = min(len(self._cached), len(ids) - 1)  # the last id must run to give logits
+        while reused < limit and self._cached[reused] == ids[reused]:
+            reused += 1
+        new = ids[reused:]
+        self._cached = ids[:reused]  # slots after this are stale from here on
+        if len(new) <= DECODE_EXTENSION_MAX and reused:
+            for offset, token in enumerate(new):
+                logits = self._run_decode(token, reused + offset)
+        else:
+            logits = self._run_prefill(new, reused)
+        self._cached = list(ids)
+        return _Prepared(ids=list(ids), logits=logits, reused=reused)
+
+    # ------------------------------------------------------------ generation
+
+    def _continue(
+        self, prepared: _Prepared, config: GenerationConfig, sampler: TokenSampler
+    ) -> Iterator[Piece]:
+        """Sample after ``prepared``; yields text pieces, the last with a finish reason."""
+        self._cached = list(prepared.ids)
+        logits, pos = prepared.logits, len(prepared.ids)
+        history = list(prepared.ids)
+        decoder = TextDecoder(self.tokenizer)
+        stops = StopMatcher(config.stop)
+        generated = 0
+        while True:
+            token = sampler(logits, history)
+            if config.stop_at_end_token and token == self.end_token_id:
+                yield Piece(stops.flush(), (), FinishReason.STOP)
+                return
+            history.append(token)
+            generated += 1
+            text = stops.feed(decoder.push(token))
+            if stops.stopped:
+                yield Piece(text, (token,), FinishReason.STOP)
+                return
+            if generated >= config.max_new_tokens or pos >= self.max_length:
+                reason = (
+                    FinishReason.LENGTH
+                    if generated >= config.max_new_tokens
+                    else FinishReason.CACHE_FULL
+                )
+                yield Piece(text + stops.flush(), (token,), reason)
+                return
+            if text:
+                yield Piece(text, (token,))
+            logits = self._run_decode(token, pos)
+            self._cached.append(token)
+            pos += 1
+
+    def stream(
+        self, prompt: str | bytes, config: GenerationConfig | None = None
+    ) -> Iterator[Piece]:
+        """Stream the completion of ``prompt`` as text pieces.
+
+        Raises:
+            PromptError: empty prompt or invalid UTF-8 (before anything runs).
+        """
+        config = config or GenerationConfig()
+        prepared = self._feed(self.prompt_ids(prompt, config.max_new_tokens))
+        return self._continue(prepared, config, TokenSampler(config.sampling))
+
+    def complete_n(
+        self, prompt: str | bytes, n: int = 1, config: GenerationConfig | None = None
+    ) -> list[Completion]:
+        """``n`` alternative completions of one prompt, sharing one prefill.
+
+        With a seed, alternative ``i`` samples with ``seed + i``.
+        """
+        if n < 1:
+            from litecomplete.errors import ConfigError
+
+            raise ConfigError(f"n must be at least 1, got {n}")
+        config = config or GenerationConfig()
+        prepared = self._feed(self.prompt_ids(prompt, config.max_new_tokens))
+        results = []
+        for i in range(n):
+            sampling = config.sampling
+            if sampling.seed is not None:
+                sampling = SamplingConfig(**{**sampling.__dict__, "seed": sampling.seed + i})
+            pieces = list(self._continue(prepared, config, TokenSampler(sampling)))
+            results.append(
+                Completion(
+                    text="".join(p.text for p in pieces),
+                    token_ids=[t for p in pieces for t in p.token_ids],
+                    finish_reason=pieces[-1].finish_reason or FinishReason.STOP,
+                    prompt_tokens=len(prepared.ids),
+                    reused_tokens=prepared.reused,
+                )
+            )
+        return results
+
+    def complete(self, prompt: str | bytes, config: GenerationConfig | None = None) -> Completion:
+        """The whole completion of ``prompt`` (prompt excluded)."""
+        return self.complete_n(prompt, 1, config)[0]

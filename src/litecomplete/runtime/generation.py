@@ -1,0 +1,56 @@
+"""Generation settings and results shared by runtimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from litecomplete.errors import ConfigError
+from litecomplete.runtime.sampling import SamplingConfig
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"  # end token or a stop string
+    LENGTH = "length"  # max_new_tokens reached
+    CACHE_FULL = "cache_full"  # the KV cache has no room for another token
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """What to generate.
+
+    Attributes:
+        max_new_tokens: most tokens to generate.
+        sampling: how each token is chosen.
+        stop: strings that end the completion; the completion excludes them.
+        stop_at_end_token: stop at the model's end token.
+    """
+
+    max_new_tokens: int = 32
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    stop: tuple[str, ...] = ()
+    stop_at_end_token: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
+        if not isinstance(self.stop, tuple):
+            object.__setattr__(self, "stop", tuple(self.stop))
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One streamed piece of a completion."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    finish_reason: FinishReason | None = None  # set on the last piece
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    token_ids: list[int]
+    finish_reason: FinishReason
+    prompt_tokens: int  # tokens of the prompt the model saw (after trimming)
+    reused_tokens: int  # prompt tokens whose KV cache came from the previous call

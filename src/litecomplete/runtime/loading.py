@@ -1,0 +1,28 @@
+"""Open any litecomplete model file by the contract it satisfies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litecomplete.contract import ModelFormat
+from litecomplete.errors import ModelFileError
+from litecomplete.inspect.contracts import check_contract, contract_problems
+from litecomplete.inspect.model_info import read_model_info
+from litecomplete.runtime.app_model import AppModel
+from litecomplete.runtime.fast_model import FastModel
+
+
+def load_model(path: str | Path, num_threads: int | None = None) -> AppModel | FastModel:
+    """An ``AppModel`` or a ``FastModel``, by the file's contract.
+
+    Raises:
+        ModelFileError: missing, not TFLite, or fits neither contract.
+    """
+    path = Path(path)
+    info = read_model_info(path)
+    fmt = check_contract(info)
+    if fmt is ModelFormat.APP:
+        return AppModel.load(path, num_threads=num_threads)
+    if fmt is ModelFormat.FAST:
+        return FastModel.load(path) if num_threads is None else FastModel.load(path, num_threads)
+    raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")

@@ -1,0 +1,115 @@
+"""Fast-format conversion of the tiny GPT-2: contract, shared weights, parity with Keras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from litecomplete.contract import ModelFormat
+from litecomplete.convert.fast_export import FastExportConfig
+from litecomplete.errors import ConfigError
+from litecomplete.inspect import check_contract, read_model_info
+from litecomplete.models import BUILTIN_CONFIGS
+from litecomplete.runtime import FastModel, GenerationConfig
+from tests.conftest import FAST_BUCKETS, FAST_MAX_LENGTH
+
+TEXT = (
+    "It was the best of times, it was the worst of times, it was the age of wisdom, "
+    "it was the age of foolishness, it was the epoch of belief, it was the epoch of "
+    "incredulity, it was the season of Light"
+)
+
+
+def keras_logits(tiny_lm: Any, ids: list[int]) -> np.ndarray:
+    """float32[len(ids), vocab] from the Keras model."""
+    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
+    return np.asarray(tiny_lm(x))[0]
+
+
+@pytest.mark.parametrize("mode", ["none", "dynamic", "float16", "int8"])
+def test_every_mode_is_builtins_only_and_fits_the_fast_contract(
+    fast_models: dict[str, Path], mode: str
+) -> None:
+    info = read_model_info(fast_models[mode])
+    assert check_contract(info) is ModelFormat.FAST
+    assert info.op_set == "builtins"
+    assert set(info.signatures) == {"decode", "prefill_4", "prefill_16"}
+    assert info.quantization == mode
+    assert info.manifest["buckets"] == list(FAST_BUCKETS)
+
+
+def test_weights_are_stored_once(fast_models: dict[str, Path]) -> None:
+    weights = read_model_info(fast_models["none"]).weight_bytes_by_dtype["FLOAT32"]
+    # Three signatures, one copy: the float weights are the model's parameters.
+    assert weights == pytest.approx(4 * BUILTIN_CONFIGS["tiny"].parameter_count(), rel=0.01)
+
+
+@pytest.mark.parametrize("prompt_tokens", [1, 3, 4, 5, 16, 17, 40])
+def test_fp32_logits_match_keras_at_prefill_and_every_decode_step(
+    tiny_lm: Any, fast_models: dict[str, Path], prompt_tokens: int
+) -> None:
+    model = FastModel.load(fast_models["none"])
+    ids = [model.start_token_id, *model.encode(TEXT)][:prompt_tokens]
+    assert len(ids) == prompt_tokens
+    logits = model._feed(ids).logits  # prefill: bucket 4, 16, or chunks of 16
+    expected = keras_logits(tiny_lm, ids)
+    assert np.abs(logits - expected[-1]).max() <= 1e-4
+    for _ in range(6):
+        ids.append(int(np.argmax(logits)))
+        logits = model._run_decode(ids[-1], len(ids) - 1)
+        assert np.abs(logits - keras_logits(tiny_lm, ids)[-1]).max() <= 1e-4
+
+
+@pytest.mark.parametrize("prompt", ["I'm enjoying a", "The quick brown fox", "東京 café"])
+def test_fp32_greedy_continuation_equals_keras_generate(
+    tiny_lm: Any, fast_models: dict[str, Path], prompt: str
+) -> None:
+    model = FastModel.load(fast_models["none"])
+    tiny_lm.compile(sampler="greedy")
+    expected = tiny_lm.generate(prompt, max_length=24)
+    n_prompt = len(model.prompt_ids(prompt, 24))
+    completion = model.complete(prompt, GenerationConfig(max_new_tokens=24 - n_prompt))
+    assert prompt + completion.text == expected
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8"])
+def test_quantized_models_run_close_to_float(fast_models: dict[str, Path], mode: str) -> None:
+    ref = FastModel.load(fast_models["none"])
+    model = FastModel.load(fast_models[mode])
+    ids = [ref.start_token_id, *ref.encode(TEXT)][:12]
+    logits, ref_logits = model._feed(ids).logits, ref._feed(ids).logits
+    assert np.isfinite(logits).all()
+    # Random weights give small, flat logits; quantization noise must stay below their spread.
+    assert np.abs(logits - ref_logits).mean() < 0.5 * ref_logits.std()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_length": 1}, "max-length"),
+        ({"max_length": 8, "buckets": (16,)}, "exceeds --max-length"),
+        ({"buckets": (64, 16)}, "increasing"),
+        ({"buckets": ()}, "positive"),
+    ],
+)
+def test_invalid_fast_config(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        FastExportConfig(**fields)
+
+
+def test_max_length_limit_is_checked(tiny_lm: Any, tmp_path: Path) -> None:
+    from litecomplete.convert.fast_export import convert_fast_model
+
+    with pytest.raises(ConfigError, match="exceeds the model's 1024 positions"):
+        convert_fast_model(tiny_lm, FastExportConfig(max_length=2048), tmp_path / "x.tflite")
+    assert not list(tmp_path.iterdir())
+
+
+def test_manifest_describes_the_model(fast_models: dict[str, Path]) -> None:
+    manifest = read_model_info(fast_models["none"]).manifest
+    assert manifest["max_length"] == FAST_MAX_LENGTH
+    assert manifest["decoder"]["num_layers"] == 2
+    assert manifest["end_token_id"] == 50256
