@@ -102,3 +102,79 @@ def test_every_command_help_has_an_example() -> None:
         result = run(command, "--help")
         assert result.returncode == 0
         assert "example:\n  litecomplete " + command in result.stdout
+
+
+def test_complete_with_a_fast_model(fast_models: dict[str, Path]) -> None:
+    model = str(fast_models["none"])
+    streamed = run("complete", "--model", model, "--max-new-tokens", "6", "Once upon a time")
+    assert streamed.returncode == 0, streamed.stderr
+    result = run(
+        "complete",
+        "--model",
+        model,
+        "--max-new-tokens",
+        "6",
+        "--json",
+        "--temperature",
+        "1",
+        "--seed",
+        "3",
+        "-n",
+        "3",
+        "Once upon a time",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert len(report["completions"]) == 3
+    greedy = run(
+        "complete", "--model", model, "--max-new-tokens", "6", "--json", "Once upon a time"
+    )
+    assert streamed.stdout.rstrip("\n") == json.loads(greedy.stdout)["completion"]
+
+
+def test_generation_options_are_refused_for_app_models(app_models: dict[str, Path]) -> None:
+    result = run("complete", "--model", str(app_models["none"]), "--temperature", "0.5", "Hi")
+    assert_one_line_error(result, "fixed at conversion; drop --temperature")
+
+
+def test_invalid_sampling_values_on_the_command_line(fast_models: dict[str, Path]) -> None:
+    model = str(fast_models["none"])
+    assert_one_line_error(run("complete", "--model", model, "--top-p", "1.5", "Hi"), "top_p")
+    assert_one_line_error(
+        run("complete", "--model", model, "--temperature", "-1", "Hi"), "temperature"
+    )
+
+
+def test_inspect_recognises_the_fast_format(fast_models: dict[str, Path]) -> None:
+    result = run("inspect", str(fast_models["dynamic"]), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["contract"] == "fast"
+    assert report["op_set"] == "builtins"
+    assert set(report["signatures"]) == {"decode", "prefill_4", "prefill_16"}
+
+
+def test_export_gguf_and_bench_a_fast_model(fast_models: dict[str, Path], tmp_path: Path) -> None:
+    import gguf
+
+    out = tmp_path / "tiny.gguf"
+    result = run("export-gguf", "--model", "tiny", "--type", "q8_0", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert len(gguf.GGUFReader(str(out)).tensors) == 28
+
+    bench = run(
+        "bench",
+        "--model",
+        str(fast_models["none"]),
+        "--repetitions",
+        "1",
+        "--decode-tokens",
+        "8",
+        "--threads",
+        "1,2",
+        "--json",
+    )
+    assert bench.returncode == 0, bench.stderr
+    results = json.loads(bench.stdout)["results"]
+    assert [r["threads"] for r in results] == [1, 2]
+    assert all(r["decode_tokens_per_s"]["median"] > 0 for r in results)

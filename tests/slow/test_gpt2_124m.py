@@ -28,3 +28,28 @@ def test_gpt2_124m_dynamic_is_about_a_quarter_of_fp32(tmp_path: Path) -> None:
     assert result.size_bytes <= 0.27 * fp32_bytes, (result.size_bytes, fp32_bytes)
     completion = AppModel.load(result.path).complete("I'm enjoying a")
     assert completion
+
+
+def test_gpt2_124m_fast_fp32_matches_keras(tmp_path: Path) -> None:
+    import numpy as np
+
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.runtime import FastModel
+
+    causal_lm = load_causal_lm("gpt2-124m")
+    path = tmp_path / "gpt2-124m-fast.tflite"
+    result = convert_fast_model(causal_lm, FastExportConfig(), path)
+    assert result.info.op_set == "builtins"
+    model = FastModel.load(path)
+    ids = [model.start_token_id, *model.encode("The quick brown fox jumps over the lazy dog")]
+
+    def keras_last(ids: list[int]) -> np.ndarray:
+        x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
+        return np.asarray(causal_lm(x))[0, -1]
+
+    logits = model.feed(ids)
+    assert np.abs(logits - keras_last(ids)).max() <= 1e-4
+    for _ in range(3):
+        ids.append(int(np.argmax(logits)))
+        logits = model.step(ids[-1])
+        assert np.abs(logits - keras_last(ids)).max() <= 1e-4

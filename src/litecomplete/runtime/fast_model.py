@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,29 @@ DEFAULT_THREADS = 2  # ai-edge-litert defaults to 1
 # A prompt extension this short is fed through decode steps, which use the
 # caches where they lie; a longer one pays for copying the prefix into a bucket.
 DECODE_EXTENSION_MAX = 2
+
+
+# What one extra invoke costs, in padded token positions, when planning chunks.
+INVOKE_COST_TOKENS = 8
+
+
+@cache
+def plan_chunks(n: int, buckets: tuple[int, ...]) -> list[int]:
+    """Bucket sizes to feed ``n`` tokens with, wasting the fewest padded positions.
+
+    128 tokens with buckets (16, 64, 256) go in as 64 + 64, not padded to 256.
+    The last chunk may be partly filled.
+    """
+    best: list[tuple[int, list[int]]] = [(0, [])]  # best[m]: (cost, chunks) for m tokens
+    for m in range(1, n + 1):
+        options = []
+        for b in buckets:
+            cost, chunks = best[max(0, m - b)]
+            options.append((cost + b + INVOKE_COST_TOKENS, [*chunks, b]))
+        best.append(min(options, key=lambda o: (o[0], len(o[1]))))
+    # Fill full chunks first: best[] builds from the end, so reverse to put the
+    # partial chunk last.
+    return sorted(best[n][1], reverse=True) if n else []
 
 
 @dataclass
@@ -127,9 +151,9 @@ class FastModel:
     def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
         """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one."""
         logits = None
-        while ids:
-            bucket = next((b for b in self.buckets if b >= len(ids)), self.buckets[-1])
+        for bucket in plan_chunks(len(ids), tuple(self.buckets)):
             chunk, ids = ids[:bucket], ids[bucket:]
+            assert chunk, "a chunk plan covers its tokens without empty chunks"
             graph = self._prefill[bucket]
             if pos:  # the bucket's own cache inputs must hold the prefix
                 for i in range(self.num_layers):
@@ -165,6 +189,27 @@ class FastModel:
             logits = self._run_prefill(new, reused)
         self._cached = list(ids)
         return _Prepared(ids=list(ids), logits=logits, reused=reused)
+
+    # ------------------------------------------------------------ token-level API
+
+    def reset(self) -> None:
+        """Forget the cached prefix: the next prompt is fed cold."""
+        self._cached = []
+
+    def feed(self, ids: list[int]) -> np.ndarray:
+        """Make ``ids`` the cached sequence (reusing its cached prefix); logits after it."""
+        if not ids:
+            raise ValueError("feed() needs at least one token")
+        return self._feed(list(ids)).logits
+
+    def step(self, token: int) -> np.ndarray:
+        """Append ``token`` to the cached sequence; logits float32[vocab] after it."""
+        pos = len(self._cached)
+        if pos >= self.max_length:
+            raise ValueError(f"the cache is full ({self.max_length} tokens)")
+        logits = self._run_decode(token, pos)
+        self._cached.append(token)
+        return logits
 
     # ------------------------------------------------------------ generation
 

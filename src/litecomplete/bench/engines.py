@@ -1,0 +1,115 @@
+"""The engines a benchmark compares, behind one token-level interface.
+
+Both engines are driven the same way: feed prompt ids cold, feed one token at
+a time, and keep a cached prefix when the prompt grows. llama.cpp comes from
+the optional ``llama-cpp-python`` package and reads a GGUF of the same weights
+(``litecomplete export-gguf``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from litecomplete.errors import ConfigError
+
+
+class Engine(Protocol):
+    name: str
+
+    def tokenize(self, text: str) -> list[int]: ...
+    def reset(self) -> None: ...
+    def feed(self, ids: list[int]) -> np.ndarray: ...
+    def step(self, token: int) -> np.ndarray: ...
+
+
+class LitecompleteEngine:
+    name = "litecomplete"
+
+    def __init__(self, path: Path, threads: int) -> None:
+        from litecomplete.runtime.fast_model import FastModel
+
+        self.model = FastModel.load(path, num_threads=threads)
+        self.variant = self.model.manifest["quantization"]
+        self.max_length = self.model.max_length
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.model.encode(text)
+
+    def reset(self) -> None:
+        self.model.reset()
+
+    def feed(self, ids: list[int]) -> np.ndarray:
+        return self.model.feed(ids)
+
+    def step(self, token: int) -> np.ndarray:
+        return self.model.step(token)
+
+
+class LlamaCppEngine:
+    name = "llama.cpp"
+
+    def __init__(self, path: Path, threads: int, max_length: int) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ConfigError(
+                "--vs-llamacpp needs llama-cpp-python: `pip install -e '.[llamacpp]'` "
+                "(it builds llama.cpp from source; README, 'Benchmarks')"
+            ) from None
+        if not path.is_file():
+            raise ConfigError(f"GGUF file {path} does not exist; write one with export-gguf")
+        self.llm: Any = Llama(
+            model_path=str(path),
+            n_ctx=max_length,
+            n_batch=max_length,
+            n_ubatch=max_length,
+            n_threads=threads,
+            n_threads_batch=threads,
+            logits_all=False,
+            verbose=False,
+        )
+        self.variant = _gguf_type(path)
+        self.max_length = max_length
+        self._ids: list[int] = []
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def reset(self) -> None:
+        self.llm.reset()
+        self._ids = []
+
+    def _logits(self) -> np.ndarray:
+        """Logits of the last token evaluated (the only row llama.cpp computed)."""
+        pointer = self.llm._ctx.get_logits()
+        return np.ctypeslib.as_array(pointer, shape=(self.llm.n_vocab(),)).copy()
+
+    def feed(self, ids: list[int]) -> np.ndarray:
+        common = 0
+        limit = min(len(self._ids), len(ids) - 1)
+        while common < limit and self._ids[common] == ids[common]:
+            common += 1
+        self.llm.n_tokens = common  # eval() drops cached positions from here on
+        self.llm.eval(ids[common:])
+        self._ids = list(ids)
+        return self._logits()
+
+    def step(self, token: int) -> np.ndarray:
+        self.llm.eval([token])
+        self._ids.append(token)
+        return self._logits()
+
+
+def _gguf_type(path: Path) -> str:
+    """The file type llama.cpp reports (``general.file_type``), e.g. ``Q8_0``."""
+    import gguf
+
+    field = gguf.GGUFReader(str(path)).fields.get("general.file_type")
+    if field is None:
+        return "unknown"
+    return (
+        gguf.LlamaFileType(int(field.parts[-1][0])).name.removeprefix("MOSTLY_").replace("ALL_", "")
+    )

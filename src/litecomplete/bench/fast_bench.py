@@ -1,0 +1,329 @@
+"""llama-bench style measurements of the fast runtime, and of llama.cpp on the same weights.
+
+Each engine runs in its own process (``python -m litecomplete.bench.worker``),
+so warm-up, caches and peak RSS belong to one engine at a time. Every figure
+is the median over repetitions, with the spread (half the range) beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from litecomplete.bench.app_bench import machine_fields
+from litecomplete.errors import ConfigError
+from litecomplete.resources import peak_rss_bytes
+
+DECODE_PROMPT = 16  # tokens fed before the decode rate is timed
+
+
+@dataclass(frozen=True)
+class FastBenchConfig:
+    """What to measure.
+
+    Attributes:
+        threads: interpreter threads for every engine.
+        prompt_lengths: prompt sizes (tokens) whose cold prefill is timed; sizes
+            beyond the model's max length are left out.
+        decode_tokens: tokens generated one by one for the decode rate.
+        context_tokens: prompt size for time to first token and the typing test.
+        suggestion_tokens: tokens in a suggestion (typing test).
+        repetitions: timed runs of each measurement, after one warm-up.
+    """
+
+    threads: int = 2
+    prompt_lengths: tuple[int, ...] = (16, 64, 128)
+    decode_tokens: int = 64
+    context_tokens: int = 64
+    suggestion_tokens: int = 8
+    repetitions: int = 5
+
+    def __post_init__(self) -> None:
+        if self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if self.repetitions < 1:
+            raise ConfigError(f"--repetitions must be at least 1, got {self.repetitions}")
+        if not self.prompt_lengths or min(self.prompt_lengths) < 1:
+            raise ConfigError(f"prompt lengths must be positive, got {self.prompt_lengths}")
+
+
+@dataclass(frozen=True)
+class Stat:
+    median: float
+    spread: float  # half the range
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        return cls(statistics.median(values), (max(values) - min(values)) / 2)
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    engine: str
+    model: str
+    variant: str
+    threads: int
+    prefill_tokens_per_s: dict[int, Stat]
+    decode_tokens_per_s: Stat
+    first_token_ms: Stat  # cold prompt of context_tokens, then one token
+    suggestion_ms: Stat  # one typed token on a cached prompt, then a whole suggestion
+    context_tokens: int  # prompt size of first_token_ms and suggestion_ms
+    peak_rss_bytes: int
+    machine: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["prefill_tokens_per_s"] = {
+            str(k): asdict(v) for k, v in self.prefill_tokens_per_s.items()
+        }
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EngineResult:
+        return cls(
+            engine=d["engine"],
+            model=d["model"],
+            variant=d["variant"],
+            threads=d["threads"],
+            prefill_tokens_per_s={
+                int(k): Stat(**v)
+                for k, v in sorted(d["prefill_tokens_per_s"].items(), key=lambda kv: int(kv[0]))
+            },
+            decode_tokens_per_s=Stat(**d["decode_tokens_per_s"]),
+            first_token_ms=Stat(**d["first_token_ms"]),
+            suggestion_ms=Stat(**d["suggestion_ms"]),
+            context_tokens=d["context_tokens"],
+            peak_rss_bytes=d["peak_rss_bytes"],
+            machine=d.get("machine", {}),
+        )
+
+
+def bench_text() -> str:
+    """Real English text for prompts (the calibration passages)."""
+    text = resources.files("litecomplete").joinpath("data/calibration.txt").read_text("utf-8")
+    return " ".join(line for line in text.splitlines() if not line.startswith("#"))
+
+
+def _timed(fn: Any) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(engine: Any, config: FastBenchConfig) -> dict[str, Any]:
+    """Run every measurement on ``engine`` (one warm-up, then ``repetitions``)."""
+    ids = engine.tokenize(bench_text())
+    lengths = [n for n in config.prompt_lengths if n <= engine.max_length]
+    # The typing test's prompt shrinks to fit a short cache.
+    context = min(config.context_tokens, engine.max_length - config.suggestion_tokens)
+    needed = DECODE_PROMPT + config.decode_tokens
+    if not lengths or needed > engine.max_length or context < 1:
+        raise ConfigError(
+            f"the benchmark needs {needed} positions and prompts of {config.prompt_lengths} "
+            f"tokens; the model holds {engine.max_length}"
+        )
+    runs = config.repetitions + 1  # the first run of each measurement is a warm-up
+
+    def prefill(n: int) -> float:
+        engine.reset()
+        return n / _timed(lambda: engine.feed(ids[:n]))
+
+    prefill_rates = {n: [prefill(n) for _ in range(runs)][1:] for n in lengths}
+
+    def decode() -> float:
+        engine.reset()
+        logits = engine.feed(ids[:DECODE_PROMPT])
+
+        def loop() -> None:
+            nonlocal logits
+            for _ in range(config.decode_tokens):
+                logits = engine.step(int(np.argmax(logits)))
+
+        return config.decode_tokens / _timed(loop)
+
+    decode_rates = [decode() for _ in range(runs)][1:]
+
+    def first_token() -> float:
+        engine.reset()
+        return 1000 * _timed(lambda: int(np.argmax(engine.feed(ids[:context]))))
+
+    first_ms = [first_token() for _ in range(runs)][1:]
+
+    def suggestion() -> float:
+        engine.reset()
+        engine.feed(ids[:context])
+
+        def typed() -> None:  # one more token typed, then a whole suggestion
+            logits = engine.feed(ids[: context + 1])
+            for _ in range(config.suggestion_tokens - 1):
+                logits = engine.step(int(np.argmax(logits)))
+
+        return 1000 * _timed(typed)
+
+    suggestion_ms = [suggestion() for _ in range(runs)][1:]
+    return {
+        "prefill_tokens_per_s": {n: Stat.of(v) for n, v in prefill_rates.items()},
+        "decode_tokens_per_s": Stat.of(decode_rates),
+        "first_token_ms": Stat.of(first_ms),
+        "suggestion_ms": Stat.of(suggestion_ms),
+        "context_tokens": context,
+    }
+
+
+def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: int) -> EngineResult:
+    """Measure one engine in this process (the worker calls this)."""
+    from litecomplete.bench.engines import LitecompleteEngine, LlamaCppEngine
+
+    engine: Any
+    if kind == "litecomplete":
+        engine = LitecompleteEngine(model, config.threads)
+    else:
+        engine = LlamaCppEngine(model, config.threads, max_length)
+    figures = measure(engine, config)
+    return EngineResult(
+        engine=engine.name,
+        model=str(model),
+        variant=engine.variant,
+        threads=config.threads,
+        peak_rss_bytes=peak_rss_bytes(),
+        machine=machine_fields(),
+        **figures,
+    )
+
+
+def bench_in_subprocess(
+    kind: str, model: Path, config: FastBenchConfig, max_length: int
+) -> EngineResult:
+    """``bench_engine`` in a fresh Python process; its result comes back as JSON."""
+    request = json.dumps(
+        {"kind": kind, "model": str(model), "config": asdict(config), "max_length": max_length}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "litecomplete.bench.worker"],
+        input=request,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ConfigError(
+            f"the {kind} benchmark of {model} failed (exit {proc.returncode}): {tail}"
+        )
+    return EngineResult.from_dict(json.loads(proc.stdout))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Ours over the peer, per thread count: above 1 means litecomplete is faster."""
+
+    threads: int
+    ours: str
+    peer: str
+    decode: float
+    prefill: dict[int, float]
+
+
+def pair_ratios(rows: list[EngineResult]) -> list[Ratio]:
+    """Pair the n-th litecomplete row with the n-th llama.cpp row of each thread count."""
+    ratios = []
+    for threads in dict.fromkeys(r.threads for r in rows):
+        ours = [r for r in rows if r.threads == threads and r.engine == "litecomplete"]
+        peers = [r for r in rows if r.threads == threads and r.engine == "llama.cpp"]
+        for a, b in zip(ours, peers, strict=False):
+            ratios.append(
+                Ratio(
+                    threads=threads,
+                    ours=a.variant,
+                    peer=b.variant,
+                    decode=a.decode_tokens_per_s.median / b.decode_tokens_per_s.median,
+                    prefill={
+                        k: a.prefill_tokens_per_s[k].median / b.prefill_tokens_per_s[k].median
+                        for k in a.prefill_tokens_per_s
+                    },
+                )
+            )
+    return ratios
+
+
+def runner_copy_decode_tokens_per_s(path: Path, threads: int, steps: int = 32) -> Stat:
+    """Decode rate when every step passes the caches through the public SignatureRunner.
+
+    The runner copies each input in and each output out on every call; this is
+    the design the in-place runtime replaces, measured for comparison.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    from litecomplete import contract as c
+    from litecomplete.runtime.fast_model import FastModel
+
+    model = FastModel.load(path, num_threads=threads)
+    runner = Interpreter(model_path=str(path), num_threads=threads).get_signature_runner(
+        c.DECODE_SIGNATURE
+    )
+    caches = {
+        name: np.zeros_like(view)
+        for name, view in model._decode.inputs.items()
+        if name not in (c.TOKENS, c.INPUT_POS)
+    }
+    rates = []
+    for _ in range(4):  # the first is a warm-up
+        start = time.perf_counter()
+        for pos in range(steps):
+            out = runner(
+                tokens=np.array([[pos % 1000]], np.int32),
+                input_pos=np.array([pos], np.int32),
+                **caches,
+            )
+            for i in range(model.num_layers):  # write the new slices, as the runtime does
+                caches[c.k_cache_name(i)][:, :, pos, :] = out[c.k_out_name(i)][:, :, 0, :]
+                caches[c.v_cache_name(i)][:, :, :, pos] = out[c.v_out_name(i)][:, :, :, 0]
+        rates.append(steps / (time.perf_counter() - start))
+    return Stat.of(rates[1:])
+
+
+def _fmt(stat: Stat) -> str:
+    return f"{stat.median:.1f} ± {stat.spread:.1f}"
+
+
+def format_fast_report(
+    rows: list[EngineResult], ratios: list[Ratio], runner_copy: dict[str, Stat]
+) -> str:
+    """A markdown table of ``rows``, then the ratios and the runner-copy figures."""
+    m = rows[0].machine
+    lines = [
+        f"machine: {m['cpu']}, {m['cores']} cores; python {m['python']}, "
+        f"ai-edge-litert {m['ai-edge-litert']}, litecomplete {m['litecomplete']}",
+        "",
+    ]
+    lengths = list(rows[0].prefill_tokens_per_s)
+    header = ["engine", "variant", "threads"] + [f"prefill {k} tok/s" for k in lengths]
+    header += ["decode tok/s", "first token ms", "typing suggestion ms", "peak RSS MiB"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for r in rows:
+        cells = [r.engine, r.variant, str(r.threads)]
+        cells += [_fmt(r.prefill_tokens_per_s[k]) for k in lengths]
+        cells += [_fmt(r.decode_tokens_per_s), _fmt(r.first_token_ms), _fmt(r.suggestion_ms)]
+        cells.append(f"{r.peak_rss_bytes / 2**20:.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for ratio in ratios:
+        prefill = ", ".join(f"{k}: {v:.2f}x" for k, v in ratio.prefill.items())
+        lines.append(
+            f"{ratio.threads} thread(s): litecomplete {ratio.ours} vs llama.cpp {ratio.peer}: "
+            f"decode {ratio.decode:.2f}x, prefill {prefill}"
+        )
+    for key, stat in runner_copy.items():
+        lines.append(
+            f"decode with caches copied through SignatureRunner, {key}: {_fmt(stat)} tok/s"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Write a GPT-2 causal LM as GGUF, so llama.cpp can run the very same weights.
+
+Used by ``litecomplete export-gguf`` and by ``bench --vs-llamacpp`` for a
+like-for-like comparison. Tensor names and metadata keys follow llama.cpp's
+``gpt2`` architecture; matrices are written [out, in], as GGUF expects.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from litecomplete.convert.decoder_weights import DecoderWeights
+from litecomplete.errors import ConfigError, UnsupportedArchitectureError
+
+
+class GgufType(StrEnum):
+    F32 = "f32"
+    F16 = "f16"
+    Q8_0 = "q8_0"
+
+    @classmethod
+    def parse(cls, value: str) -> GgufType:
+        try:
+            return cls(value.lower())
+        except ValueError:
+            valid = ", ".join(m.value for m in cls)
+            raise ConfigError(f"unknown GGUF type {value!r}; choose one of: {valid}") from None
+
+
+def _matrix(writer: Any, name: str, value: np.ndarray, kind: GgufType) -> None:
+    """A 2-D weight in the requested type; llama.cpp keeps vectors in F32."""
+    import gguf
+
+    if kind is GgufType.F16:
+        writer.add_tensor(name, value.astype(np.float16))
+    elif kind is GgufType.Q8_0:
+        data = gguf.quants.quantize(value, gguf.GGMLQuantizationType.Q8_0)
+        writer.add_tensor(
+            name, data, raw_shape=data.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0
+        )
+    else:
+        writer.add_tensor(name, value.astype(np.float32))
+
+
+def write_gpt2_gguf(
+    weights: DecoderWeights, tokenizer: Any, out: Path, kind: GgufType = GgufType.F32
+) -> None:
+    """Write ``weights`` and the KerasHub GPT-2 ``tokenizer`` to ``out`` (atomically)."""
+    import gguf
+
+    from litecomplete.atomic import atomic_write_bytes
+
+    spec = weights.spec
+    if spec.architecture != "gpt2":
+        raise UnsupportedArchitectureError(
+            f"export-gguf writes GPT-2 models, got {spec.architecture!r}"
+        )
+    tmp = out.with_name(f".{out.name}.writing")
+    writer = gguf.GGUFWriter(str(tmp), "gpt2")
+    writer.add_name("litecomplete gpt2")
+    writer.add_context_length(spec.max_positions)
+    writer.add_embedding_length(spec.hidden_dim)
+    writer.add_feed_forward_length(spec.intermediate_dim)
+    writer.add_block_count(spec.num_layers)
+    writer.add_head_count(spec.num_heads)
+    writer.add_layer_norm_eps(spec.norm_epsilon)
+    writer.add_file_type(
+        {GgufType.F32: 0, GgufType.F16: 1, GgufType.Q8_0: 7}[kind]  # llama_ftype values
+    )
+    vocabulary = sorted(tokenizer.vocabulary.items(), key=lambda kv: kv[1])
+    if [i for _, i in vocabulary] != list(range(len(vocabulary))):
+        raise ConfigError("the tokenizer's vocabulary ids are not 0..n-1")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
+    writer.add_token_list([t for t, _ in vocabulary])
+    special = {tokenizer.end_token_id, tokenizer.start_token_id}
+    writer.add_token_types(
+        [gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for _, i in vocabulary]
+    )
+    writer.add_token_merges([m for m in tokenizer.merges if not m.startswith("#version")])
+    writer.add_bos_token_id(int(tokenizer.start_token_id))
+    writer.add_eos_token_id(int(tokenizer.end_token_id))
+
+    _matrix(writer, "token_embd.weight", weights.token_embedding, kind)  # (vocab, hidden)
+    assert weights.position_embedding is not None
+    writer.add_tensor("position_embd.weight", weights.position_embedding)
+    for i, layer in enumerate(weights.layers):
+        b = f"blk.{i}"
+        writer.add_tensor(f"{b}.attn_norm.weight", layer.attn_norm_scale)
+        writer.add_tensor(f"{b}.attn_norm.bias", _req(layer.attn_norm_bias))
+        _matrix(writer, f"{b}.attn_qkv.weight", layer.qkv_kernel.T.copy(), kind)  # (3d, d)
+        writer.add_tensor(f"{b}.attn_qkv.bias", _req(layer.qkv_bias))
+        _matrix(writer, f"{b}.attn_output.weight", layer.out_kernel.T.copy(), kind)
+        writer.add_tensor(f"{b}.attn_output.bias", _req(layer.out_bias))
+        writer.add_tensor(f"{b}.ffn_norm.weight", layer.mlp_norm_scale)
+        writer.add_tensor(f"{b}.ffn_norm.bias", _req(layer.mlp_norm_bias))
+        _matrix(writer, f"{b}.ffn_up.weight", layer.up_kernel.T.copy(), kind)  # (ff, d)
+        writer.add_tensor(f"{b}.ffn_up.bias", _req(layer.up_bias))
+        _matrix(writer, f"{b}.ffn_down.weight", layer.down_kernel.T.copy(), kind)  # (d, ff)
+        writer.add_tensor(f"{b}.ffn_down.bias", _req(layer.down_bias))
+    writer.add_tensor("output_norm.weight", weights.final_norm_scale)
+    writer.add_tensor("output_norm.bias", _req(weights.final_norm_bias))
+    try:
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        atomic_write_bytes(out, tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _req(value: np.ndarray | None) -> np.ndarray:
+    assert value is not None, "GPT-2 has biases everywhere"
+    return value
