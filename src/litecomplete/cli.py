@@ -71,8 +71,9 @@ def _export_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from litecomplete.convert.app_export import check_output_path, convert_app_model
+    from litecomplete.convert.app_export import convert_app_model
     from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.output import check_output_path
     from litecomplete.errors import ConversionError
     from litecomplete.models import load_causal_lm
     from litecomplete.native_output import captured_native_stderr
@@ -379,9 +380,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:
-    from litecomplete.convert.app_export import check_output_path
     from litecomplete.convert.fast_export import decoder_weights
     from litecomplete.convert.gguf_export import GgufType, write_gpt2_gguf
+    from litecomplete.convert.output import check_output_path
     from litecomplete.models import load_causal_lm
     from litecomplete.native_output import captured_native_stderr
     from litecomplete.progress import stage_progress

@@ -23,24 +23,15 @@ float32[1, kv_heads, head_dim, T]; the runtime writes them into its caches at
 
 from __future__ import annotations
 
-from enum import StrEnum
+from litecomplete.choices import Choice
 
 
-class ModelFormat(StrEnum):
-    """Closed set of file formats litecomplete writes."""
+class ModelFormat(Choice):
+    """File formats litecomplete writes."""
 
+    __choice__ = "format"
     APP = "app"
     FAST = "fast"
-
-    @classmethod
-    def parse(cls, value: str) -> ModelFormat:
-        from litecomplete.errors import ConfigError
-
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown format {value!r}; choose one of: {valid}") from None
 
 
 APP_SIGNATURE = "serving_default"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from litecomplete.paths import data_dir
 
 if TYPE_CHECKING:
-    from litecomplete.convert.app_export import StageCallback
+    from litecomplete.convert.output import StageCallback
 
 DEFAULT_MODEL_SPEC = "tiny"
 DEFAULT_MODEL_FILE = "default-app-dynamic.tflite"

@@ -7,48 +7,28 @@ from_saved_model``. Going through a SavedModel is what embeds Keras 3 weights;
 
 from __future__ import annotations
 
-import logging
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from litecomplete.atomic import atomic_write_bytes
-from litecomplete.contract import APP_INPUT, APP_SIGNATURE, ModelFormat
+from litecomplete.contract import APP_INPUT, APP_SIGNATURE, MANIFEST_METADATA_NAME, ModelFormat
 from litecomplete.convert.app_graph import make_generate_fn
 from litecomplete.convert.config import ExportConfig
-from litecomplete.convert.manifest import add_manifest
+from litecomplete.convert.output import (
+    ConvertResult,
+    StageCallback,
+    check_output_path,
+    write_model,
+)
 from litecomplete.errors import ConfigError, ConversionError
-from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode, apply_quant_mode
-from litecomplete.resources import peak_rss_bytes
-
-log = logging.getLogger(__name__)
-
-StageCallback = Callable[[str], None]
 
 # TF Text and string ops that the converter must keep as Select TF ops (the seed's list).
 SELECT_USER_TF_OPS = ["UnsortedSegmentJoin", "UpperBound"]
-
-
-@dataclass(frozen=True)
-class ConvertResult:
-    path: Path
-    size_bytes: int
-    seconds: float
-    peak_rss_bytes: int
-    quant: QuantMode
-    info: ModelInfo
-
-    @property
-    def float_fallback_ops(self) -> dict[str, int]:
-        """For ``int8``: ops left computing in float, by op name."""
-        if self.quant is not QuantMode.INT8:
-            return {}
-        return dict(self.info.float_activation_ops)
 
 
 def _representative_dataset(samples: int) -> Callable[[], Iterator[dict[str, Any]]]:
@@ -136,16 +116,6 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
     }
 
 
-def check_output_path(out: Path) -> None:
-    """Raise ConfigError unless ``out`` can be written: a file in an existing directory."""
-    if not out.parent.is_dir():
-        raise ConfigError(f"output directory {out.parent} does not exist; create it first")
-    if out.is_dir():
-        raise ConfigError(
-            f"--out {out} is a directory; give a file path such as {out}/model.tflite"
-        )
-
-
 def convert_app_model(
     causal_lm: Any,
     config: ExportConfig,
@@ -159,16 +129,5 @@ def convert_app_model(
     data = app_tflite_bytes(causal_lm, config, on_stage)
     if on_stage:
         on_stage("write")
-    data = add_manifest(data, app_manifest(causal_lm, config))
-    info = parse_model_bytes(data)
-    atomic_write_bytes(out, data)
-    seconds = time.perf_counter() - start
-    log.info("wrote %s (%d bytes) in %.1f s", out, len(data), seconds)
-    return ConvertResult(
-        path=out,
-        size_bytes=len(data),
-        seconds=seconds,
-        peak_rss_bytes=peak_rss_bytes(),
-        quant=config.quant,
-        info=info,
-    )
+    manifest = json.dumps(app_manifest(causal_lm, config), sort_keys=True).encode("utf-8")
+    return write_model(data, {MANIFEST_METADATA_NAME: manifest}, out, config.quant, start)

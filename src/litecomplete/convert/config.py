@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from litecomplete.choices import Choice
 from litecomplete.errors import ConfigError
 from litecomplete.quantize.modes import QuantMode
 
 
-class Sampler(StrEnum):
+class Sampler(Choice):
+    __choice__ = "sampler"
     GREEDY = "greedy"
     TOP_K = "top_k"
-
-    @classmethod
-    def parse(cls, value: str) -> Sampler:
-        try:
-            return cls(value.replace("-", "_"))
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown sampler {value!r}; choose one of: {valid}") from None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ plus ``decode``, and converted with builtins only: no Flex, no custom ops.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -17,16 +18,17 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.atomic import atomic_write_bytes
-from litecomplete.convert.app_export import ConvertResult, StageCallback, check_output_path
 from litecomplete.convert.decoder_weights import DecoderWeights, gpt2_decoder_weights
-from litecomplete.convert.manifest import add_metadata
+from litecomplete.convert.output import (
+    ConvertResult,
+    StageCallback,
+    check_output_path,
+    write_model,
+)
 from litecomplete.convert.tokenizer_export import hf_tokenizer_json
 from litecomplete.errors import ConfigError, ConversionError
-from litecomplete.inspect.model_info import parse_model_bytes
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode, apply_quant_mode
-from litecomplete.resources import peak_rss_bytes
 
 DEFAULT_BUCKETS = (16, 64, 256)
 
@@ -167,8 +169,6 @@ def convert_fast_model(
     on_stage: StageCallback | None = None,
 ) -> ConvertResult:
     """Write ``causal_lm`` to ``out`` in the fast format; atomically, or not at all."""
-    import json
-
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
@@ -177,20 +177,8 @@ def convert_fast_model(
         on_stage("write")
     manifest = json.dumps(fast_manifest(causal_lm, config), sort_keys=True)
     tokenizer = hf_tokenizer_json(causal_lm.preprocessor.tokenizer)
-    data = add_metadata(
-        data,
-        {
-            c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
-            c.TOKENIZER_METADATA_NAME: tokenizer.encode("utf-8"),
-        },
-    )
-    info = parse_model_bytes(data)
-    atomic_write_bytes(out, data)
-    return ConvertResult(
-        path=out,
-        size_bytes=len(data),
-        seconds=time.perf_counter() - start,
-        peak_rss_bytes=peak_rss_bytes(),
-        quant=config.quant,
-        info=info,
-    )
+    metadata = {
+        c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
+        c.TOKENIZER_METADATA_NAME: tokenizer.encode("utf-8"),
+    }
+    return write_model(data, metadata, out, config.quant, start)

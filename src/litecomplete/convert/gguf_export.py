@@ -7,28 +7,21 @@ like-for-like comparison. Tensor names and metadata keys follow llama.cpp's
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from litecomplete.choices import Choice
 from litecomplete.convert.decoder_weights import DecoderWeights
 from litecomplete.errors import ConfigError, UnsupportedArchitectureError
 
 
-class GgufType(StrEnum):
+class GgufType(Choice):
+    __choice__ = "GGUF type"
     F32 = "f32"
     F16 = "f16"
     Q8_0 = "q8_0"
-
-    @classmethod
-    def parse(cls, value: str) -> GgufType:
-        try:
-            return cls(value.lower())
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown GGUF type {value!r}; choose one of: {valid}") from None
 
 
 def _matrix(writer: Any, name: str, value: np.ndarray, kind: GgufType) -> None:

@@ -7,11 +7,6 @@ drop-in ``autocomplete.tflite``.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from litecomplete.contract import MANIFEST_METADATA_NAME
-
 
 def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
     """Return ``model_bytes`` with each ``name: data`` added as a metadata entry."""
@@ -31,9 +26,3 @@ def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
         metadata.append(entry)
     model.metadata = metadata
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
-
-
-def add_manifest(model_bytes: bytes, manifest: dict[str, Any]) -> bytes:
-    """Return ``model_bytes`` with ``manifest`` added as JSON."""
-    data = json.dumps(manifest, sort_keys=True).encode("utf-8")
-    return add_metadata(model_bytes, {MANIFEST_METADATA_NAME: data})

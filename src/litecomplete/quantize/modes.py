@@ -15,28 +15,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from typing import Any
 
+from litecomplete.choices import Choice
 from litecomplete.errors import ConfigError
 
 
-class QuantMode(StrEnum):
+class QuantMode(Choice):
+    __choice__ = "quantization mode"
     NONE = "none"
     DYNAMIC = "dynamic"
     FLOAT16 = "float16"
     INT8 = "int8"
-
-    @classmethod
-    def parse(cls, value: str) -> QuantMode:
-        """The mode called ``value``; ConfigError listing valid modes otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(m.value for m in cls)
-            raise ConfigError(
-                f"unknown quantization mode {value!r}; choose one of: {valid}"
-            ) from None
 
 
 RepresentativeDataset = Callable[[], Iterator[Any]]

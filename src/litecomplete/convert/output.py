@@ -1,0 +1,73 @@
+"""What every converter shares: checking the output path, and writing the file whole."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from litecomplete.atomic import atomic_write_bytes
+from litecomplete.convert.manifest import add_metadata
+from litecomplete.errors import ConfigError
+from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes
+from litecomplete.quantize.modes import QuantMode
+from litecomplete.resources import peak_rss_bytes
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    path: Path
+    size_bytes: int
+    seconds: float
+    peak_rss_bytes: int
+    quant: QuantMode
+    info: ModelInfo
+
+    @property
+    def float_fallback_ops(self) -> dict[str, int]:
+        """For ``int8``: ops left computing in float, by op name."""
+        if self.quant is not QuantMode.INT8:
+            return {}
+        return dict(self.info.float_activation_ops)
+
+
+def check_output_path(out: Path) -> None:
+    """Raise ConfigError unless ``out`` can be written: a file in an existing directory."""
+    if not out.parent.is_dir():
+        raise ConfigError(f"output directory {out.parent} does not exist; create it first")
+    if out.is_dir():
+        raise ConfigError(
+            f"--out {out} is a directory; give a file path such as {out}/model.tflite"
+        )
+
+
+def write_model(
+    data: bytes,
+    metadata: dict[str, bytes],
+    out: Path,
+    quant: QuantMode,
+    started: float,
+) -> ConvertResult:
+    """Add ``metadata`` to the converted ``data`` and write it to ``out`` atomically.
+
+    ``started`` is the ``time.perf_counter()`` reading when the conversion began.
+    """
+    data = add_metadata(data, metadata)
+    info = parse_model_bytes(data)
+    atomic_write_bytes(out, data)
+    seconds = time.perf_counter() - started
+    log.info("wrote %s (%d bytes) in %.1f s", out, len(data), seconds)
+    return ConvertResult(
+        path=out,
+        size_bytes=len(data),
+        seconds=seconds,
+        peak_rss_bytes=peak_rss_bytes(),
+        quant=quant,
+        info=info,
+    )
