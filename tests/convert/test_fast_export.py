@@ -113,3 +113,11 @@ def test_manifest_describes_the_model(fast_models: dict[str, Path]) -> None:
     assert manifest["max_length"] == FAST_MAX_LENGTH
     assert manifest["decoder"]["num_layers"] == 2
     assert manifest["end_token_id"] == 50256
+
+
+def test_int8_calibrates_every_signature(fast_models: dict[str, Path]) -> None:
+    # A signature without calibration data would stay float, with float weights.
+    info = read_model_info(fast_models["int8"])
+    assert "FULLY_CONNECTED" not in info.float_activation_ops
+    assert info.quantized_activation_ops["FULLY_CONNECTED"] == 3 * (2 * 4 + 1)
+    assert info.weight_bytes_by_dtype["FLOAT32"] < 0.05 * info.weight_bytes_by_dtype["INT8"]

@@ -67,41 +67,69 @@ def decoder_weights(causal_lm: Any) -> DecoderWeights:
 
 
 def _representative_dataset(
-    causal_lm: Any, weights: DecoderWeights, config: FastExportConfig
+    signatures: dict[str, Any], tokenizer: Any, weights: DecoderWeights, config: FastExportConfig
 ) -> Callable[[], Iterator[tuple[str, dict[str, np.ndarray]]]]:
-    """Prefill and decode inputs built from real text, with caches from a float run."""
+    """Calibration inputs for EVERY signature, from real text.
+
+    A signature the converter sees no data for stays float (and keeps a float copy of
+    the weights). Each passage is fed to every prefill bucket; decode then gets the
+    passage's next token with caches filled by the float model's own prefill, so its
+    attention sees a real history.
+    """
+    import tensorflow as tf
+
     spec = weights.spec
-    tokenizer = causal_lm.preprocessor.tokenizer
-    bucket = config.buckets[0]
-    zeros = {
-        name: np.zeros(shape, np.float32)
-        for i in range(spec.num_layers)
-        for name, shape in (
-            (c.k_cache_name(i), (1, spec.num_kv_heads, config.max_length, spec.head_dim)),
-            (c.v_cache_name(i), (1, spec.num_kv_heads, spec.head_dim, config.max_length)),
-        )
-    }
+    k_shape = (1, spec.num_kv_heads, config.max_length, spec.head_dim)
+    v_shape = (1, spec.num_kv_heads, spec.head_dim, config.max_length)
+    largest = config.buckets[-1]
+
+    def prefill_inputs(ids: np.ndarray, bucket: int, caches: dict[str, np.ndarray]) -> Any:
+        tokens = np.zeros((1, bucket), np.int32)
+        tokens[0, : len(ids)] = ids
+        return {
+            c.TOKENS: tokens,
+            c.INPUT_POS: np.array([0], np.int32),
+            c.LENGTH: np.array([len(ids)], np.int32),
+            **caches,
+        }
 
     def dataset() -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-        for passage in calibration_passages(config.calibration_samples):
-            ids = np.asarray(tokenizer(passage), np.int32)[:bucket]
-            tokens = np.zeros((1, bucket), np.int32)
-            tokens[0, : len(ids)] = ids
-            yield (
-                c.prefill_signature(bucket),
-                {
-                    c.TOKENS: tokens,
-                    c.INPUT_POS: np.array([0], np.int32),
-                    c.LENGTH: np.array([len(ids)], np.int32),
-                    **zeros,
-                },
+        text = " ".join(calibration_passages())
+        ids_all = np.asarray(tokenizer(text), np.int32)
+        zeros = {
+            name: np.zeros(k_shape if name.startswith("k_") else v_shape, np.float32)
+            for i in range(spec.num_layers)
+            for name in (c.k_cache_name(i), c.v_cache_name(i))
+        }
+        for sample in range(config.calibration_samples):
+            # Windows of varied lengths (1..largest tokens) at varied places in the text.
+            n = min(largest, 1 + (37 * (sample + 1)) % largest)
+            offset = (sample * 211) % max(1, len(ids_all) - n - 1)
+            ids = ids_all[offset : offset + n + 1]  # n prompt tokens and the next one
+            for bucket in config.buckets:
+                yield c.prefill_signature(bucket), prefill_inputs(ids[:bucket], bucket, zeros)
+            # The float prefill of all n tokens gives decode its caches.
+            run = signatures[c.prefill_signature(largest)]
+            feed = prefill_inputs(ids[:n], largest, zeros)
+            out = run(
+                tf.constant(feed[c.TOKENS]),
+                tf.constant(feed[c.INPUT_POS]),
+                tf.constant(feed[c.LENGTH]),
+                *(tf.constant(zeros[name]) for name in zeros),
             )
+            caches = {}
+            for i in range(spec.num_layers):
+                k = np.zeros(k_shape, np.float32)
+                v = np.zeros(v_shape, np.float32)
+                k[:, :, :n, :] = out[c.k_out_name(i)].numpy()[:, :, :n, :]
+                v[:, :, :, :n] = out[c.v_out_name(i)].numpy()[:, :, :, :n]
+                caches[c.k_cache_name(i)], caches[c.v_cache_name(i)] = k, v
             yield (
                 c.DECODE_SIGNATURE,
                 {
-                    c.TOKENS: ids[-1:].reshape(1, 1),
-                    c.INPUT_POS: np.array([len(ids) - 1], np.int32),
-                    **zeros,
+                    c.TOKENS: ids[n : n + 1].reshape(1, 1),
+                    c.INPUT_POS: np.array([n], np.int32),
+                    **caches,
                 },
             )
 
@@ -135,7 +163,7 @@ def fast_tflite_bytes(
         )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         representative = (
-            _representative_dataset(causal_lm, weights, config)
+            _representative_dataset(signatures, causal_lm.preprocessor.tokenizer, weights, config)
             if config.quant is QuantMode.INT8
             else None
         )
