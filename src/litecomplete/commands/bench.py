@@ -1,0 +1,139 @@
+"""``litecomplete bench``: benchmarks that print numbers (fast format against llama.cpp)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from litecomplete.commands.common import emit_json, mib
+from litecomplete.errors import ModelFileError
+
+NAME = "bench"
+HELP = (
+    "Benchmark models: whole completions (app format), or prefill, decode and typing "
+    "latency (fast format), optionally against llama.cpp on the same weights."
+)
+EXAMPLE = "litecomplete bench --model fast.tflite --threads 1,2 --vs-llamacpp model.gguf"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        required=True,
+        action="append",
+        help=".tflite file; repeat to compare several fast-format files",
+    )
+    p.add_argument(
+        "--vs-llamacpp",
+        action="append",
+        default=None,
+        metavar="GGUF",
+        help="fast: also run llama.cpp on this GGUF (repeatable; needs the "
+        "llamacpp extra); ratios pair the n-th model with the n-th GGUF",
+    )
+    p.add_argument(
+        "--threads", default=None, help="threads; fast takes a list such as 1,2 (default 2)"
+    )
+    p.add_argument("--repetitions", type=int, default=5, help="timed runs (default 5)")
+    p.add_argument(
+        "--decode-tokens", type=int, default=64, help="fast: tokens per decode run (default 64)"
+    )
+    p.add_argument(
+        "--runner-copy",
+        action="store_true",
+        help="fast: also time decode with the caches copied through ai-edge-litert's "
+        "SignatureRunner on every step (the design the runtime avoids)",
+    )
+    p.add_argument("--prompt", default="I'm enjoying a", help="app: prompt to complete")
+    p.add_argument("--warmup", type=int, default=1, help="app: untimed runs first (default 1)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
+    from dataclasses import asdict
+
+    from litecomplete.bench.fast_bench import (
+        FastBenchConfig,
+        bench_in_subprocess,
+        format_fast_report,
+        pair_ratios,
+        runner_copy_decode_tokens_per_s,
+    )
+    from litecomplete.errors import ConfigError
+    from litecomplete.inspect import read_model_info
+
+    try:
+        threads = [int(t) for t in str(args.threads or "2").split(",")]
+    except ValueError:
+        raise ConfigError(f"--threads takes numbers like 2 or 1,2, got {args.threads!r}") from None
+    max_length = int(read_model_info(models[0]).manifest["max_length"])
+    rows = []
+    for n in threads:
+        config = FastBenchConfig(
+            threads=n, repetitions=args.repetitions, decode_tokens=args.decode_tokens
+        )
+        for model in models:
+            rows.append(bench_in_subprocess("litecomplete", model, config, max_length))
+        for gguf in args.vs_llamacpp or []:
+            rows.append(bench_in_subprocess("llama.cpp", Path(gguf), config, max_length))
+    ratios = pair_ratios(rows)
+    runner_copy = {}
+    if args.runner_copy:  # the design the in-place caches replace, for comparison
+        for n in threads:
+            for model in models:
+                runner_copy[f"{model} threads={n}"] = runner_copy_decode_tokens_per_s(model, n)
+    if args.json:
+        emit_json(
+            {
+                "results": [r.to_dict() for r in rows],
+                "ratios": [asdict(r) for r in ratios],
+                "runner_copy_decode_tokens_per_s": {k: asdict(v) for k, v in runner_copy.items()},
+            }
+        )
+        return 0
+    print(format_fast_report(rows, ratios, runner_copy))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from litecomplete.bench.app_bench import BenchConfig, bench_app_model
+    from litecomplete.contract import ModelFormat
+    from litecomplete.errors import ConfigError
+    from litecomplete.inspect import check_contract, read_model_info
+    from litecomplete.native_output import captured_native_stderr
+
+    models = [Path(m) for m in args.model]
+    formats = {check_contract(read_model_info(m)) for m in models}
+    if None in formats:
+        raise ModelFileError("bench takes app- or fast-format files; see `litecomplete inspect`")
+    if formats == {ModelFormat.FAST}:
+        return _bench_fast(args, models)
+    if len(models) > 1 or args.vs_llamacpp:
+        raise ConfigError("bench compares fast-format files only; give one app-format file")
+    config = BenchConfig(
+        prompt=args.prompt,
+        repetitions=args.repetitions,
+        warmup=args.warmup,
+        num_threads=int(args.threads) if args.threads else None,
+    )
+    with captured_native_stderr():
+        result = bench_app_model(models[0], config)
+    if args.json:
+        emit_json(result.to_dict())
+        return 0
+    m = result.machine
+    print(f"model        {result.model} ({mib(result.size_bytes)}, {result.quantization})")
+    print(
+        f"machine      {m['cpu']}, {m['cores']} cores, python {m['python']}, "
+        f"tensorflow {m['tensorflow']}, litecomplete {m['litecomplete']}"
+    )
+    print(f"threads      {result.threads or 'default'}")
+    print(f"load         {result.load_s:.2f} s")
+    print(
+        f"completion   {result.median_s:.3f} s median +- {result.spread_s:.3f} s "
+        f"over {len(result.wall_s)} runs (max length {result.max_length})"
+    )
+    if result.new_tokens is not None and result.tokens_per_s is not None:
+        print(f"new tokens   {result.new_tokens} ({result.tokens_per_s:.1f} tokens/s)")
+    print(f"peak RSS     {mib(result.peak_rss_bytes)}")
+    return 0

@@ -1,0 +1,141 @@
+"""``litecomplete complete``: complete a prompt with an app- or fast-format model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from litecomplete.commands.common import emit_json
+
+NAME = "complete"
+HELP = "Complete a prompt with a .tflite model (app or fast format)."
+EXAMPLE = 'litecomplete complete --model autocomplete.tflite "I\'m enjoying a"'
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("prompt", help="text to complete; - reads it from standard input")
+    p.add_argument("--model", default=None, help=".tflite file (default: the default model)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="interpreter threads (default: 2 for fast, TensorFlow's for app)",
+    )
+    p.add_argument("--max-new-tokens", type=int, default=None, help="fast: default 32")
+    p.add_argument("--temperature", type=float, default=None, help="fast: 0 = greedy (default)")
+    p.add_argument("--top-k", type=int, default=None, help="fast: 0 = off (default)")
+    p.add_argument("--top-p", type=float, default=None, help="fast: in (0, 1], default 1")
+    p.add_argument("--repetition-penalty", type=float, default=None, help="fast: default 1")
+    p.add_argument("--seed", type=int, default=None, help="fast: sampler seed")
+    p.add_argument(
+        "--stop",
+        action="append",
+        default=None,
+        help="fast: stop string (repeatable); the completion ends before it",
+    )
+    p.add_argument("-n", type=int, default=1, help="fast: alternative completions (default 1)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _read_prompt(args: argparse.Namespace) -> str | bytes:
+    if args.prompt == "-":
+        return sys.stdin.buffer.read()
+    return str(args.prompt)
+
+
+GENERATION_OPTIONS = (
+    "max_new_tokens",
+    "temperature",
+    "top_k",
+    "top_p",
+    "repetition_penalty",
+    "seed",
+    "stop",
+)
+
+
+def _generation_config(args: argparse.Namespace) -> Any:
+    from litecomplete.runtime import GenerationConfig, SamplingConfig
+
+    return GenerationConfig(
+        max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else 32,
+        sampling=SamplingConfig(
+            temperature=args.temperature if args.temperature is not None else 0.0,
+            top_k=args.top_k if args.top_k is not None else 0,
+            top_p=args.top_p if args.top_p is not None else 1.0,
+            repetition_penalty=(
+                args.repetition_penalty if args.repetition_penalty is not None else 1.0
+            ),
+            seed=args.seed,
+        ),
+        stop=tuple(args.stop or ()),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from litecomplete.errors import ConfigError
+    from litecomplete.native_output import captured_native_stderr
+    from litecomplete.runtime import AppModel, load_model, validate_prompt
+
+    prompt = _read_prompt(args)
+    validate_prompt(prompt)
+    text = prompt.decode("utf-8") if isinstance(prompt, bytes) else prompt
+    with captured_native_stderr() as (stderr, _):
+        if args.model is None:
+            from litecomplete.default_model import ensure_default_model
+            from litecomplete.progress import stage_progress
+
+            with stage_progress("prepare default model", 5, stream=stderr) as bar:
+                model_path = ensure_default_model(on_stage=bar)
+        else:
+            model_path = Path(args.model)
+        model = load_model(model_path, num_threads=args.threads)
+        if isinstance(model, AppModel):
+            given = [
+                f"--{o.replace('_', '-')}"
+                for o in GENERATION_OPTIONS
+                if getattr(args, o) not in (None, [])
+            ]
+            if given or args.n != 1:
+                raise ConfigError(
+                    f"{model_path} is an app-format model, whose generation settings are "
+                    f"fixed at conversion; drop {', '.join(given or ['-n'])} or use a "
+                    "fast-format model"
+                )
+            start = time.perf_counter()
+            completions = [model.complete(prompt)]
+            latency_ms = (time.perf_counter() - start) * 1000
+    if not isinstance(model, AppModel):
+        config = _generation_config(args)
+        start = time.perf_counter()
+        if args.json or args.n > 1:
+            results = model.complete_n(prompt, args.n, config)
+            completions = [r.text for r in results]
+        else:  # stream to the terminal as it is written
+            completions = [""]
+            for piece in model.stream(prompt, config):
+                print(piece.text, end="", flush=True)
+                completions[0] += piece.text
+            print()
+        latency_ms = (time.perf_counter() - start) * 1000
+        if not args.json and args.n == 1:
+            return 0
+    if args.json:
+        emit_json(
+            {
+                "model": str(model_path),
+                "prompt": text,
+                "completion": completions[0],
+                "completions": completions,
+                "latency_ms": latency_ms,
+            }
+        )
+    else:
+        for i, completion in enumerate(completions):
+            if len(completions) > 1:
+                print(f"--- {i + 1}")
+            print(completion)
+    return 0

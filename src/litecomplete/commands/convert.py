@@ -1,0 +1,153 @@
+"""``litecomplete convert``: a GPT-2 model to an app- or fast-format .tflite file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from litecomplete.commands.common import emit_json, mib
+
+NAME = "convert"
+HELP = "Convert a GPT-2 model to a .tflite file (app or fast format)."
+EXAMPLE = (
+    "litecomplete convert --model tiny --format app --quant dynamic --max-length 100 "
+    "--out autocomplete.tflite"
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        required=True,
+        help="built-in config (tiny, gpt2-124m), KerasHub preset directory, "
+        "or KerasHub preset name (gpt2_base_en; needs network)",
+    )
+    p.add_argument(
+        "--format",
+        default="app",
+        help="app (the guide's single graph, default) or fast (prefill/decode, "
+        "builtins only, runs without TensorFlow)",
+    )
+    p.add_argument(
+        "--quant", default="none", help="quantization: none, dynamic, float16, int8 (default none)"
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="total tokens, prompt plus completion (default 100 for app; "
+        "256 for fast, where it is the KV-cache length)",
+    )
+    p.add_argument(
+        "--buckets", default=None, help="fast: prefill lengths, comma-separated (default 16,64,256)"
+    )
+    p.add_argument(
+        "--context-length",
+        type=int,
+        default=None,
+        help="app: prompt tokens kept, newest first (default: half of --max-length)",
+    )
+    p.add_argument("--sampler", default="top_k", help="app: greedy or top_k (default top_k)")
+    p.add_argument("--top-k", type=int, default=5, help="app: candidates for top_k (default 5)")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="app: top_k temperature (default 1)"
+    )
+    p.add_argument(
+        "--sequence-length", type=int, default=256, help="preprocessor packing length (default 256)"
+    )
+    p.add_argument(
+        "--calibration-samples",
+        type=int,
+        default=16,
+        help="passages of real text for int8 calibration (default 16)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
+    p.add_argument("--out", required=True, help="output .tflite path (written atomically)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _export_config(args: argparse.Namespace) -> Any:
+    from litecomplete.contract import ModelFormat
+    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.convert.fast_export import DEFAULT_BUCKETS, FastExportConfig
+    from litecomplete.errors import ConfigError
+    from litecomplete.quantize import QuantMode
+
+    fmt = ModelFormat.parse(args.format)
+    quant = QuantMode.parse(args.quant)
+    if fmt is ModelFormat.APP:
+        return ExportConfig(
+            max_length=args.max_length or 100,
+            context_length=args.context_length,
+            sampler=Sampler.parse(args.sampler),
+            top_k=args.top_k,
+            temperature=args.temperature,
+            quant=quant,
+            calibration_samples=args.calibration_samples,
+        )
+    try:
+        buckets = (
+            tuple(int(b) for b in args.buckets.split(",")) if args.buckets else DEFAULT_BUCKETS
+        )
+    except ValueError:
+        raise ConfigError(
+            f"--buckets must be comma-separated lengths, got {args.buckets!r}"
+        ) from None
+    return FastExportConfig(
+        max_length=args.max_length or 256,
+        buckets=buckets,
+        quant=quant,
+        calibration_samples=args.calibration_samples,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from litecomplete.convert.app_export import convert_app_model
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.output import check_output_path
+    from litecomplete.errors import ConversionError
+    from litecomplete.models import load_causal_lm
+    from litecomplete.native_output import captured_native_stderr
+    from litecomplete.progress import stage_progress
+
+    config = _export_config(args)
+    out = Path(args.out)
+    check_output_path(out)  # before minutes of work, not after
+    with (
+        captured_native_stderr() as (stderr, log_path),
+        stage_progress(f"convert {args.model}", 5, stream=stderr) as bar,
+    ):
+        bar("load model")
+        causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
+        try:
+            if isinstance(config, FastExportConfig):
+                result = convert_fast_model(causal_lm, config, out, on_stage=bar)
+            else:
+                result = convert_app_model(causal_lm, config, out, on_stage=bar)
+        except ConversionError as e:
+            raise ConversionError(f"{e}; the converter's full log is in {log_path}") from e
+    fmt = "fast" if isinstance(config, FastExportConfig) else "app"
+    if args.json:
+        emit_json(
+            {
+                "path": str(result.path),
+                "format": fmt,
+                "quantization": result.quant.value,
+                "size_bytes": result.size_bytes,
+                "seconds": result.seconds,
+                "peak_rss_bytes": result.peak_rss_bytes,
+                "op_set": result.info.op_set,
+                "float_fallback_ops": result.float_fallback_ops,
+            }
+        )
+        return 0
+    print(f"wrote {result.path} ({fmt} format)")
+    print(f"  size         {mib(result.size_bytes)} ({result.size_bytes} bytes)")
+    print(f"  time         {result.seconds:.1f} s")
+    print(f"  peak memory  {mib(result.peak_rss_bytes)}")
+    print(f"  ops          {result.info.op_set}")
+    if result.float_fallback_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(result.float_fallback_ops.items()))
+        print(f"  left in float (no integer kernel or not quantizable): {ops}")
+    return 0

@@ -1,0 +1,74 @@
+"""``litecomplete inspect``: what a .tflite file holds and which contract it fits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from litecomplete.commands.common import emit_json, mib
+from litecomplete.errors import ModelFileError
+
+NAME = "inspect"
+HELP = "Show what a .tflite file holds and which contract it fits."
+EXAMPLE = "litecomplete inspect autocomplete.tflite"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help=".tflite file")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from litecomplete.inspect import check_contract, read_model_info
+    from litecomplete.inspect.contracts import contract_problems
+
+    path = Path(args.file)
+    info = read_model_info(path)
+    contract = check_contract(info)
+    if args.json:
+        emit_json(
+            {
+                "path": str(path),
+                "size_bytes": info.size_bytes,
+                "contract": contract.value if contract else None,
+                "op_set": info.op_set,
+                "quantization": info.quantization,
+                "signatures": {
+                    k: {
+                        "inputs": {n: [t.dtype, list(t.shape)] for n, t in s.inputs.items()},
+                        "outputs": {n: [t.dtype, list(t.shape)] for n, t in s.outputs.items()},
+                    }
+                    for k, s in info.signatures.items()
+                },
+                "builtin_ops": dict(info.builtin_ops),
+                "flex_ops": dict(info.flex_ops),
+                "custom_ops": dict(info.custom_ops),
+                "weight_bytes_by_dtype": dict(info.weight_bytes_by_dtype),
+                "manifest": info.manifest,
+            }
+        )
+    else:
+        print(f"file          {path}")
+        print(f"size          {mib(info.size_bytes)} ({info.size_bytes} bytes)")
+        print(f"contract      {contract.value if contract else 'none'}")
+        print(f"op set        {info.op_set}")
+        print(f"quantization  {info.quantization}")
+        weights = ", ".join(f"{k} {mib(v)}" for k, v in info.weight_bytes_by_dtype.most_common())
+        print(f"weights       {weights or 'none'}")
+        for key, sig in info.signatures.items():
+            print(f"signature     {key}")
+            for name, t in sig.inputs.items():
+                print(f"  input       {name}: {t.dtype}{list(t.shape)}")
+            for name, t in sig.outputs.items():
+                print(f"  output      {name}: {t.dtype}{list(t.shape)}")
+        print(f"builtin ops   {', '.join(sorted(info.builtin_ops)) or 'none'}")
+        if info.flex_ops:
+            print(f"flex ops      {', '.join(sorted(info.flex_ops))}")
+        if info.custom_ops:
+            print(f"custom ops    {', '.join(sorted(info.custom_ops))}")
+        if info.manifest:
+            print(f"manifest      {json.dumps(info.manifest, sort_keys=True)}")
+    if contract is None:
+        raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")
+    return 0
