@@ -178,3 +178,14 @@ def test_export_gguf_and_bench_a_fast_model(fast_models: dict[str, Path], tmp_pa
     results = json.loads(bench.stdout)["results"]
     assert [r["threads"] for r in results] == [1, 2]
     assert all(r["decode_tokens_per_s"]["median"] > 0 for r in results)
+
+
+def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
+    out = str(tmp_path / "x.tflite")
+    result = run(
+        "convert", "--model", "tiny", "--format", "fast", "--sampler", "greedy", "--out", out
+    )
+    assert_one_line_error(result, "--sampler applies to the app format only")
+    result = run("convert", "--model", "tiny", "--buckets", "8,16", "--out", out)
+    assert_one_line_error(result, "--buckets applies to the fast format only")
+    assert not (tmp_path / "x.tflite").exists()

@@ -95,6 +95,16 @@ def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
     return 0
 
 
+def _app_threads(value: str | None) -> int | None:
+    from litecomplete.errors import ConfigError
+
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"--threads for an app-format file is one number, got {value!r}")
+    return int(value)
+
+
 def run(args: argparse.Namespace) -> int:
     from litecomplete.bench.app_bench import BenchConfig, bench_app_model
     from litecomplete.contract import ModelFormat
@@ -114,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         prompt=args.prompt,
         repetitions=args.repetitions,
         warmup=args.warmup,
-        num_threads=int(args.threads) if args.threads else None,
+        num_threads=_app_threads(args.threads),
     )
     with captured_native_stderr():
         result = bench_app_model(models[0], config)

@@ -48,10 +48,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="app: prompt tokens kept, newest first (default: half of --max-length)",
     )
-    p.add_argument("--sampler", default="top_k", help="app: greedy or top_k (default top_k)")
-    p.add_argument("--top-k", type=int, default=5, help="app: candidates for top_k (default 5)")
+    p.add_argument("--sampler", default=None, help="app: greedy or top_k (default top_k)")
+    p.add_argument("--top-k", type=int, default=None, help="app: candidates for top_k (default 5)")
     p.add_argument(
-        "--temperature", type=float, default=1.0, help="app: top_k temperature (default 1)"
+        "--temperature", type=float, default=None, help="app: top_k temperature (default 1)"
     )
     p.add_argument(
         "--sequence-length", type=int, default=256, help="preprocessor packing length (default 256)"
@@ -76,15 +76,29 @@ def _export_config(args: argparse.Namespace) -> Any:
 
     fmt = ModelFormat.parse(args.format)
     quant = QuantMode.parse(args.quant)
+    app_only = {
+        "--context-length": args.context_length,
+        "--sampler": args.sampler,
+        "--top-k": args.top_k,
+        "--temperature": args.temperature,
+    }
     if fmt is ModelFormat.APP:
+        if args.buckets is not None:
+            raise ConfigError("--buckets applies to the fast format only (--format fast)")
         return ExportConfig(
             max_length=args.max_length or 100,
             context_length=args.context_length,
-            sampler=Sampler.parse(args.sampler),
-            top_k=args.top_k,
-            temperature=args.temperature,
+            sampler=Sampler.parse(args.sampler or "top_k"),
+            top_k=args.top_k if args.top_k is not None else 5,
+            temperature=args.temperature if args.temperature is not None else 1.0,
             quant=quant,
             calibration_samples=args.calibration_samples,
+        )
+    given = [flag for flag, value in app_only.items() if value is not None]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} applies to the app format only; a fast-format model samples "
+            "when it runs (`litecomplete complete --temperature ... --top-k ...`)"
         )
     try:
         buckets = (
