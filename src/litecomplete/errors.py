@@ -48,3 +48,7 @@ class ConfigError(LitecompleteError):
 
 class ConversionError(LitecompleteError):
     """The converter rejected the model; nothing was written."""
+
+
+class GgufFileError(LitecompleteError):
+    """A GGUF file is missing, not GGUF, truncated, or holds what cannot be imported."""

@@ -1,0 +1,91 @@
+"""Read a GGUF file (llama.cpp's format): metadata, and tensors dequantized to float32.
+
+Only the architectures and tensor types named here are accepted; anything else is
+refused with a message that names it. Used by the GGUF importer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from litecomplete.errors import GgufFileError, UnsupportedArchitectureError
+
+GGUF_MAGIC = b"GGUF"
+SUPPORTED_ARCHITECTURES = ("llama",)
+# Tensor types we dequantize (names as in gguf.GGMLQuantizationType).
+SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1")
+
+
+@dataclass(frozen=True)
+class GgufFile:
+    """A parsed GGUF file. ``tensor(name)`` dequantizes on demand."""
+
+    path: Path
+    architecture: str
+    metadata: dict[str, Any]
+    tensor_types: dict[str, str]
+    _tensors: dict[str, Any] = field(repr=False)
+
+    def arch_value(self, key: str, default: Any = None) -> Any:
+        """``<architecture>.<key>`` from the metadata."""
+        return self.metadata.get(f"{self.architecture}.{key}", default)
+
+    def tensor(self, name: str) -> np.ndarray:
+        """float32 array in row-major [out, in] order (GGUF lists dims innermost first)."""
+        import gguf
+
+        if name not in self._tensors:
+            raise GgufFileError(f"{self.path} has no tensor {name!r}")
+        t = self._tensors[name]
+        shape = tuple(int(d) for d in reversed(t.shape.tolist()))
+        data = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type)
+        return np.asarray(data, dtype=np.float32).reshape(shape)
+
+
+def _field_value(f: Any) -> Any:
+    try:
+        return f.contents()
+    except Exception:  # a malformed field: keep the file readable, report the key as absent
+        return None
+
+
+def read_gguf(path: str | Path) -> GgufFile:
+    """Open ``path``; raise GgufFileError or UnsupportedArchitectureError naming the problem."""
+    import gguf
+
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            magic = f.read(4)
+    except FileNotFoundError:
+        raise GgufFileError(f"GGUF file {path} does not exist") from None
+    except OSError as e:
+        raise GgufFileError(f"cannot read {path}: {e.strerror}") from None
+    if magic != GGUF_MAGIC:
+        raise GgufFileError(f"{path} is not a GGUF file (it does not start with 'GGUF')")
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as e:  # the reader fails in many ways on a cut or damaged file
+        raise GgufFileError(
+            f"{path} is truncated or damaged ({type(e).__name__}: {e}); download it again"
+        ) from None
+    metadata = {key: _field_value(f) for key, f in reader.fields.items()}
+    architecture = str(metadata.get("general.architecture") or "")
+    if architecture not in SUPPORTED_ARCHITECTURES:
+        raise UnsupportedArchitectureError(
+            f"{path} holds a {architecture or 'unnamed'!r} model; "
+            f"import-gguf supports: {', '.join(SUPPORTED_ARCHITECTURES)}"
+        )
+    tensors = {t.name: t for t in reader.tensors}
+    types = {name: t.tensor_type.name for name, t in tensors.items()}
+    unsupported = sorted({kind for kind in types.values() if kind not in SUPPORTED_TYPES})
+    if unsupported:
+        raise GgufFileError(
+            f"{path} has tensors of type {', '.join(unsupported)}, which import-gguf cannot "
+            f"dequantize yet; supported: {', '.join(SUPPORTED_TYPES)}"
+        )
+    return GgufFile(path, architecture, metadata, types, tensors)

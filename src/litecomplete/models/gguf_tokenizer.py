@@ -1,0 +1,54 @@
+"""Build a Hugging Face ``tokenizers`` tokenizer from a GGUF file's tokenizer metadata.
+
+GGUF stores the vocabulary (``tokenizer.ggml.tokens``), merges, token types and the
+name of llama.cpp's pre-tokenizer. Each supported pre-tokenizer is mapped here to
+the same splitting in ``tokenizers``; an unknown one is refused by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litecomplete.errors import GgufFileError
+from litecomplete.models.gguf_reader import GgufFile
+
+CONTROL_TOKEN_TYPES = (3, 4)  # llama.cpp: CONTROL, USER_DEFINED
+
+
+def _pre_tokenizer(name: str, path: Any) -> Any:
+    from tokenizers import pre_tokenizers
+
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    if name in ("gpt-2", "default"):
+        return byte_level
+    if name == "smollm":
+        # llama.cpp's "smollm": every digit on its own, then GPT-2's split.
+        return pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+    raise GgufFileError(
+        f"{path} uses llama.cpp pre-tokenizer {name!r}; supported: gpt-2, default, smollm"
+    )
+
+
+def tokenizer_from_gguf(model: GgufFile) -> Any:
+    """The file's byte-level BPE tokenizer as a ``tokenizers.Tokenizer``."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models
+
+    meta = model.metadata
+    kind = meta.get("tokenizer.ggml.model")
+    if kind != "gpt2":
+        raise GgufFileError(
+            f"{model.path} has a {kind!r} tokenizer; import-gguf supports byte-level BPE ('gpt2')"
+        )
+    tokens = list(meta.get("tokenizer.ggml.tokens") or [])
+    merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
+    types = list(meta.get("tokenizer.ggml.token_type") or [1] * len(tokens))
+    if not tokens or len(types) != len(tokens):
+        raise GgufFileError(f"{model.path} has no usable tokenizer vocabulary")
+    tokenizer = Tokenizer(models.BPE({t: i for i, t in enumerate(tokens)}, merges))
+    tokenizer.pre_tokenizer = _pre_tokenizer(
+        str(meta.get("tokenizer.ggml.pre", "default")), model.path
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    special = [tokens[i] for i, kind in enumerate(types) if kind in CONTROL_TOKEN_TYPES]
+    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special])
+    return tokenizer

@@ -1,0 +1,87 @@
+"""Reading GGUF files: the embedded SmolLM2, and files that must be refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from litecomplete.errors import GgufFileError, UnsupportedArchitectureError
+from litecomplete.models.embedded import smollm2_gguf_path
+from litecomplete.models.gguf_reader import read_gguf
+from litecomplete.models.gguf_tokenizer import tokenizer_from_gguf
+
+TOKEN_IDS = Path(__file__).resolve().parent.parent / "data" / "smollm2_token_ids.json"
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> Path:
+    return smollm2_gguf_path()
+
+
+def test_smollm2_metadata_and_dequantized_tensors(smollm2: Path) -> None:
+    model = read_gguf(smollm2)
+    assert model.architecture == "llama"
+    assert model.arch_value("block_count") == 30
+    assert model.arch_value("attention.head_count_kv") == 3
+    assert model.tensor_types["blk.0.attn_q.weight"] == "Q4_1"
+    q = model.tensor("blk.0.attn_q.weight")
+    assert q.shape == (576, 576) and q.dtype == np.float32
+    assert np.isfinite(q).all() and q.std() > 0
+    embedding = model.tensor("token_embd.weight")  # Q8_0
+    assert embedding.shape == (49152, 576)
+    assert "output.weight" not in model.tensor_types  # tied to the embedding
+
+
+def test_tokenizer_gives_llama_cpps_ids(smollm2: Path) -> None:
+    reference = json.loads(TOKEN_IDS.read_text("utf-8"))
+    tokenizer = tokenizer_from_gguf(read_gguf(smollm2))
+    for case in reference["cases"]:
+        assert tokenizer.encode(case["text"]).ids == case["ids"], case["text"]
+        assert tokenizer.decode(case["ids"], skip_special_tokens=False) == case["text"]
+
+
+def test_a_non_gguf_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"TFL3 not gguf at all")
+    with pytest.raises(GgufFileError, match="is not a GGUF file"):
+        read_gguf(path)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.001])
+def test_a_truncated_gguf_is_refused(smollm2: Path, tmp_path: Path, keep: float) -> None:
+    path = tmp_path / "cut.gguf"
+    data = smollm2.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(GgufFileError, match="truncated or damaged"):
+        read_gguf(path)
+
+
+def test_another_architecture_is_refused(tmp_path: Path, tiny_lm: object) -> None:
+    from litecomplete.convert.fast_export import decoder_weights
+    from litecomplete.convert.gguf_export import write_gpt2_gguf
+
+    path = tmp_path / "gpt2.gguf"
+    write_gpt2_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, path)  # type: ignore[attr-defined]
+    with pytest.raises(UnsupportedArchitectureError, match="'gpt2' model"):
+        read_gguf(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(GgufFileError, match="does not exist"):
+        read_gguf(tmp_path / "absent.gguf")
+
+
+def test_missing_tensor_is_named(smollm2: Path, tmp_path: Path) -> None:
+    with pytest.raises(GgufFileError, match="no tensor 'output.weight'"):
+        read_gguf(smollm2).tensor("output.weight")
+
+
+def test_file_copy_is_read_alike(smollm2: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.gguf"
+    shutil.copy(smollm2, copy)
+    a, b = read_gguf(smollm2), read_gguf(copy)
+    np.testing.assert_array_equal(a.tensor("blk.3.ffn_up.weight"), b.tensor("blk.3.ffn_up.weight"))
