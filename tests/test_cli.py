@@ -189,3 +189,16 @@ def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
     result = run("convert", "--model", "tiny", "--buckets", "8,16", "--out", out)
     assert_one_line_error(result, "--buckets applies to the fast format only")
     assert not (tmp_path / "x.tflite").exists()
+
+
+def test_gguf_models_are_checked_before_converting(tmp_path: Path) -> None:
+    out = str(tmp_path / "x.tflite")
+    assert_one_line_error(
+        run("convert", "--model", "smollm2", "--format", "app", "--out", out),
+        "converts to the fast format",
+    )
+    assert_one_line_error(
+        run("convert", "--model", str(tmp_path / "absent.gguf"), "--format", "fast", "--out", out),
+        "does not exist",
+    )
+    assert not (tmp_path / "x.tflite").exists()

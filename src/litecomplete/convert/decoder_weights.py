@@ -1,4 +1,4 @@
-"""Architecture-neutral decoder weights, taken out of a KerasHub causal LM.
+"""Architecture-neutral decoder weights, taken out of a KerasHub causal LM or a GGUF file.
 
 The fast format is written from plain arrays rather than Keras layers, so one
 graph builder serves every decoder-only family. Each family maps its layers
@@ -20,7 +20,7 @@ from litecomplete.errors import UnsupportedArchitectureError
 class DecoderSpec:
     """Shapes and choices of a decoder-only transformer."""
 
-    architecture: str  # "gpt2"
+    architecture: str  # "gpt2", "llama"
     num_layers: int
     num_heads: int
     num_kv_heads: int
@@ -30,9 +30,10 @@ class DecoderSpec:
     vocabulary_size: int
     max_positions: int
     norm_epsilon: float
-    norm: str = "layer"  # "layer" (LayerNorm with bias)
-    activation: str = "gelu_tanh"
-    positions: str = "learned"  # "learned" absolute position embeddings
+    norm: str = "layer"  # "layer" (LayerNorm, GPT-2) or "rms" (RMSNorm, Llama)
+    activation: str = "gelu_tanh"  # "gelu_tanh" MLP (GPT-2) or "silu_glu" (Llama's SwiGLU)
+    positions: str = "learned"  # "learned" embeddings (GPT-2) or "rope" (rotary, Llama)
+    rope_theta: float = 10000.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class LayerWeights:
     up_bias: np.ndarray | None
     down_kernel: np.ndarray  # (intermediate, hidden)
     down_bias: np.ndarray | None
+    gate_kernel: np.ndarray | None = None  # (hidden, intermediate), gated MLPs only
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class DecoderWeights:
     layers: list[LayerWeights]
     final_norm_scale: np.ndarray
     final_norm_bias: np.ndarray | None
+    output_kernel: np.ndarray | None = None  # (vocab, hidden) when not tied to the embedding
 
 
 def _array(variable: Any, shape: tuple[int, ...], name: str) -> np.ndarray:

@@ -66,8 +66,62 @@ def decoder_weights(causal_lm: Any) -> DecoderWeights:
     return gpt2_decoder_weights(causal_lm)
 
 
+# Tokens that end a text in the families supported; a file's own EOS is always one.
+END_OF_TEXT_TOKENS = ("<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>")
+
+
+@dataclass(frozen=True)
+class FastSource:
+    """What a fast-format file is written from: weights, tokenizer and special tokens."""
+
+    weights: DecoderWeights
+    tokenizer_json: str  # Hugging Face tokenizer.json
+    start_token_id: int | None  # put before every prompt, or None
+    end_token_ids: tuple[int, ...]
+
+    def encode(self, text: str) -> list[int]:
+        from tokenizers import Tokenizer
+
+        return list(
+            Tokenizer.from_str(self.tokenizer_json).encode(text, add_special_tokens=False).ids
+        )
+
+
+def keras_fast_source(causal_lm: Any) -> FastSource:
+    """A KerasHub causal LM as a fast-format source."""
+    tokenizer = causal_lm.preprocessor.tokenizer
+    return FastSource(
+        weights=decoder_weights(causal_lm),
+        tokenizer_json=hf_tokenizer_json(tokenizer),
+        start_token_id=int(tokenizer.start_token_id),
+        end_token_ids=(int(tokenizer.end_token_id),),
+    )
+
+
+def gguf_fast_source(path: str | Path) -> FastSource:
+    """A Llama-family GGUF file as a fast-format source (weights dequantized to float32)."""
+    from litecomplete.convert.gguf_weights import llama_decoder_weights
+    from litecomplete.models.gguf_reader import read_gguf
+    from litecomplete.models.gguf_tokenizer import tokenizer_from_gguf
+
+    model = read_gguf(path)
+    tokenizer = tokenizer_from_gguf(model)
+    meta = model.metadata
+    eos = meta.get("tokenizer.ggml.eos_token_id")
+    ends = {int(eos)} if eos is not None else set()
+    ends |= {i for t in END_OF_TEXT_TOKENS if (i := tokenizer.token_to_id(t)) is not None}
+    bos = meta.get("tokenizer.ggml.bos_token_id")
+    add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
+    return FastSource(
+        weights=llama_decoder_weights(model),
+        tokenizer_json=str(tokenizer.to_str()),
+        start_token_id=int(bos) if add_bos and bos is not None else None,
+        end_token_ids=tuple(sorted(ends)),
+    )
+
+
 def _representative_dataset(
-    signatures: dict[str, Any], tokenizer: Any, weights: DecoderWeights, config: FastExportConfig
+    signatures: dict[str, Any], source: FastSource, config: FastExportConfig
 ) -> Callable[[], Iterator[tuple[str, dict[str, np.ndarray]]]]:
     """Calibration inputs for EVERY signature, from real text.
 
@@ -78,7 +132,7 @@ def _representative_dataset(
     """
     import tensorflow as tf
 
-    spec = weights.spec
+    spec = source.weights.spec
     k_shape = (1, spec.num_kv_heads, config.max_length, spec.head_dim)
     v_shape = (1, spec.num_kv_heads, spec.head_dim, config.max_length)
     largest = config.buckets[-1]
@@ -95,7 +149,7 @@ def _representative_dataset(
 
     def dataset() -> Iterator[tuple[str, dict[str, np.ndarray]]]:
         text = " ".join(calibration_passages())
-        ids_all = np.asarray(tokenizer(text), np.int32)
+        ids_all = np.asarray(source.encode(text), np.int32)
         zeros = {
             name: np.zeros(k_shape if name.startswith("k_") else v_shape, np.float32)
             for i in range(spec.num_layers)
@@ -137,7 +191,7 @@ def _representative_dataset(
 
 
 def fast_tflite_bytes(
-    causal_lm: Any, config: FastExportConfig, on_stage: StageCallback | None = None
+    source: FastSource, config: FastExportConfig, on_stage: StageCallback | None = None
 ) -> bytes:
     """The fast-format file's bytes (no metadata yet)."""
     import tensorflow as tf
@@ -145,7 +199,7 @@ def fast_tflite_bytes(
     from litecomplete.convert.fast_graph import make_fast_decoder
 
     stage = on_stage or (lambda _: None)
-    weights = decoder_weights(causal_lm)
+    weights = source.weights
     if config.max_length > weights.spec.max_positions:
         raise ConfigError(
             f"--max-length {config.max_length} exceeds the model's "
@@ -163,7 +217,7 @@ def fast_tflite_bytes(
         )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         representative = (
-            _representative_dataset(signatures, causal_lm.preprocessor.tokenizer, weights, config)
+            _representative_dataset(signatures, source, config)
             if config.quant is QuantMode.INT8
             else None
         )
@@ -174,39 +228,39 @@ def fast_tflite_bytes(
             raise ConversionError(f"the TFLite converter failed: {e}") from e
 
 
-def fast_manifest(causal_lm: Any, config: FastExportConfig) -> dict[str, Any]:
-    weights = decoder_weights(causal_lm)
-    tokenizer = causal_lm.preprocessor.tokenizer
+def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any]:
     return {
         "format": c.ModelFormat.FAST.value,
-        "architecture": weights.spec.architecture,
+        "architecture": source.weights.spec.architecture,
         "quantization": config.quant.value,
         "max_length": config.max_length,
         "buckets": list(config.buckets),
-        "end_token_id": int(tokenizer.end_token_id),
-        "start_token_id": int(tokenizer.start_token_id),
-        "decoder": asdict(weights.spec),
+        "end_token_id": source.end_token_ids[0],
+        "end_token_ids": list(source.end_token_ids),
+        "start_token_id": source.start_token_id,
+        "decoder": asdict(source.weights.spec),
         "tokenizer": c.TOKENIZER_METADATA_NAME,
     }
 
 
 def convert_fast_model(
-    causal_lm: Any,
+    model: Any,
     config: FastExportConfig,
     out: Path,
     on_stage: StageCallback | None = None,
 ) -> ConvertResult:
-    """Write ``causal_lm`` to ``out`` in the fast format; atomically, or not at all."""
+    """Write ``model`` (a KerasHub causal LM or a ``FastSource``) to ``out`` in the fast
+    format; atomically, or not at all."""
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
-    data = fast_tflite_bytes(causal_lm, config, on_stage)
+    source = model if isinstance(model, FastSource) else keras_fast_source(model)
+    data = fast_tflite_bytes(source, config, on_stage)
     if on_stage:
         on_stage("write")
-    manifest = json.dumps(fast_manifest(causal_lm, config), sort_keys=True)
-    tokenizer = hf_tokenizer_json(causal_lm.preprocessor.tokenizer)
+    manifest = json.dumps(fast_manifest(source, config), sort_keys=True)
     metadata = {
         c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
-        c.TOKENIZER_METADATA_NAME: tokenizer.encode("utf-8"),
+        c.TOKENIZER_METADATA_NAME: source.tokenizer_json.encode("utf-8"),
     }
     return write_model(data, metadata, out, config.quant, start)

@@ -36,6 +36,7 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
             super().__init__(name="fast_decoder")
             self.token_embedding = variable(weights.token_embedding, "token_embedding")
             self.position_embedding = variable(weights.position_embedding, "position_embedding")
+            self.output_kernel = variable(weights.output_kernel, "output_kernel")
             self.final_norm = (
                 variable(weights.final_norm_scale, "final_norm_scale"),
                 variable(weights.final_norm_bias, "final_norm_bias"),
@@ -51,6 +52,9 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
         # ------------------------------------------------------------ pieces
 
         def norm(self, x: Any, scale: Any, bias: Any) -> Any:
+            if spec.norm == "rms":
+                ms = tf.reduce_mean(tf.square(x), axis=-1, keepdims=True)
+                return x * tf.math.rsqrt(ms + spec.norm_epsilon) * scale
             mean = tf.reduce_mean(x, axis=-1, keepdims=True)
             var = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=-1, keepdims=True)
             x = (x - mean) * tf.math.rsqrt(var + spec.norm_epsilon)
@@ -61,13 +65,25 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
             return y + bias if bias is not None else y
 
         def attention(
-            self, x: Any, w: dict[str, Any], pos: Any, k_cache: Any, v_cache: Any, t: int
+            self,
+            x: Any,
+            w: dict[str, Any],
+            pos: Any,
+            positions: Any,
+            k_cache: Any,
+            v_cache: Any,
+            t: int,
         ) -> tuple[Any, Any, Any]:
             """x: (T, hidden) -> (T, hidden), new k (1, kv, T, dh), new v (1, kv, dh, T)."""
             qkv = self.dense(x, w["qkv_kernel"], w["qkv_bias"])  # (T, (h + 2kv) * dh)
             q, k, v = tf.split(
                 qkv, [heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], axis=-1
             )
+            if spec.positions == "rope":  # rotate q and k by their absolute positions
+                q = tf.reshape(self.rope(tf.reshape(q, [t, heads, head_dim]), positions), [t, -1])
+                k = tf.reshape(
+                    self.rope(tf.reshape(k, [t, kv_heads, head_dim]), positions), [t, -1]
+                )
             q = tf.reshape(q * scale, [t, kv_heads, group, head_dim])  # query head = kv*group+g
             q = tf.reshape(tf.transpose(q, [1, 2, 0, 3]), [1, kv_heads, group * t, head_dim])
             k = tf.transpose(tf.reshape(k, [t, kv_heads, head_dim]), [1, 0, 2])[tf.newaxis]
@@ -93,8 +109,22 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
             return self.dense(out, w["out_kernel"], w["out_bias"]), k, v
 
         def mlp(self, x: Any, w: dict[str, Any]) -> Any:
-            hidden = tf.nn.gelu(self.dense(x, w["up_kernel"], w["up_bias"]), approximate=True)
+            up = self.dense(x, w["up_kernel"], w["up_bias"])
+            if spec.activation == "silu_glu":
+                hidden = tf.nn.silu(self.dense(x, w["gate_kernel"], None)) * up
+            else:
+                hidden = tf.nn.gelu(up, approximate=True)
             return self.dense(hidden, w["down_kernel"], w["down_bias"])
+
+        def rope(self, x: Any, positions: Any) -> Any:
+            """Rotary embedding, rotate-half layout; x: (T, heads, head_dim)."""
+            half = head_dim // 2
+            inv_freq = 1.0 / (spec.rope_theta ** (np.arange(half, dtype=np.float64) * 2 / head_dim))
+            angles = tf.cast(positions, tf.float32)[:, tf.newaxis] * inv_freq.astype(np.float32)
+            cos = tf.cos(angles)[:, tf.newaxis, :]  # (T, 1, half)
+            sin = tf.sin(angles)[:, tf.newaxis, :]
+            x1, x2 = x[..., :half], x[..., half:]
+            return tf.concat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
         def forward(
             self, tokens: Any, pos: Any, length: Any, caches: list[Any], t: int
@@ -107,7 +137,9 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
             outputs: dict[str, Any] = {}
             for i, w in enumerate(self.blocks):
                 a = self.norm(x, w["attn_norm_scale"], w["attn_norm_bias"])
-                a, k, v = self.attention(a, w, pos, caches[2 * i], caches[2 * i + 1], t)
+                a, k, v = self.attention(
+                    a, w, pos, pos + tf.range(t), caches[2 * i], caches[2 * i + 1], t
+                )
                 x = x + a
                 x = x + self.mlp(self.norm(x, w["mlp_norm_scale"], w["mlp_norm_bias"]), w)
                 outputs[c.k_out_name(i)] = k
@@ -116,9 +148,10 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
             # the runtime can hold views of them.
             last = tf.gather(x, tf.reshape(length - 1, [1]))  # (1, hidden)
             last = self.norm(last, *self.final_norm)
-            # Tied output projection: (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED
-            # that reads the embedding table as stored.
-            outputs[c.LOGITS] = tf.matmul(last, self.token_embedding, transpose_b=True)
+            # Output projection, tied to the embedding unless the model has its own:
+            # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
+            output = self.output_kernel if self.output_kernel is not None else self.token_embedding
+            outputs[c.LOGITS] = tf.matmul(last, output, transpose_b=True)
             return outputs
 
         # ------------------------------------------------------------ signatures

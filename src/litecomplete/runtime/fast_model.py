@@ -83,6 +83,9 @@ class FastModel:
         self.max_length = int(self.manifest["max_length"])
         self.buckets = sorted(int(b) for b in self.manifest["buckets"])
         self.end_token_id = int(self.manifest["end_token_id"])
+        self.end_token_ids = frozenset(
+            int(t) for t in self.manifest.get("end_token_ids", [self.end_token_id])
+        )
         self.start_token_id = self.manifest.get("start_token_id")
         self.num_layers = int(self.manifest["decoder"]["num_layers"])
         self._decode = SignatureGraph(interpreter, c.DECODE_SIGNATURE)
@@ -225,7 +228,7 @@ class FastModel:
         generated = 0
         while True:
             token = sampler(logits, history)
-            if config.stop_at_end_token and token == self.end_token_id:
+            if config.stop_at_end_token and token in self.end_token_ids:
                 yield Piece(stops.flush(), (), FinishReason.STOP)
                 return
             history.append(token)

@@ -1,0 +1,83 @@
+"""Map a Llama-family GGUF file onto ``DecoderWeights`` (no Keras involved).
+
+llama.cpp's converter permutes the rows of Q and K so that its rotary embedding,
+which rotates adjacent pairs, equals the rotate-half form of Hugging Face
+checkpoints. The fast graph uses the rotate-half form, so Q and K are permuted
+back here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from litecomplete.convert.decoder_weights import DecoderSpec, DecoderWeights, LayerWeights
+from litecomplete.errors import GgufFileError
+from litecomplete.models.gguf_reader import GgufFile
+
+
+def _unpermute(w: np.ndarray, heads: int) -> np.ndarray:
+    """Undo llama.cpp's Q/K row permutation; w: (heads * head_dim, hidden)."""
+    rows, cols = w.shape
+    # llama.cpp: reshape(heads, 2, head_dim // 2, cols).swapaxes(1, 2); here the inverse.
+    return w.reshape(heads, rows // heads // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols)
+
+
+def llama_decoder_weights(model: GgufFile) -> DecoderWeights:
+    """The weights and shapes of a ``llama`` GGUF file, kernels as [in, out] float32."""
+    a = model.arch_value
+    hidden = int(a("embedding_length"))
+    heads = int(a("attention.head_count"))
+    kv_heads = int(a("attention.head_count_kv", heads))
+    head_dim = hidden // heads
+    if int(a("rope.dimension_count", head_dim)) != head_dim:
+        raise GgufFileError(f"{model.path}: partial rotary embeddings are not supported")
+    embedding = model.tensor("token_embd.weight")  # (vocab, hidden)
+    spec = DecoderSpec(
+        architecture="llama",
+        num_layers=int(a("block_count")),
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        hidden_dim=hidden,
+        intermediate_dim=int(a("feed_forward_length")),
+        vocabulary_size=embedding.shape[0],
+        max_positions=int(a("context_length")),
+        norm_epsilon=float(a("attention.layer_norm_rms_epsilon")),
+        norm="rms",
+        activation="silu_glu",
+        positions="rope",
+        rope_theta=float(a("rope.freq_base", 10000.0)),
+    )
+    layers = []
+    for i in range(spec.num_layers):
+        b = f"blk.{i}"
+        q = _unpermute(model.tensor(f"{b}.attn_q.weight"), heads)  # (heads * dh, hidden)
+        k = _unpermute(model.tensor(f"{b}.attn_k.weight"), kv_heads)
+        v = model.tensor(f"{b}.attn_v.weight")
+        layers.append(
+            LayerWeights(
+                attn_norm_scale=model.tensor(f"{b}.attn_norm.weight"),
+                attn_norm_bias=None,
+                qkv_kernel=np.concatenate([q, k, v], axis=0).T.copy(),  # (hidden, q + k + v)
+                qkv_bias=None,
+                out_kernel=model.tensor(f"{b}.attn_output.weight").T.copy(),
+                out_bias=None,
+                mlp_norm_scale=model.tensor(f"{b}.ffn_norm.weight"),
+                mlp_norm_bias=None,
+                up_kernel=model.tensor(f"{b}.ffn_up.weight").T.copy(),
+                up_bias=None,
+                down_kernel=model.tensor(f"{b}.ffn_down.weight").T.copy(),
+                down_bias=None,
+                gate_kernel=model.tensor(f"{b}.ffn_gate.weight").T.copy(),
+            )
+        )
+    output = model.tensor("output.weight") if "output.weight" in model.tensor_types else None
+    return DecoderWeights(
+        spec=spec,
+        token_embedding=embedding,
+        position_embedding=None,
+        layers=layers,
+        final_norm_scale=model.tensor("output_norm.weight"),
+        final_norm_bias=None,
+        output_kernel=output,
+    )

@@ -1,0 +1,52 @@
+"""The embedded SmolLM2-135M-Instruct, imported from its GGUF into the fast format."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model, gguf_fast_source
+from litecomplete.models.embedded import smollm2_gguf_path
+from litecomplete.runtime import FastModel, GenerationConfig
+
+pytestmark = pytest.mark.slow
+
+PROMPTS = ["The capital of France is", "Once upon a time, there was a", "def fibonacci(n):"]
+
+
+@pytest.fixture(scope="module")
+def smollm2_fast(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("smollm2") / "smollm2-fast.tflite"
+    result = convert_fast_model(gguf_fast_source(smollm2_gguf_path()), FastExportConfig(), path)
+    assert result.info.op_set == "builtins"
+    return path
+
+
+def test_completes_with_sensible_english(smollm2_fast: Path) -> None:
+    model = FastModel.load(smollm2_fast)
+    completion = model.complete("The capital of France is", GenerationConfig(max_new_tokens=8))
+    assert "Paris" in completion.text
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="the llamacpp extra is not installed"
+)
+def test_next_token_agrees_with_llama_cpp(smollm2_fast: Path) -> None:
+    from llama_cpp import Llama
+
+    model = FastModel.load(smollm2_fast)
+    llm = Llama(str(smollm2_gguf_path()), n_ctx=64, n_threads=2, logits_all=True, verbose=False)
+    for prompt in PROMPTS:
+        ids = model.prompt_ids(prompt, 8)
+        assert llm.tokenize(prompt.encode(), add_bos=False, special=True) == ids
+        ours = model.feed(ids)
+        llm.reset()
+        llm.eval(ids)
+        # llama.cpp multiplies Q4_1 weights with quantized activations; we run the
+        # dequantized weights in float32, so the logits agree closely, not exactly.
+        theirs = np.asarray(llm.scores[len(ids) - 1])
+        assert int(np.argmax(ours)) == int(np.argmax(theirs)), prompt
+        assert np.abs(ours - theirs).max() < 2.0
