@@ -201,8 +201,8 @@ class FastModel:
 
     def feed(self, ids: list[int]) -> np.ndarray:
         """Make ``ids`` the cached sequence (reusing its cached prefix); logits after it."""
-        if not ids:
-            raise ValueError("feed() needs at least one token")
+        if not ids or len(ids) > self.max_length:
+            raise ValueError(f"feed() takes 1 to {self.max_length} tokens, got {len(ids)}")
         return self._feed(list(ids)).logits
 
     def step(self, token: int) -> np.ndarray:
