@@ -104,3 +104,16 @@ def test_ctrl_c_during_convert_leaves_no_file(tmp_path: Path) -> None:
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite"]
     assert list(scratch.iterdir()) == []  # SavedModel and converter log removed too
+
+
+def test_a_converter_exception_becomes_a_conversion_error() -> None:
+    from litecomplete.convert.output import quantize_and_convert
+    from litecomplete.errors import ConversionError
+    from litecomplete.quantize import QuantMode
+
+    class Broken:
+        def convert(self) -> bytes:
+            raise RuntimeError("op FooBar is neither a custom op nor a flex op")
+
+    with pytest.raises(ConversionError, match="converter failed: op FooBar"):
+        quantize_and_convert(Broken(), QuantMode.NONE, None)

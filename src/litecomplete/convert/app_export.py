@@ -21,11 +21,12 @@ from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
     check_output_path,
+    quantize_and_convert,
     write_model,
 )
-from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.errors import ConfigError
 from litecomplete.quantize.calibration import calibration_passages
-from litecomplete.quantize.modes import QuantMode, apply_quant_mode
+from litecomplete.quantize.modes import QuantMode
 
 # TF Text and string ops that the converter must keep as Select TF ops (the seed's list).
 SELECT_USER_TF_OPS = ["UnsortedSegmentJoin", "UpperBound"]
@@ -92,11 +93,7 @@ def app_tflite_bytes(
             if config.quant is QuantMode.INT8
             else None
         )
-        apply_quant_mode(converter, config.quant, representative)
-        try:
-            return bytes(converter.convert())
-        except Exception as e:
-            raise ConversionError(f"the TFLite converter failed: {e}") from e
+        return quantize_and_convert(converter, config.quant, representative)
 
 
 def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:

@@ -23,12 +23,13 @@ from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
     check_output_path,
+    quantize_and_convert,
     write_model,
 )
 from litecomplete.convert.tokenizer_export import hf_tokenizer_json
-from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.errors import ConfigError
 from litecomplete.quantize.calibration import calibration_passages
-from litecomplete.quantize.modes import QuantMode, apply_quant_mode
+from litecomplete.quantize.modes import QuantMode
 
 DEFAULT_BUCKETS = (16, 64, 256)
 
@@ -221,11 +222,7 @@ def fast_tflite_bytes(
             if config.quant is QuantMode.INT8
             else None
         )
-        apply_quant_mode(converter, config.quant, representative)
-        try:
-            return bytes(converter.convert())
-        except Exception as e:
-            raise ConversionError(f"the TFLite converter failed: {e}") from e
+        return quantize_and_convert(converter, config.quant, representative)
 
 
 def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any]:

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from litecomplete.atomic import atomic_write_bytes
 from litecomplete.convert.manifest import add_metadata
-from litecomplete.errors import ConfigError
+from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes
-from litecomplete.quantize.modes import QuantMode
+from litecomplete.quantize.modes import QuantMode, RepresentativeDataset, apply_quant_mode
 from litecomplete.resources import peak_rss_bytes
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,17 @@ def check_output_path(out: Path) -> None:
         raise ConfigError(
             f"--out {out} is a directory; give a file path such as {out}/model.tflite"
         )
+
+
+def quantize_and_convert(
+    converter: Any, quant: QuantMode, representative: RepresentativeDataset | None
+) -> bytes:
+    """Apply ``quant`` to a ``TFLiteConverter`` and convert; ConversionError on failure."""
+    apply_quant_mode(converter, quant, representative)
+    try:
+        return bytes(converter.convert())
+    except Exception as e:
+        raise ConversionError(f"the TFLite converter failed: {e}") from e
 
 
 def write_model(
