@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from litecomplete.atomic import atomic_output
 from litecomplete.choices import Choice
 from litecomplete.convert.decoder_weights import DecoderWeights
 from litecomplete.errors import ConfigError, UnsupportedArchitectureError
@@ -45,15 +46,25 @@ def write_gpt2_gguf(
     """Write ``weights`` and the KerasHub GPT-2 ``tokenizer`` to ``out`` (atomically)."""
     import gguf
 
-    from litecomplete.atomic import atomic_write_bytes
-
     spec = weights.spec
     if spec.architecture != "gpt2":
         raise UnsupportedArchitectureError(
             f"export-gguf writes GPT-2 models, got {spec.architecture!r}"
         )
-    tmp = out.with_name(f".{out.name}.writing")
-    writer = gguf.GGUFWriter(str(tmp), "gpt2")
+    with atomic_output(out) as tmp:
+        writer = gguf.GGUFWriter(str(tmp), "gpt2")
+        _write_gpt2(writer, weights, tokenizer, kind)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+
+
+def _write_gpt2(writer: Any, weights: DecoderWeights, tokenizer: Any, kind: GgufType) -> None:
+    """Queue metadata, tokenizer and tensors on a ``gguf.GGUFWriter``."""
+    import gguf
+
+    spec = weights.spec
     writer.add_name("litecomplete gpt2")
     writer.add_context_length(spec.max_positions)
     writer.add_embedding_length(spec.hidden_dim)
@@ -97,14 +108,6 @@ def write_gpt2_gguf(
         writer.add_tensor(f"{b}.ffn_down.bias", _req(layer.down_bias))
     writer.add_tensor("output_norm.weight", weights.final_norm_scale)
     writer.add_tensor("output_norm.bias", _req(weights.final_norm_bias))
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        atomic_write_bytes(out, tmp.read_bytes())
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _req(value: np.ndarray | None) -> np.ndarray:
