@@ -202,3 +202,27 @@ def test_gguf_models_are_checked_before_converting(tmp_path: Path) -> None:
         "does not exist",
     )
     assert not (tmp_path / "x.tflite").exists()
+
+
+def test_an_error_raised_by_an_interrupt_counts_as_the_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from litecomplete import cli
+    from litecomplete.commands import inspect_file
+
+    def interrupted(_: object) -> int:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("cancelled while exporting") from None
+
+    monkeypatch.setattr(inspect_file, "run", interrupted)
+    assert cli.main(["inspect", "x.tflite"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+    def broken(_: object) -> int:
+        raise RuntimeError("a real bug")
+
+    monkeypatch.setattr(inspect_file, "run", broken)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        cli.main(["inspect", "x.tflite"])

@@ -49,9 +49,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        written = "; nothing was written" if args.command == "convert" else ""
-        print(f"litecomplete {args.command}: interrupted{written}", file=sys.stderr)
-        return 130
+        return _interrupted(args.command)
+    except Exception as e:
+        if _caused_by_interrupt(e):  # a library turned Ctrl-C into its own error
+            return _interrupted(args.command)
+        raise
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _interrupted(command: str) -> int:
+    written = "; nothing was written" if command == "convert" else ""
+    print(f"litecomplete {command}: interrupted{written}", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":
