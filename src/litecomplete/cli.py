@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -43,26 +45,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    try:
-        return int(args.func(args))
-    except LitecompleteError as e:
-        print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        return _interrupted(args.command)
-    except Exception as e:
-        if _caused_by_interrupt(e):  # a library turned Ctrl-C into its own error
+    watch = _InterruptWatch()
+    with watch:
+        try:
+            return int(args.func(args))
+        except LitecompleteError as e:
+            if watch.seen:
+                return _interrupted(args.command)
+            print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
+            return e.exit_code
+        except KeyboardInterrupt:
             return _interrupted(args.command)
-        raise
+        except Exception:
+            # Native code (TensorFlow's tracer, for one) can swallow the KeyboardInterrupt
+            # that Ctrl-C raised and fail with an unrelated error instead.
+            if watch.seen:
+                return _interrupted(args.command)
+            raise
 
 
-def _caused_by_interrupt(error: BaseException) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, KeyboardInterrupt):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+class _InterruptWatch:
+    """Records that SIGINT arrived while a command ran, then raises KeyboardInterrupt as usual."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: object = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _InterruptWatch:
+        # Only replace Python's own handler, and only where signals can be set.
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
 
 
 def _interrupted(command: str) -> int:
