@@ -62,10 +62,10 @@ def test_both_engines_agree_on_greedy_tokens(
 ) -> None:
     from litecomplete.bench.engines import LlamaCppEngine
     from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import write_gpt2_gguf
+    from litecomplete.convert.gguf_export import write_gguf
 
     gguf = tmp_path / "tiny.gguf"
-    write_gpt2_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, gguf)  # type: ignore[attr-defined]
+    write_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, gguf)  # type: ignore[attr-defined]
     ours = LitecompleteEngine(fast_models["none"], threads=2)
     peer = LlamaCppEngine(gguf, threads=2, max_length=64)
     ids = ours.tokenize("The quick brown fox jumps over the lazy dog")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from litecomplete.convert.fast_export import decoder_weights
-from litecomplete.convert.gguf_export import GgufType, write_gpt2_gguf
+from litecomplete.convert.gguf_export import GgufType, write_gguf
 from litecomplete.errors import ConfigError
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
@@ -23,7 +23,7 @@ def ggufs(tiny_lm: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, P
     paths = {}
     for kind in GgufType:
         paths[kind.value] = out / f"tiny-{kind.value}.gguf"
-        write_gpt2_gguf(weights, tiny_lm.preprocessor.tokenizer, paths[kind.value], kind)
+        write_gguf(weights, tiny_lm.preprocessor.tokenizer, paths[kind.value], kind)
     return paths
 
 

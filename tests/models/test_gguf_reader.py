@@ -62,10 +62,10 @@ def test_a_truncated_gguf_is_refused(smollm2: Path, tmp_path: Path, keep: float)
 
 def test_another_architecture_is_refused(tmp_path: Path, tiny_lm: object) -> None:
     from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import write_gpt2_gguf
+    from litecomplete.convert.gguf_export import write_gguf
 
     path = tmp_path / "gpt2.gguf"
-    write_gpt2_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, path)  # type: ignore[attr-defined]
+    write_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, path)  # type: ignore[attr-defined]
     with pytest.raises(UnsupportedArchitectureError, match="'gpt2' model"):
         read_gguf(path)
 

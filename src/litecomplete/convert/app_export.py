@@ -17,6 +17,7 @@ from typing import Any
 from litecomplete.contract import APP_INPUT, APP_SIGNATURE, MANIFEST_METADATA_NAME, ModelFormat
 from litecomplete.convert.app_graph import make_generate_fn
 from litecomplete.convert.config import ExportConfig
+from litecomplete.convert.decoder_weights import LLAMA_MAX_POSITIONS, architecture_of
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -24,6 +25,7 @@ from litecomplete.convert.output import (
     quantize_and_convert,
     write_model,
 )
+from litecomplete.convert.tokenizer_export import end_token_ids
 from litecomplete.errors import ConfigError
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
@@ -52,7 +54,8 @@ def app_tflite_bytes(
     import tensorflow as tf
 
     stage = on_stage or (lambda _: None)
-    max_positions = causal_lm.backbone.max_sequence_length
+    # GPT-2 has a position table; RoPE models (Llama) are bounded by what they trained on.
+    max_positions = getattr(causal_lm.backbone, "max_sequence_length", LLAMA_MAX_POSITIONS)
     if config.max_length > max_positions:
         raise ConfigError(
             f"--max-length {config.max_length} exceeds the model's {max_positions} positions"
@@ -100,7 +103,7 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
     tokenizer = causal_lm.preprocessor.tokenizer
     return {
         "format": ModelFormat.APP.value,
-        "architecture": "gpt2",
+        "architecture": architecture_of(causal_lm),
         "quantization": config.quant.value,
         "max_length": config.max_length,
         "context_length": config.prompt_tokens,
@@ -108,6 +111,7 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
         "top_k": config.top_k,
         "temperature": config.temperature,
         "end_token_id": int(tokenizer.end_token_id),
+        "end_token_ids": list(end_token_ids(tokenizer)),
         "vocabulary_size": int(tokenizer.vocabulary_size()),
         "tokenizer": "byte_level_bpe",
     }

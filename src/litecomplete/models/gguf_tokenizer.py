@@ -15,7 +15,12 @@ from litecomplete.models.gguf_reader import GgufFile
 CONTROL_TOKEN_TYPES = (3, 4)  # llama.cpp: CONTROL, USER_DEFINED
 
 
-def _pre_tokenizer(name: str, path: Any) -> Any:
+# llama.cpp pre-tokenizer names accepted; ``hf_pre_tokenizer`` gives the same splitting.
+PRE_TOKENIZERS = ("gpt-2", "default", "smollm")
+
+
+def hf_pre_tokenizer(name: str, path: Any = "the file") -> Any:
+    """The ``tokenizers`` pre-tokenizer equal to llama.cpp's ``name``."""
     from tokenizers import pre_tokenizers
 
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
@@ -25,7 +30,7 @@ def _pre_tokenizer(name: str, path: Any) -> Any:
         # llama.cpp's "smollm": every digit on its own, then GPT-2's split.
         return pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
     raise GgufFileError(
-        f"{path} uses llama.cpp pre-tokenizer {name!r}; supported: gpt-2, default, smollm"
+        f"{path} uses llama.cpp pre-tokenizer {name!r}; supported: {', '.join(PRE_TOKENIZERS)}"
     )
 
 
@@ -45,7 +50,7 @@ def tokenizer_from_gguf(model: GgufFile) -> Any:
     if not tokens or len(types) != len(tokens):
         raise GgufFileError(f"{model.path} has no usable tokenizer vocabulary")
     tokenizer = Tokenizer(models.BPE({t: i for i, t in enumerate(tokens)}, merges))
-    tokenizer.pre_tokenizer = _pre_tokenizer(
+    tokenizer.pre_tokenizer = hf_pre_tokenizer(
         str(meta.get("tokenizer.ggml.pre", "default")), model.path
     )
     tokenizer.decoder = decoders.ByteLevel()

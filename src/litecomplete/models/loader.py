@@ -1,11 +1,13 @@
 """Resolve a ``--model`` value to a KerasHub GPT-2 causal LM.
 
-A model is named in one of three ways, tried in this order:
+A model is named in one of four ways, tried in this order:
 
 1. a built-in config (``tiny``, ``gpt2-124m``): random weights, real tokenizer;
-2. a local KerasHub preset directory (anything that exists on disk, or looks
-   like a path);
-3. a KerasHub preset name (``gpt2_base_en``) or handle (``kaggle://...``,
+2. a Llama-family GGUF file (``*.gguf``, or ``smollm2``, the embedded
+   SmolLM2-135M-Instruct), imported into KerasHub;
+3. a local KerasHub preset directory (anything that exists on disk, or looks
+   like a path): GPT-2, or Llama as ``import-gguf`` writes it;
+4. a KerasHub preset name (``gpt2_base_en``) or handle (``kaggle://...``,
    ``hf://...``), downloaded by KerasHub. Without network this fails at once
    with a message that says so, instead of hanging in a download.
 """
@@ -24,12 +26,17 @@ from litecomplete.errors import (
     UnsupportedArchitectureError,
 )
 from litecomplete.models.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
+from litecomplete.models.embedded import gguf_model_path
 
 if TYPE_CHECKING:
     import keras_hub
 
 DEFAULT_SEQUENCE_LENGTH = 256
-SUPPORTED_BACKBONES = ("keras_hub>GPT2Backbone",)
+SUPPORTED_BACKBONES = (
+    "keras_hub>GPT2Backbone",
+    "keras_hub>Llama3Backbone",
+    "keras_hub>LlamaBackbone",
+)
 # Hosts KerasHub downloads presets from, by handle scheme.
 HUB_HOSTS = {"kaggle": "www.kaggle.com", "hf": "huggingface.co"}
 HUB_TIMEOUT_S = 3.0
@@ -81,22 +88,25 @@ def _check_preset_directory(path: Path) -> None:
         )
 
 
-def _from_preset(preset: str, sequence_length: int) -> keras_hub.models.GPT2CausalLM:
+def _from_preset(preset: str, sequence_length: int) -> keras_hub.models.CausalLM:
     import keras_hub
 
-    preprocessor = keras_hub.models.GPT2CausalLMPreprocessor.from_preset(
+    import litecomplete.models.llama.tokenizer  # noqa: F401  (registers GgufBpeTokenizer)
+
+    preprocessor = keras_hub.models.CausalLMPreprocessor.from_preset(
         preset, sequence_length=sequence_length
     )
-    return keras_hub.models.GPT2CausalLM.from_preset(preset, preprocessor=preprocessor)
+    return keras_hub.models.CausalLM.from_preset(preset, preprocessor=preprocessor)
 
 
 def load_causal_lm(
     spec: str, sequence_length: int = DEFAULT_SEQUENCE_LENGTH, seed: int = 0
-) -> keras_hub.models.GPT2CausalLM:
-    """Build or load the GPT-2 causal LM that ``spec`` names.
+) -> keras_hub.models.CausalLM:
+    """Build or load the causal LM (GPT-2 or Llama) that ``spec`` names.
 
     Args:
-        spec: built-in config name, preset directory, or KerasHub preset name/handle.
+        spec: built-in config name, GGUF file or ``smollm2``, preset directory, or
+            KerasHub preset name/handle.
         sequence_length: the preprocessor's packing length (the seed uses 256).
         seed: weight seed for built-in configs.
 
@@ -106,6 +116,11 @@ def load_causal_lm(
     """
     if spec in BUILTIN_CONFIGS:
         return build_builtin_causal_lm(BUILTIN_CONFIGS[spec], sequence_length, seed)
+    gguf = gguf_model_path(spec)
+    if gguf is not None:
+        from litecomplete.models.llama.gguf_import import causal_lm_from_gguf
+
+        return causal_lm_from_gguf(gguf, sequence_length)
 
     path = Path(spec).expanduser()
     if path.exists() or _looks_like_path(spec):

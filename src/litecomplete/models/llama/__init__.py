@@ -1,0 +1,1 @@
+"""The Llama family in KerasHub: GGUF import and its tokenizer. Imports Keras when used."""

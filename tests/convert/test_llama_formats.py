@@ -1,0 +1,160 @@
+"""The tiny Llama (imported from GGUF) in both formats and every quantization mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from litecomplete.contract import ModelFormat
+from litecomplete.inspect import check_contract, read_model_info
+from litecomplete.quantize import QuantMode
+from litecomplete.runtime import AppModel, FastModel, GenerationConfig
+from tests.conftest import TINY_LLAMA_MAX_LENGTH
+
+PROMPTS = ["I'm enjoying a", "In 1969, the", "Zürich café — 東京"]
+
+
+def keras_logits(causal_lm: Any, ids: list[int]) -> np.ndarray:
+    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
+    return np.asarray(causal_lm(x))[0]
+
+
+@pytest.fixture(scope="module")
+def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.convert.app_export import convert_app_model
+
+    out = tmp_path_factory.mktemp("llama_app")
+    paths = {}
+    for mode in QuantMode:
+        paths[mode.value] = out / f"tiny-llama-{mode.value}.tflite"
+        config = ExportConfig(
+            max_length=TINY_LLAMA_MAX_LENGTH,
+            context_length=TINY_LLAMA_MAX_LENGTH // 2,
+            sampler=Sampler.GREEDY,
+            quant=mode,
+            calibration_samples=2,
+        )
+        convert_app_model(tiny_llama, config, paths[mode.value])
+    return paths
+
+
+@pytest.fixture(scope="module")
+def llama_fast_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+
+    out = tmp_path_factory.mktemp("llama_fast")
+    paths = {}
+    for mode in QuantMode:
+        paths[mode.value] = out / f"tiny-llama-fast-{mode.value}.tflite"
+        config = FastExportConfig(max_length=64, buckets=(4, 16), quant=mode, calibration_samples=2)
+        convert_fast_model(tiny_llama, config, paths[mode.value])
+    return paths
+
+
+@pytest.mark.parametrize("mode", [m.value for m in QuantMode])
+def test_app_format_in_every_mode(llama_app_models: dict[str, Path], mode: str) -> None:
+    info = read_model_info(llama_app_models[mode])
+    assert check_contract(info) is ModelFormat.APP
+    assert info.quantization == mode
+    model = AppModel.load(llama_app_models[mode])
+    for prompt in PROMPTS:
+        output = model.generate(prompt)
+        assert output.startswith(prompt.encode("utf-8"))
+        output.decode("utf-8")  # strict: valid UTF-8
+
+
+def keras_generate(causal_lm: Any, prompt: str, max_length: int) -> str:
+    """Greedy ``generate()`` on token ids, with no start token, as the GGUF asks.
+
+    (KerasHub 0.31's ``generate_preprocess`` puts the start token before a string
+    prompt even when ``add_start_token`` is False; llama.cpp and the formats do not.)
+    """
+    from litecomplete.convert.tokenizer_export import end_token_ids
+
+    tokenizer = causal_lm.preprocessor.tokenizer
+    ids = list(tokenizer(prompt))
+    token_ids = np.zeros((1, max_length), np.int32)
+    token_ids[0, : len(ids)] = ids
+    mask = np.arange(max_length)[np.newaxis, :] < len(ids)
+    preprocessor, causal_lm.preprocessor = causal_lm.preprocessor, None
+    try:
+        causal_lm.compile(sampler="greedy")
+        # No stop tokens here: SmolLM2's pad id is its <|endoftext|>, which KerasHub would
+        # find in the padding and stop at once. The completion is cut at the end below.
+        out = causal_lm.generate(
+            {"token_ids": token_ids, "padding_mask": mask}, stop_token_ids=None
+        )
+    finally:
+        causal_lm.preprocessor = preprocessor
+    completion = [int(t) for t in out["token_ids"][0][len(ids) :]]
+    ends = [i for i, t in enumerate(completion) if t in end_token_ids(tokenizer)]
+    completion = completion[: ends[0]] if ends else completion
+    return prompt + tokenizer.detokenize(completion)
+
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+def test_app_fp32_greedy_equals_keras_generate(
+    tiny_llama: Any, llama_app_models: dict[str, Path], prompt: str
+) -> None:
+    expected = keras_generate(tiny_llama, prompt, TINY_LLAMA_MAX_LENGTH)
+    output = AppModel.load(llama_app_models["none"]).generate(prompt).decode("utf-8")
+    assert output == expected
+    assert len(output) > len(prompt)
+
+
+@pytest.mark.parametrize("mode", [m.value for m in QuantMode])
+def test_fast_format_in_every_mode(llama_fast_models: dict[str, Path], mode: str) -> None:
+    info = read_model_info(llama_fast_models[mode])
+    assert check_contract(info) is ModelFormat.FAST
+    assert info.op_set == "builtins"
+    assert info.manifest["architecture"] == "llama"
+    assert info.manifest["start_token_id"] is None  # SmolLM2's GGUF adds no BOS
+    assert set(info.manifest["end_token_ids"]) == {0, 2}  # <|endoftext|>, <|im_end|>
+    completion = FastModel.load(llama_fast_models[mode]).complete(
+        "I'm enjoying a", GenerationConfig(max_new_tokens=6)
+    )
+    assert completion.text
+
+
+def test_fast_sizes_are_ordered(llama_fast_models: dict[str, Path]) -> None:
+    size = {mode: path.stat().st_size for mode, path in llama_fast_models.items()}
+    assert size["dynamic"] < size["float16"] < size["none"]
+    assert size["int8"] < size["none"]
+
+
+@pytest.mark.parametrize("prompt_tokens", [1, 4, 5, 17, 30])
+def test_fast_fp32_logits_match_keras(
+    tiny_llama: Any, llama_fast_models: dict[str, Path], prompt_tokens: int
+) -> None:
+    model = FastModel.load(llama_fast_models["none"])
+    text = "It was the best of times, it was the worst of times, in 1859 and after " * 2
+    ids = model.encode(text)[:prompt_tokens]
+    logits = model._feed(ids).logits
+    assert np.abs(logits - keras_logits(tiny_llama, ids)[-1]).max() <= 1e-4
+    for _ in range(5):
+        ids.append(int(np.argmax(logits)))
+        logits = model._run_decode(ids[-1], len(ids) - 1)
+        assert np.abs(logits - keras_logits(tiny_llama, ids)[-1]).max() <= 1e-4
+
+
+def test_fast_from_gguf_equals_fast_from_keras(
+    tiny_llama_gguf: Path, llama_fast_models: dict[str, Path], tmp_path: Path
+) -> None:
+    from litecomplete.convert.fast_export import (
+        FastExportConfig,
+        convert_fast_model,
+        gguf_fast_source,
+    )
+
+    direct = tmp_path / "direct.tflite"
+    convert_fast_model(
+        gguf_fast_source(tiny_llama_gguf), FastExportConfig(max_length=64, buckets=(4, 16)), direct
+    )
+    a, b = FastModel.load(direct), FastModel.load(llama_fast_models["none"])
+    ids = a.encode("The quick brown fox jumps over 12 lazy dogs")
+    assert ids == b.encode("The quick brown fox jumps over 12 lazy dogs")
+    np.testing.assert_allclose(a._feed(ids).logits, b._feed(ids).logits, atol=1e-5)

@@ -1,0 +1,136 @@
+"""SmolLM2-135M-Instruct imported into KerasHub: against llama.cpp and the fast format.
+
+llama.cpp multiplies the file's Q4_1 weights with 8-bit quantized activations, so on
+the embedded file itself it cannot agree with a float model exactly. The importer's
+weights, written back as an F32 GGUF, are the very same floats: on that file llama.cpp
+and Keras must agree at every position.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from litecomplete.models.embedded import smollm2_gguf_path
+
+pytestmark = pytest.mark.slow
+needs_llama_cpp = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="the llamacpp extra is not installed"
+)
+
+# llama.cpp keeps its KV cache in F16 by default; F32 (GGML type 0) compares like with like.
+F32_CACHE = {"type_k": 0, "type_v": 0}
+PROMPTS = [
+    "The capital of France is",
+    "Once upon a time, there was a",
+    "def fibonacci(n):",
+    "The three primary colors are",
+    "In 1969, Neil Armstrong",
+]
+
+
+def keras_logits(causal_lm: Any, ids: list[int]) -> np.ndarray:
+    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
+    return np.asarray(causal_lm(x))[0]
+
+
+def keras_greedy(causal_lm: Any, ids: list[int], n: int) -> list[int]:
+    ids = list(ids)
+    for _ in range(n):
+        ids.append(int(keras_logits(causal_lm, ids)[-1].argmax()))
+    return ids[-n:]
+
+
+@pytest.fixture(scope="module")
+def smollm2_keras() -> Any:
+    from litecomplete.models import load_causal_lm
+
+    return load_causal_lm("smollm2")
+
+
+@pytest.fixture(scope="module")
+def smollm2_f32_gguf(smollm2_keras: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from litecomplete.convert.fast_export import decoder_weights
+    from litecomplete.convert.gguf_export import write_gguf
+
+    path = tmp_path_factory.mktemp("smollm2") / "smollm2-f32.gguf"
+    write_gguf(decoder_weights(smollm2_keras), smollm2_keras.preprocessor.tokenizer, path)
+    return path
+
+
+@needs_llama_cpp
+def test_keras_agrees_with_llama_cpp_at_every_position(
+    smollm2_keras: Any, smollm2_f32_gguf: Path
+) -> None:
+    from llama_cpp import Llama
+
+    llm = Llama(
+        str(smollm2_f32_gguf), n_ctx=128, n_threads=2, logits_all=True, verbose=False, **F32_CACHE
+    )
+    for prompt in PROMPTS:
+        ids = list(smollm2_keras.preprocessor.tokenizer(prompt))
+        assert llm.tokenize(prompt.encode(), add_bos=False, special=True) == ids
+        # Prompt plus llama.cpp's own greedy continuation: 32 more positions to check.
+        llm.reset()
+        theirs_greedy = []
+        for token in llm.generate(ids, temp=0.0, top_k=1):
+            theirs_greedy.append(token)
+            if len(theirs_greedy) == 32:
+                break
+        assert keras_greedy(smollm2_keras, ids, 32) == theirs_greedy, prompt
+        sequence = ids + theirs_greedy
+        llm.reset()
+        llm.eval(sequence)
+        theirs = np.asarray(llm.scores[: len(sequence)])
+        ours = keras_logits(smollm2_keras, sequence)
+        assert (ours.argmax(-1) == theirs.argmax(-1)).all(), prompt
+        assert np.abs(ours - theirs).max() < 0.05, prompt
+
+
+def test_fast_fp32_matches_keras(smollm2_keras: Any, tmp_path: Path) -> None:
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.runtime import FastModel
+
+    path = tmp_path / "smollm2-fast-none.tflite"
+    convert_fast_model(smollm2_keras, FastExportConfig(max_length=128), path)
+    model = FastModel.load(path)
+    ids = model.encode(PROMPTS[0] + " Paris. The capital of Germany is Berlin, and")
+    logits = model._feed(ids).logits
+    assert np.abs(logits - keras_logits(smollm2_keras, ids)[-1]).max() <= 1e-4
+    for _ in range(8):
+        ids.append(int(np.argmax(logits)))
+        logits = model._run_decode(ids[-1], len(ids) - 1)
+        assert np.abs(logits - keras_logits(smollm2_keras, ids)[-1]).max() <= 1e-4
+
+
+def test_app_format_completes_with_sensible_english(smollm2_keras: Any, tmp_path: Path) -> None:
+    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.convert.app_export import convert_app_model
+    from litecomplete.quantize import QuantMode
+    from litecomplete.runtime import AppModel
+
+    path = tmp_path / "smollm2-app.tflite"
+    config = ExportConfig(max_length=24, sampler=Sampler.GREEDY, quant=QuantMode.DYNAMIC)
+    convert_app_model(smollm2_keras, config, path)
+    assert "Paris" in AppModel.load(path).complete("The capital of France is")
+
+
+def test_smollm2_file_itself_against_llama_cpp_is_close(smollm2_keras: Any) -> None:
+    """On the Q4_1 file llama.cpp quantizes activations: close, and the same top-1."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("the llamacpp extra is not installed")
+    from llama_cpp import Llama
+
+    llm = Llama(
+        str(smollm2_gguf_path()), n_ctx=64, n_threads=2, logits_all=True, verbose=False, **F32_CACHE
+    )
+    ids = list(smollm2_keras.preprocessor.tokenizer(PROMPTS[0]))
+    llm.eval(ids)
+    theirs = np.asarray(llm.scores[len(ids) - 1])
+    ours = keras_logits(smollm2_keras, ids)[-1]
+    assert int(ours.argmax()) == int(theirs.argmax())
+    assert np.abs(ours - theirs).max() < 2.0
