@@ -12,6 +12,15 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
+
+def keras_logits(causal_lm: Any, ids: list[int]) -> Any:
+    """float32[len(ids), vocab]: a KerasHub causal LM's logits at every position of ``ids``."""
+    import numpy as np
+
+    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
+    return np.asarray(causal_lm(x))[0]
+
+
 # Short generations keep the fast tier fast; parity needs nothing longer.
 TINY_MAX_LENGTH = 32
 # Prompt tokens kept (start token included): every parity prompt fits, so the graph's

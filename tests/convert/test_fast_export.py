@@ -14,19 +14,13 @@ from litecomplete.errors import ConfigError
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.models import BUILTIN_CONFIGS
 from litecomplete.runtime import FastModel, GenerationConfig
-from tests.conftest import FAST_BUCKETS, FAST_MAX_LENGTH
+from tests.conftest import FAST_BUCKETS, FAST_MAX_LENGTH, keras_logits
 
 TEXT = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, "
     "it was the age of foolishness, it was the epoch of belief, it was the epoch of "
     "incredulity, it was the season of Light"
 )
-
-
-def keras_logits(tiny_lm: Any, ids: list[int]) -> np.ndarray:
-    """float32[len(ids), vocab] from the Keras model."""
-    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
-    return np.asarray(tiny_lm(x))[0]
 
 
 @pytest.mark.parametrize("mode", ["none", "dynamic", "float16", "int8"])

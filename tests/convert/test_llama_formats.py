@@ -12,14 +12,9 @@ from litecomplete.contract import ModelFormat
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.quantize import QuantMode
 from litecomplete.runtime import AppModel, FastModel, GenerationConfig
-from tests.conftest import TINY_LLAMA_MAX_LENGTH
+from tests.conftest import TINY_LLAMA_MAX_LENGTH, keras_logits
 
 PROMPTS = ["I'm enjoying a", "In 1969, the", "Zürich café — 東京"]
-
-
-def keras_logits(causal_lm: Any, ids: list[int]) -> np.ndarray:
-    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
-    return np.asarray(causal_lm(x))[0]
 
 
 @pytest.fixture(scope="module")

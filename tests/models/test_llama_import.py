@@ -17,19 +17,13 @@ from litecomplete.errors import PresetDirectoryError
 from litecomplete.models.embedded import smollm2_gguf_path
 from litecomplete.models.gguf_reader import read_gguf
 from litecomplete.models.llama.gguf_import import gguf_tokenizer, import_gguf
-from tests.conftest import random_llama_weights
+from tests.conftest import keras_logits, random_llama_weights
 
 TOKEN_IDS = Path(__file__).resolve().parent.parent / "data" / "smollm2_token_ids.json"
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 # llama.cpp keeps its KV cache in F16 by default; F32 (GGML type 0) compares like with like.
 F32_CACHE = {"type_k": 0, "type_v": 0}
 PROMPTS = ["The capital of France is", "Once upon a time", "def f(x):\n    return 2 * x"]
-
-
-def keras_logits(causal_lm: Any, ids: list[int]) -> np.ndarray:
-    """float32[len(ids), vocab]."""
-    x = {"token_ids": np.array([ids]), "padding_mask": np.ones((1, len(ids)), bool)}
-    return np.asarray(causal_lm(x))[0]
 
 
 @pytest.fixture(scope="module")
