@@ -34,10 +34,8 @@ def hf_pre_tokenizer(name: str, path: Any = "the file") -> Any:
     )
 
 
-def tokenizer_from_gguf(model: GgufFile) -> Any:
-    """The file's byte-level BPE tokenizer as a ``tokenizers.Tokenizer``."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models
-
+def gguf_vocabulary(model: GgufFile) -> tuple[list[str], list[int], list[str], str]:
+    """Tokens, token types, merges (``"a b"``) and pre-tokenizer name, checked."""
     meta = model.metadata
     kind = meta.get("tokenizer.ggml.model")
     if kind != "gpt2":
@@ -45,14 +43,27 @@ def tokenizer_from_gguf(model: GgufFile) -> Any:
             f"{model.path} has a {kind!r} tokenizer; import-gguf supports byte-level BPE ('gpt2')"
         )
     tokens = list(meta.get("tokenizer.ggml.tokens") or [])
-    merges = [tuple(m.split(" ", 1)) for m in meta.get("tokenizer.ggml.merges") or []]
+    merges = list(meta.get("tokenizer.ggml.merges") or [])
     types = list(meta.get("tokenizer.ggml.token_type") or [1] * len(tokens))
     if not tokens or len(types) != len(tokens):
         raise GgufFileError(f"{model.path} has no usable tokenizer vocabulary")
+    pre = str(meta.get("tokenizer.ggml.pre", "default"))
+    if pre not in PRE_TOKENIZERS:
+        raise GgufFileError(
+            f"{model.path} uses llama.cpp pre-tokenizer {pre!r}; "
+            f"supported: {', '.join(PRE_TOKENIZERS)}"
+        )
+    return tokens, types, merges, pre
+
+
+def tokenizer_from_gguf(model: GgufFile) -> Any:
+    """The file's byte-level BPE tokenizer as a ``tokenizers.Tokenizer``."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models
+
+    tokens, types, raw_merges, pre = gguf_vocabulary(model)
+    merges = [(a, b) for a, b in (m.split(" ", 1) for m in raw_merges)]
     tokenizer = Tokenizer(models.BPE({t: i for i, t in enumerate(tokens)}, merges))
-    tokenizer.pre_tokenizer = hf_pre_tokenizer(
-        str(meta.get("tokenizer.ggml.pre", "default")), model.path
-    )
+    tokenizer.pre_tokenizer = hf_pre_tokenizer(pre, model.path)
     tokenizer.decoder = decoders.ByteLevel()
     special = [tokens[i] for i, kind in enumerate(types) if kind in CONTROL_TOKEN_TYPES]
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in special])

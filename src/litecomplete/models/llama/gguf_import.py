@@ -17,7 +17,7 @@ import numpy as np
 
 from litecomplete.atomic import atomic_directory
 from litecomplete.errors import GgufFileError, PresetDirectoryError
-from litecomplete.models.gguf_tokenizer import CONTROL_TOKEN_TYPES, PRE_TOKENIZERS
+from litecomplete.models.gguf_tokenizer import CONTROL_TOKEN_TYPES, gguf_vocabulary
 
 if TYPE_CHECKING:
     import keras_hub
@@ -31,22 +31,9 @@ def gguf_tokenizer(model: GgufFile) -> Any:
     from litecomplete.models.llama.tokenizer import GgufBpeTokenizer
 
     meta = model.metadata
-    if meta.get("tokenizer.ggml.model") != "gpt2":
-        raise GgufFileError(
-            f"{model.path} has a {meta.get('tokenizer.ggml.model')!r} tokenizer; "
-            "import-gguf supports byte-level BPE ('gpt2')"
-        )
-    tokens = list(meta.get("tokenizer.ggml.tokens") or [])
-    types = list(meta.get("tokenizer.ggml.token_type") or [1] * len(tokens))
-    merges = list(meta.get("tokenizer.ggml.merges") or [])
-    if not tokens or not merges or len(types) != len(tokens):
-        raise GgufFileError(f"{model.path} has no usable tokenizer vocabulary and merges")
-    pre = str(meta.get("tokenizer.ggml.pre", "default"))
-    if pre not in PRE_TOKENIZERS:
-        raise GgufFileError(
-            f"{model.path} uses llama.cpp pre-tokenizer {pre!r}; "
-            f"supported: {', '.join(PRE_TOKENIZERS)}"
-        )
+    tokens, types, merges, pre = gguf_vocabulary(model)
+    if not merges:
+        raise GgufFileError(f"{model.path} has no tokenizer merges")
 
     def token(key: str) -> str:
         index = meta.get(f"tokenizer.ggml.{key}_token_id")
