@@ -50,9 +50,9 @@ def _convert(tiny_lm: Any, out: Path, **config: Any) -> Path:
 
 @pytest.fixture(scope="session")
 def app_models(tiny_lm: Any, app_model_dir: Path) -> dict[str, Path]:
-    """Greedy app-format models of ``tiny`` in every quantization mode."""
+    """Greedy app-format models of ``tiny`` in every quantization mode the app format takes."""
     from litecomplete.convert import Sampler
-    from litecomplete.quantize import QuantMode
+    from litecomplete.quantize.modes import APP_QUANT_MODES
 
     return {
         mode.value: _convert(
@@ -63,7 +63,7 @@ def app_models(tiny_lm: Any, app_model_dir: Path) -> dict[str, Path]:
             quant=mode,
             calibration_samples=4,
         )
-        for mode in QuantMode
+        for mode in APP_QUANT_MODES
     }
 
 

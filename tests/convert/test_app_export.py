@@ -12,6 +12,7 @@ from litecomplete.convert import ExportConfig, Sampler
 from litecomplete.errors import ConfigError, PromptError
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.quantize import QuantMode
+from litecomplete.quantize.modes import APP_QUANT_MODES
 from litecomplete.runtime import AppModel
 from tests.conftest import TINY_CONTEXT_LENGTH, TINY_MAX_LENGTH
 
@@ -29,7 +30,7 @@ def loaded(app_models: dict[str, Path]) -> dict[str, AppModel]:
     return {mode: AppModel.load(path) for mode, path in app_models.items()}
 
 
-@pytest.mark.parametrize("mode", [m.value for m in QuantMode])
+@pytest.mark.parametrize("mode", [m.value for m in APP_QUANT_MODES])
 def test_every_mode_converts_to_the_app_contract(app_models: dict[str, Path], mode: str) -> None:
     info = read_model_info(app_models[mode])
     assert check_contract(info) is ModelFormat.APP
@@ -134,6 +135,8 @@ def test_max_length_beyond_the_models_positions(tiny_lm: Any, tmp_path: Path) ->
         ({"max_length": 10, "context_length": 10}, "context-length"),
         ({"top_k": 0}, "top-k"),
         ({"temperature": 0.0}, "temperature"),
+        ({"quant": QuantMode.INT4}, "app format cannot take --quant int4"),
+        ({"quant": QuantMode.INT8W}, "app format cannot take --quant int8w"),
     ],
 )
 def test_invalid_export_config(fields: dict[str, Any], message: str) -> None:
@@ -142,7 +145,7 @@ def test_invalid_export_config(fields: dict[str, Any], message: str) -> None:
 
 
 def test_unknown_modes_list_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match="none, dynamic, float16, int8"):
+    with pytest.raises(ConfigError, match="none, dynamic, float16, int8, int8w, int4"):
         QuantMode.parse("int3")
     with pytest.raises(ConfigError, match="greedy, top_k"):
         Sampler.parse("beam")

@@ -69,7 +69,7 @@ def test_fp32_greedy_continuation_equals_keras_generate(
     assert prompt + completion.text == expected
 
 
-@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8"])
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8", "int8w", "int4"])
 def test_quantized_models_run_close_to_float(fast_models: dict[str, Path], mode: str) -> None:
     ref = FastModel.load(fast_models["none"])
     model = FastModel.load(fast_models[mode])

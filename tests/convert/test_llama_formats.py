@@ -11,6 +11,7 @@ import pytest
 from litecomplete.contract import ModelFormat
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.quantize import QuantMode
+from litecomplete.quantize.modes import APP_QUANT_MODES
 from litecomplete.runtime import AppModel, FastModel, GenerationConfig
 from tests.conftest import TINY_LLAMA_MAX_LENGTH, keras_logits
 
@@ -24,7 +25,7 @@ def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) 
 
     out = tmp_path_factory.mktemp("llama_app")
     paths = {}
-    for mode in QuantMode:
+    for mode in APP_QUANT_MODES:
         paths[mode.value] = out / f"tiny-llama-{mode.value}.tflite"
         config = ExportConfig(
             max_length=TINY_LLAMA_MAX_LENGTH,
@@ -50,7 +51,7 @@ def llama_fast_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory)
     return paths
 
 
-@pytest.mark.parametrize("mode", [m.value for m in QuantMode])
+@pytest.mark.parametrize("mode", [m.value for m in APP_QUANT_MODES])
 def test_app_format_in_every_mode(llama_app_models: dict[str, Path], mode: str) -> None:
     info = read_model_info(llama_app_models[mode])
     assert check_contract(info) is ModelFormat.APP
@@ -119,6 +120,7 @@ def test_fast_sizes_are_ordered(llama_fast_models: dict[str, Path]) -> None:
     size = {mode: path.stat().st_size for mode, path in llama_fast_models.items()}
     assert size["dynamic"] < size["float16"] < size["none"]
     assert size["int8"] < size["none"]
+    assert size["int4"] < size["int8w"] < size["none"]
 
 
 @pytest.mark.parametrize("prompt_tokens", [1, 4, 5, 17, 30])

@@ -31,7 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "builtins only, runs without TensorFlow)",
     )
     p.add_argument(
-        "--quant", default="none", help="quantization: none, dynamic, float16, int8 (default none)"
+        "--quant",
+        default="none",
+        help="quantization: none, dynamic, float16, int8; fast format also int8w (int8 "
+        "weights, float compute) and int4 (int4 weights, blocks of 32) (default none)",
     )
     p.add_argument(
         "--max-length",

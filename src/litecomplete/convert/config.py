@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from litecomplete.choices import Choice
 from litecomplete.errors import ConfigError
-from litecomplete.quantize.modes import QuantMode
+from litecomplete.quantize.modes import APP_QUANT_MODES, QuantMode
 
 
 class Sampler(Choice):
@@ -47,6 +47,11 @@ class ExportConfig:
             raise ConfigError(
                 f"--context-length must be between 1 and max length - 1 "
                 f"({self.max_length - 1}), got {self.context_length}"
+            )
+        if self.quant not in APP_QUANT_MODES:
+            raise ConfigError(
+                f"the app format cannot take --quant {self.quant.value}; choose one of: "
+                f"{', '.join(m.value for m in APP_QUANT_MODES)} (or --format fast)"
             )
         if self.top_k < 1:
             raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")

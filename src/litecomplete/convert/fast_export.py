@@ -231,7 +231,13 @@ def fast_tflite_bytes(
             if config.quant is QuantMode.INT8
             else None
         )
-        return quantize_and_convert(converter, config.quant, representative)
+        data = quantize_and_convert(converter, config.quant, representative)
+    if config.quant.weight_only:
+        from litecomplete.quantize.weights import quantize_weights
+
+        stage(f"quantize weights ({config.quant.value})")
+        data = quantize_weights(data, config.quant)
+    return data
 
 
 def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any]:

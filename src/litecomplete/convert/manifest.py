@@ -15,6 +15,13 @@ def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
     from tensorflow.lite.tools import flatbuffer_utils
 
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
+    # Buffers may lie after the flatbuffer, addressed by file offset (ai-edge-quantizer
+    # writes them so); re-serializing would drop them, so take them inline first.
+    for buffer in model.buffers:
+        if (buffer.offset or 0) > 1:
+            start, size = int(buffer.offset), int(buffer.size)
+            buffer.data = np.frombuffer(model_bytes, np.uint8, size, start)
+            buffer.offset = buffer.size = 0
     metadata = list(model.metadata or [])
     for name, data in entries.items():
         buffer = schema.BufferT()

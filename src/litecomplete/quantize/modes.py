@@ -9,7 +9,14 @@
              representative dataset of real text. Ops with no integer kernel
              (string, hash-table, control-flow and Flex ops) stay float; the
              converter result lists them.
+``int8w``    int8 weights (per output channel), dequantized to float32 before
+             every matmul: ~4x smaller weights, float computation.
+``int4``     int4 weights in blocks of 32, each with its own float16 scale;
+             float activations, quantized on the fly for integer matmuls.
 ===========  ==============================================================
+
+``int8w`` and ``int4`` are applied by ai-edge-quantizer to the converted float
+model; they are for the fast format (the app format's string ops are beyond it).
 """
 
 from __future__ import annotations
@@ -27,6 +34,17 @@ class QuantMode(Choice):
     DYNAMIC = "dynamic"
     FLOAT16 = "float16"
     INT8 = "int8"
+    INT8W = "int8w"
+    INT4 = "int4"
+
+    @property
+    def weight_only(self) -> bool:
+        """Applied after conversion by ai-edge-quantizer (fast format only)."""
+        return self in (QuantMode.INT8W, QuantMode.INT4)
+
+
+# The seed's three modes and float: what the TFLite converter itself applies.
+APP_QUANT_MODES = (QuantMode.NONE, QuantMode.DYNAMIC, QuantMode.FLOAT16, QuantMode.INT8)
 
 
 RepresentativeDataset = Callable[[], Iterator[Any]]
@@ -41,7 +59,7 @@ def apply_quant_mode(
     """
     import tensorflow as tf
 
-    if mode is QuantMode.NONE:
+    if mode is QuantMode.NONE or mode.weight_only:  # weight-only modes convert as float
         return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode is QuantMode.FLOAT16:
