@@ -183,3 +183,18 @@ def tiny_llama(tiny_llama_gguf: Path) -> Any:
     from litecomplete.models import load_causal_lm
 
     return load_causal_lm(str(tiny_llama_gguf), sequence_length=64)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_fast_none(tiny_llama_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Llama's GGUF converted straight to the fast format, float32."""
+    from litecomplete.convert.fast_export import (
+        FastExportConfig,
+        convert_fast_model,
+        gguf_fast_source,
+    )
+
+    out = tmp_path_factory.mktemp("tiny_llama_fast") / "tiny-llama-fast-none.tflite"
+    config = FastExportConfig(max_length=64, buckets=(4, 16))
+    convert_fast_model(gguf_fast_source(tiny_llama_gguf), config, out)
+    return out

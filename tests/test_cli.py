@@ -228,3 +228,31 @@ def test_an_error_raised_after_ctrl_c_counts_as_the_interrupt(
     monkeypatch.setattr(inspect_file, "run", broken)
     with pytest.raises(RuntimeError, match="a real bug"):
         cli.main(["inspect", "x.tflite"])
+
+
+def test_eval_prints_perplexity_and_the_comparison(fast_models: dict[str, Path]) -> None:
+    result = run(
+        "eval",
+        "--model",
+        str(fast_models["dynamic"]),
+        "--ref",
+        str(fast_models["none"]),
+        "--max-tokens",
+        "40",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["tokens"] == 40 and report["perplexity"] > 1
+    assert 0 <= report["comparison"]["top1_agreement"] <= 1
+    assert report["comparison"]["kld_mean"] >= 0
+
+
+def test_eval_refuses_an_app_model_and_an_empty_text(
+    fast_models: dict[str, Path], app_models: dict[str, Path], tmp_path: Path
+) -> None:
+    assert_one_line_error(run("eval", "--model", str(app_models["none"])), "app-format model")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    result = run("eval", "--model", str(fast_models["none"]), "--text", str(empty))
+    assert_one_line_error(result, "is empty")

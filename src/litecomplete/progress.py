@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
 
@@ -50,3 +50,30 @@ class StageBar:
             self._progress.advance(self._task)  # type: ignore[arg-type]
         self._started = True
         self._progress.update(self._task, description=f"{self._title}: {stage}")  # type: ignore[arg-type]
+
+
+@contextmanager
+def count_progress(
+    title: str, unit: str, stream: IO[str] | None = None
+) -> Iterator[Callable[[int, int], None]]:
+    """A bar of ``done/total`` items; yields ``update(done, total)``.
+
+    Drawn on ``stream`` (default stderr) when it is a terminal.
+    """
+    stream = stream or sys.stderr
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} " + unit),
+        TimeElapsedColumn(),
+        console=Console(file=stream),
+        disable=not stream.isatty(),
+    )
+    with progress:
+        task = progress.add_task(title, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

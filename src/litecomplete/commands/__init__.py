@@ -4,11 +4,12 @@ from litecomplete.commands import (
     bench,
     complete,
     convert,
+    evaluate,
     export_gguf,
     import_gguf,
     inspect_file,
 )
 
-COMMANDS = [convert, complete, inspect_file, bench, import_gguf, export_gguf]
+COMMANDS = [convert, complete, inspect_file, evaluate, bench, import_gguf, export_gguf]
 
 __all__ = ["COMMANDS"]

@@ -26,3 +26,22 @@ def load_model(path: str | Path, num_threads: int | None = None) -> AppModel | F
     if fmt is ModelFormat.FAST:
         return FastModel.load(path) if num_threads is None else FastModel.load(path, num_threads)
     raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")
+
+
+def load_fast_model(path: str | Path, num_threads: int, role: str = "model") -> FastModel:
+    """A ``FastModel``; ModelFileError naming ``role`` if ``path`` is any other kind of file.
+
+    Measuring needs logits, which only the fast format returns (the app format's
+    graph ends in text).
+    """
+    path = Path(path)
+    info = read_model_info(path)
+    fmt = check_contract(info)
+    if fmt is ModelFormat.APP:
+        raise ModelFileError(
+            f"{role} {path} is an app-format model, which returns text, not logits; "
+            "convert the model with --format fast to measure it"
+        )
+    if fmt is not ModelFormat.FAST:
+        raise ModelFileError(f"{role} {path} fits no known contract: {contract_problems(info)}")
+    return FastModel.load(path, num_threads)

@@ -1,0 +1,233 @@
+"""Perplexity over a text, and how far a model's next-token distributions are from a reference.
+
+Windows of ``context`` tokens move by ``stride``; each window scores only the tokens
+no earlier window scored, so every token after the first is scored once, with at
+least ``context - stride`` tokens before it (all of them in the first window). The
+model reads each window like a prompt (prefill) and then one token at a time
+(decode), the path completions take. With ``ref``, both models run in lockstep:
+KL(ref || model) and top-1 agreement at every scored position, and greedy
+continuations compared at evenly spaced places in the text.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from litecomplete.errors import ConfigError
+
+MIN_SCORED_TOKENS = 16
+GREEDY_PROMPT_TOKENS = 64
+
+
+class ScoringModel(Protocol):
+    """What evaluation needs of a model (``FastModel`` has it)."""
+
+    max_length: int
+    start_token_id: int | None
+
+    def encode(self, text: str) -> list[int]: ...
+    def feed(self, ids: list[int]) -> np.ndarray: ...
+    def step(self, token: int) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How to score.
+
+    Attributes:
+        context: tokens a window holds (a start token counts); None: the model's
+            max length.
+        stride: tokens a window moves by (and scores); None: half the context.
+        max_tokens: score at most this many tokens of the text; None: all.
+        greedy_samples: places in the text where greedy continuations are compared
+            (with a reference only).
+        greedy_tokens: tokens in each greedy continuation.
+    """
+
+    context: int | None = None
+    stride: int | None = None
+    max_tokens: int | None = None
+    greedy_samples: int = 8
+    greedy_tokens: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("context", "stride", "max_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.context is not None and self.stride is not None and self.stride > self.context:
+            raise ConfigError(f"--stride {self.stride} exceeds --context {self.context}")
+        if self.greedy_samples < 0 or self.greedy_tokens < 1:
+            raise ConfigError("greedy samples must be >= 0 and greedy tokens >= 1")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A model against a reference on the same scored tokens."""
+
+    ref_perplexity: float
+    ppl_ratio: float  # model perplexity / reference perplexity
+    kld_mean: float  # KL(ref || model), nats per token
+    kld_p99: float
+    kld_max: float
+    top1_agreement: float  # share of positions whose most likely token is the same
+    greedy_identical: float  # share of greedy continuations equal token for token
+    greedy_common_prefix: float  # mean tokens the continuations share from the start
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    tokens: int  # scored tokens
+    perplexity: float
+    nll_mean: float  # nats per token
+    context: int
+    stride: int
+    seconds: float
+    comparison: Comparison | None = None
+
+
+def windows(n: int, span: int, stride: int, first_scored: int) -> Iterator[tuple[int, int, int]]:
+    """``(begin, first, end)``: window ``ids[begin:end]`` scores ``ids[first:end]``.
+
+    ``span`` text tokens fit in a window; token ``first_scored`` is the first that can
+    be scored (1 without a start token: the first token has nothing before it).
+    """
+    begin, done = 0, first_scored
+    while done < n:
+        end = min(begin + span, n)
+        if end > done:
+            yield begin, done, end
+            done = end
+        begin += stride
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """float64 log-probabilities of float32[vocab] logits."""
+    x = logits.astype(np.float64)
+    x = x - x.max()
+    return np.asarray(x - math.log(np.exp(x).sum()))
+
+
+def _greedy(model: ScoringModel, ids: list[int], n: int) -> list[int]:
+    logits = model.feed(ids)
+    out = []
+    for _ in range(n):
+        out.append(int(np.argmax(logits)))
+        if len(out) < n:
+            logits = model.step(out[-1])
+    return out
+
+
+def evaluate(
+    model: ScoringModel,
+    text: str,
+    config: EvalConfig | None = None,
+    ref: ScoringModel | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> EvalResult:
+    """Perplexity of ``model`` on ``text``; with ``ref``, the comparison as well.
+
+    ``on_progress(done, total)`` is called as scored tokens accumulate.
+    """
+    config = config or EvalConfig()
+    started = time.perf_counter()
+    start = [int(model.start_token_id)] if model.start_token_id is not None else []
+    context = config.context or model.max_length
+    if context > model.max_length:
+        raise ConfigError(f"--context {context} exceeds the model's max length {model.max_length}")
+    if ref is not None and context > ref.max_length:
+        raise ConfigError(
+            f"--context {context} exceeds the reference model's max length {ref.max_length}"
+        )
+    span = context - len(start)  # text tokens per window
+    if span < 2:
+        raise ConfigError(f"--context {context} leaves no room to score; give at least 3")
+    stride = min(config.stride or max(1, span // 2), span)
+    ids = model.encode(text)
+    if ref is not None:
+        ref_ids = ref.encode(text)
+        ref_start = [int(ref.start_token_id)] if ref.start_token_id is not None else []
+        if ref_ids != ids or ref_start != start:
+            raise ConfigError(
+                "the reference model uses another tokenizer: the text gives "
+                f"{len(ref_ids)} tokens there and {len(ids)} here; compare models of the "
+                "same tokenizer (for example two quantizations of one model)"
+            )
+    first_scored = 0 if start else 1
+    if config.max_tokens is not None:
+        ids = ids[: config.max_tokens + first_scored]
+    total = len(ids) - first_scored
+    if total < MIN_SCORED_TOKENS:
+        raise ConfigError(
+            f"the text is too short to score: {max(total, 0)} tokens, at least "
+            f"{MIN_SCORED_TOKENS} needed; give a longer --text"
+        )
+
+    nll = np.zeros(total)
+    ref_nll = np.zeros(total) if ref is not None else None
+    kld = np.zeros(total) if ref is not None else None
+    agree = np.zeros(total, bool)
+    done = 0
+    for begin, first, end in windows(len(ids), span, stride, first_scored):
+        prefix = start + ids[begin:first]
+        logits = model.feed(prefix)
+        ref_logits = ref.feed(prefix) if ref is not None else None
+        for j in range(first, end):
+            target = ids[j]
+            lp = log_softmax(logits)
+            nll[done] = -lp[target]
+            if ref is not None and ref_logits is not None:
+                assert ref_nll is not None and kld is not None
+                ref_lp = log_softmax(ref_logits)
+                ref_nll[done] = -ref_lp[target]
+                kld[done] = float(np.sum(np.exp(ref_lp) * (ref_lp - lp)))
+                agree[done] = int(np.argmax(logits)) == int(np.argmax(ref_logits))
+            done += 1
+            if j + 1 < end:
+                logits = model.step(target)
+                if ref is not None:
+                    ref_logits = ref.step(target)
+            if on_progress and (done % 32 == 0 or done == total):
+                on_progress(done, total)
+    assert done == total, "the windows score every token once"
+
+    comparison = None
+    if ref is not None and ref_nll is not None and kld is not None:
+        identical, common = [], []
+        room = min(GREEDY_PROMPT_TOKENS, span - config.greedy_tokens)
+        for i in range(config.greedy_samples if room >= 1 else 0):
+            at = (i + 1) * len(ids) // (config.greedy_samples + 1)
+            prompt = start + ids[max(0, at - room) : max(at, 1)]
+            ours = _greedy(model, prompt, config.greedy_tokens)
+            theirs = _greedy(ref, prompt, config.greedy_tokens)
+            identical.append(ours == theirs)
+            same = next(
+                (k for k, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b), len(ours)
+            )
+            common.append(same)
+        ref_ppl = math.exp(float(ref_nll.mean()))
+        comparison = Comparison(
+            ref_perplexity=ref_ppl,
+            ppl_ratio=math.exp(float(nll.mean())) / ref_ppl,
+            kld_mean=float(kld.mean()),
+            kld_p99=float(np.percentile(kld, 99)),
+            kld_max=float(kld.max()),
+            top1_agreement=float(agree.mean()),
+            greedy_identical=float(np.mean(identical)) if identical else math.nan,
+            greedy_common_prefix=float(np.mean(common)) if common else math.nan,
+        )
+    return EvalResult(
+        tokens=total,
+        perplexity=math.exp(float(nll.mean())),
+        nll_mean=float(nll.mean()),
+        context=context,
+        stride=stride,
+        seconds=time.perf_counter() - started,
+        comparison=comparison,
+    )

@@ -1,0 +1,182 @@
+"""Perplexity and the comparison with a reference: exact on fakes, true to Keras on tiny models."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from litecomplete.errors import ConfigError, ModelFileError
+from litecomplete.eval import EvalConfig, evaluate
+from litecomplete.eval.perplexity import log_softmax, windows
+from litecomplete.eval.text import default_eval_text, read_eval_text
+from litecomplete.runtime import FastModel
+from litecomplete.runtime.loading import load_fast_model
+from tests.conftest import keras_logits
+
+TEXT = default_eval_text()
+
+
+class FakeModel:
+    """Token ids are characters; logits are a fixed function of the previous token."""
+
+    def __init__(self, vocab: int = 16, sharp: float = 0.0, max_length: int = 32) -> None:
+        self.vocab, self.sharp, self.max_length = vocab, sharp, max_length
+        self.start_token_id: int | None = None
+        self.fed: list[list[int]] = []
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(ch) % self.vocab for ch in text]
+
+    def _logits(self, last: int) -> np.ndarray:
+        logits = np.zeros(self.vocab, np.float32)
+        logits[(last + 1) % self.vocab] = self.sharp  # favours the next id up
+        return logits
+
+    def feed(self, ids: list[int]) -> np.ndarray:
+        assert 1 <= len(ids) <= self.max_length
+        self.fed.append(list(ids))
+        self.length = len(ids)
+        return self._logits(ids[-1])
+
+    def step(self, token: int) -> np.ndarray:
+        self.length += 1
+        assert self.length <= self.max_length
+        return self._logits(token)
+
+
+@pytest.mark.parametrize(
+    ("n", "span", "stride", "first"),
+    [(100, 32, 16, 1), (100, 32, 32, 0), (31, 32, 8, 1), (7, 3, 1, 1)],
+)
+def test_windows_score_every_token_once_with_the_promised_context(
+    n: int, span: int, stride: int, first: int
+) -> None:
+    scored: list[int] = []
+    for begin, lo, end in windows(n, span, stride, first):
+        assert end - begin <= span
+        assert lo == first or lo - begin >= span - stride  # context before the scored part
+        scored += range(lo, end)
+    assert scored == list(range(first, n))
+
+
+def test_uniform_logits_give_the_vocabulary_size() -> None:
+    result = evaluate(FakeModel(vocab=16), "abcdefghij" * 10, EvalConfig(context=32))
+    assert result.tokens == 99
+    assert result.perplexity == pytest.approx(16.0, rel=1e-12)
+
+
+def test_perplexity_is_exp_of_the_mean_negative_log_likelihood() -> None:
+    model = FakeModel(vocab=16, sharp=3.0)
+    text = "abcabd" * 20
+    result = evaluate(model, text, EvalConfig(context=16, stride=4))
+    ids = model.encode(text)
+    expected = [-log_softmax(model._logits(a))[b] for a, b in zip(ids, ids[1:], strict=False)]
+    assert result.perplexity == pytest.approx(math.exp(np.mean(expected)), rel=1e-12)
+
+
+def test_a_model_against_itself() -> None:
+    result = evaluate(
+        FakeModel(sharp=2.0), TEXT[:400], EvalConfig(context=24), ref=FakeModel(sharp=2.0)
+    )
+    cmp = result.comparison
+    assert cmp is not None
+    assert cmp.ppl_ratio == 1.0 and cmp.kld_mean == 0.0 and cmp.kld_max == 0.0
+    assert cmp.top1_agreement == 1.0 and cmp.greedy_identical == 1.0
+
+
+def test_kld_of_a_flatter_model_is_the_exact_divergence() -> None:
+    ref, model = FakeModel(sharp=4.0), FakeModel(sharp=1.0)
+    result = evaluate(model, TEXT[:300], EvalConfig(context=32), ref=ref)
+    p, q = np.exp(log_softmax(ref._logits(0))), np.exp(log_softmax(model._logits(0)))
+    expected = float(np.sum(p * np.log(p / q)))  # every position has the same pair
+    assert result.comparison is not None
+    assert result.comparison.kld_mean == pytest.approx(expected, rel=1e-9)
+    assert result.comparison.ppl_ratio != 1.0
+    assert result.comparison.top1_agreement == 1.0  # same argmax, different confidence
+
+
+def test_fast_model_perplexity_equals_keras_on_one_window(
+    tiny_lm: Any, fast_models: dict[str, Path]
+) -> None:
+    model = FastModel.load(fast_models["none"])
+    text = TEXT[:300]
+    result = evaluate(model, text, EvalConfig(context=model.max_length, max_tokens=40))
+    ids = [model.start_token_id, *model.encode(text)[:40]]
+    logits = keras_logits(tiny_lm, ids)[:-1].astype(np.float64)
+    top = logits.max(-1, keepdims=True)
+    lp = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+    nll = -lp[np.arange(len(ids) - 1), ids[1:]]
+    assert result.tokens == 40
+    assert result.perplexity == pytest.approx(math.exp(nll.mean()), rel=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["none", "dynamic", "float16", "int8", "int8w", "int4"])
+def test_every_mode_against_float(fast_models: dict[str, Path], mode: str) -> None:
+    ref = FastModel.load(fast_models["none"])
+    model = FastModel.load(fast_models[mode])
+    config = EvalConfig(max_tokens=96, greedy_samples=2, greedy_tokens=4)
+    result = evaluate(model, TEXT, config, ref=ref)
+    cmp = result.comparison
+    assert cmp is not None and math.isfinite(result.perplexity)
+    assert math.isfinite(cmp.kld_mean) and math.isfinite(cmp.kld_max)
+    if mode == "none":
+        assert cmp.kld_max == 0.0 and cmp.top1_agreement == 1.0
+    else:
+        assert cmp.kld_max > 0.0  # quantization changed something
+
+
+def test_a_reference_with_another_tokenizer_is_refused(
+    fast_models: dict[str, Path], tiny_llama_fast_none: Path
+) -> None:
+    model = FastModel.load(fast_models["none"])
+    with pytest.raises(ConfigError, match="another tokenizer"):
+        evaluate(
+            model, TEXT[:500], EvalConfig(context=32), ref=FastModel.load(tiny_llama_fast_none)
+        )
+
+
+def test_too_short_and_empty_texts(tmp_path: Path, fast_models: dict[str, Path]) -> None:
+    model = FastModel.load(fast_models["none"])
+    with pytest.raises(ConfigError, match="too short to score: 3 tokens"):
+        evaluate(model, "Hello there friend")
+    empty = tmp_path / "empty.txt"
+    empty.write_text(" \n\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        read_eval_text(empty)
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_eval_text(tmp_path / "missing.txt")
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00abc")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_eval_text(binary)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"context": 500}, "exceeds the model's max length 64"),
+        ({"context": 2}, "no room to score"),
+    ],
+)
+def test_windows_that_do_not_fit(
+    fast_models: dict[str, Path], config: dict[str, int], message: str
+) -> None:
+    model = FastModel.load(fast_models["none"])
+    with pytest.raises(ConfigError, match=message):
+        evaluate(model, TEXT, EvalConfig(**config))
+
+
+def test_invalid_config() -> None:
+    with pytest.raises(ConfigError, match="--stride 9 exceeds --context 8"):
+        EvalConfig(context=8, stride=9)
+    with pytest.raises(ConfigError, match="--max-tokens must be at least 1"):
+        EvalConfig(max_tokens=0)
+
+
+def test_an_app_format_model_cannot_be_measured(app_models: dict[str, Path]) -> None:
+    with pytest.raises(ModelFileError, match="--ref .* app-format model, which returns text"):
+        load_fast_model(app_models["none"], 1, role="--ref")
