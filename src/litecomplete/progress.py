@@ -44,12 +44,19 @@ class StageBar:
         self._task = task
         self._title = title
         self._started = False
+        self._stage = ""
 
     def __call__(self, stage: str) -> None:
         if self._started:
             self._progress.advance(self._task)  # type: ignore[arg-type]
         self._started = True
+        self._stage = stage
         self._progress.update(self._task, description=f"{self._title}: {stage}")  # type: ignore[arg-type]
+
+    def note(self, detail: str) -> None:
+        """Show ``detail`` beside the current stage without moving the bar on."""
+        text = f"{self._title}: {self._stage} {detail}"
+        self._progress.update(self._task, description=text)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -41,6 +41,18 @@ def test_weights_are_stored_once(fast_models: dict[str, Path]) -> None:
     assert weights == pytest.approx(4 * BUILTIN_CONFIGS["tiny"].parameter_count(), rel=0.01)
 
 
+@pytest.mark.parametrize("mode", ["int8w", "int4"])
+def test_quantized_weights_are_stored_once(fast_models: dict[str, Path], mode: str) -> None:
+    # ai-edge-quantizer quantizes a weight once per signature; the copies are shared again.
+    params = BUILTIN_CONFIGS["tiny"].parameter_count()
+    by_dtype = read_model_info(fast_models[mode]).weight_bytes_by_dtype
+    quantized = sum(n for dtype, n in by_dtype.items() if dtype.startswith("INT"))
+    # One byte per parameter at most, plus the int8 copy of the embedding for its lookup.
+    tiny = BUILTIN_CONFIGS["tiny"]
+    assert quantized <= params + tiny.vocabulary_size * tiny.hidden_dim
+    assert fast_models[mode].stat().st_size < fast_models["float16"].stat().st_size
+
+
 @pytest.mark.parametrize("prompt_tokens", [1, 3, 4, 5, 16, 17, 40])
 def test_fp32_logits_match_keras_at_prefill_and_every_decode_step(
     tiny_lm: Any, fast_models: dict[str, Path], prompt_tokens: int

@@ -120,7 +120,7 @@ def test_fast_sizes_are_ordered(llama_fast_models: dict[str, Path]) -> None:
     size = {mode: path.stat().st_size for mode, path in llama_fast_models.items()}
     assert size["dynamic"] < size["float16"] < size["none"]
     assert size["int8"] < size["none"]
-    assert size["int4"] < size["int8w"] < size["none"]
+    assert size["int4"] < size["int8w"] < size["float16"]
 
 
 @pytest.mark.parametrize("prompt_tokens", [1, 4, 5, 17, 30])

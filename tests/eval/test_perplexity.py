@@ -63,6 +63,18 @@ def test_windows_score_every_token_once_with_the_promised_context(
     assert scored == list(range(first, n))
 
 
+def test_llama_cpp_windows_score_the_second_half_of_each_chunk() -> None:
+    plan = list(windows(1030, 256, 256, 1, min_context=129))
+    assert plan == [(b, b + 129, b + 256) for b in (0, 256, 512, 768)]  # the rest is too short
+
+
+def test_min_context_scores_fewer_tokens() -> None:
+    text = "abcdefghij" * 10
+    result = evaluate(FakeModel(), text, EvalConfig(context=32, stride=32, min_context=17))
+    assert result.tokens == 3 * 15  # windows at 0, 32, 64 score 15 each; 96.. too short
+    assert result.perplexity == pytest.approx(16.0, rel=1e-12)
+
+
 def test_uniform_logits_give_the_vocabulary_size() -> None:
     result = evaluate(FakeModel(vocab=16), "abcdefghij" * 10, EvalConfig(context=32))
     assert result.tokens == 99

@@ -8,8 +8,9 @@ from litecomplete.commands import (
     export_gguf,
     import_gguf,
     inspect_file,
+    report,
 )
 
-COMMANDS = [convert, complete, inspect_file, evaluate, bench, import_gguf, export_gguf]
+COMMANDS = [convert, complete, inspect_file, evaluate, report, bench, import_gguf, export_gguf]
 
 __all__ = ["COMMANDS"]

@@ -29,6 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--stride", type=int, default=None, help="tokens a window moves by (default: half)"
     )
     p.add_argument("--max-tokens", type=int, default=None, help="score at most this many tokens")
+    p.add_argument(
+        "--min-context",
+        type=int,
+        default=None,
+        help="score only tokens with this many before them in their window "
+        "(llama.cpp's perplexity tool: --stride = --context, --min-context = context/2+1)",
+    )
     p.add_argument("--threads", type=int, default=2, help="interpreter threads (default 2)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -40,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.runtime import FastModel
     from litecomplete.runtime.loading import load_fast_model
 
-    config = EvalConfig(context=args.context, stride=args.stride, max_tokens=args.max_tokens)
+    config = EvalConfig(
+        context=args.context,
+        stride=args.stride,
+        max_tokens=args.max_tokens,
+        min_context=args.min_context,
+    )
     text, text_name = read_eval_text(args.text)
     model: FastModel = load_fast_model(Path(args.model), args.threads, role="--model")
     ref = load_fast_model(Path(args.ref), args.threads, role="--ref") if args.ref else None

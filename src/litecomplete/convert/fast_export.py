@@ -217,7 +217,7 @@ def fast_tflite_bytes(
         )
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
-        module = make_fast_decoder(weights, config.max_length)
+        module = make_fast_decoder(weights, config.max_length, config.quant.weight_only)
         signatures = module.signatures(list(config.buckets))
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module

@@ -17,8 +17,23 @@ from litecomplete.convert.decoder_weights import DecoderWeights, LayerWeights
 NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
 
 
-def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
-    """A ``tf.Module`` with ``signatures(buckets)`` for ``tf.saved_model.save``."""
+def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``table`` float32[rows, cols] as int8[rows, cols] and a float32[rows] scale per row."""
+    scale = np.abs(table).max(axis=1) / 127.0
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    return np.round(table / scale[:, np.newaxis]).astype(np.int8), scale
+
+
+def make_fast_decoder(
+    weights: DecoderWeights, max_length: int, int8_embedding: bool = False
+) -> Any:
+    """A ``tf.Module`` with ``signatures(buckets)`` for ``tf.saved_model.save``.
+
+    ``int8_embedding`` stores the token-embedding table for the lookup as int8 rows
+    with a scale each (for the weight-quantized modes, whose quantizer leaves a
+    GATHER's table float); a tied output projection keeps reading the float table,
+    which the quantizer then quantizes as a matmul weight.
+    """
     import tensorflow as tf
 
     spec = weights.spec
@@ -35,6 +50,15 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
         def __init__(self) -> None:
             super().__init__(name="fast_decoder")
             self.token_embedding = variable(weights.token_embedding, "token_embedding")
+            self.embedding_rows: tuple[Any, Any] | None = None
+            if int8_embedding:
+                rows, row_scale = int8_rows(weights.token_embedding)
+                self.embedding_rows = (
+                    variable(rows, "token_embedding_int8"),
+                    variable(row_scale, "token_embedding_scale"),
+                )
+                if weights.output_kernel is not None:  # untied: the float table is unused
+                    self.token_embedding = None
             self.position_embedding = variable(weights.position_embedding, "position_embedding")
             self.output_kernel = variable(weights.output_kernel, "output_kernel")
             self.final_norm = (
@@ -135,7 +159,12 @@ def make_fast_decoder(weights: DecoderWeights, max_length: int) -> Any:
         ) -> dict[str, Any]:
             """tokens (1, T) from position ``pos`` -> logits of row length-1, new k/v."""
             positions = tf.minimum(pos + tf.range(t), spec.max_positions - 1)  # (T,)
-            x = tf.gather(self.token_embedding, tokens[0])  # (T, hidden)
+            if self.embedding_rows is not None:
+                rows, row_scale = self.embedding_rows
+                x = tf.cast(tf.gather(rows, tokens[0]), tf.float32)  # (T, hidden)
+                x = x * tf.gather(row_scale, tokens[0])[:, tf.newaxis]
+            else:
+                x = tf.gather(self.token_embedding, tokens[0])  # (T, hidden)
             if self.position_embedding is not None:
                 x = x + tf.gather(self.position_embedding, positions)
             outputs: dict[str, Any] = {}

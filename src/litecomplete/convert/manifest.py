@@ -12,16 +12,10 @@ def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
     """Return ``model_bytes`` with each ``name: data`` added as a metadata entry."""
     import numpy as np
     from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
 
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(model_bytes))
-    # Buffers may lie after the flatbuffer, addressed by file offset (ai-edge-quantizer
-    # writes them so); re-serializing would drop them, so take them inline first.
-    for buffer in model.buffers:
-        if (buffer.offset or 0) > 1:
-            start, size = int(buffer.offset), int(buffer.size)
-            buffer.data = np.frombuffer(model_bytes, np.uint8, size, start)
-            buffer.offset = buffer.size = 0
+    from litecomplete.convert.flatbuffer_edit import read_model_object, write_model_object
+
+    model = read_model_object(model_bytes)
     metadata = list(model.metadata or [])
     for name, data in entries.items():
         buffer = schema.BufferT()
@@ -32,4 +26,4 @@ def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
         entry.buffer = len(model.buffers) - 1
         metadata.append(entry)
     model.metadata = metadata
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    return write_model_object(model)

@@ -44,7 +44,10 @@ class EvalConfig:
         context: tokens a window holds (a start token counts); None: the model's
             max length.
         stride: tokens a window moves by (and scores); None: half the context.
-        max_tokens: score at most this many tokens of the text; None: all.
+        max_tokens: use only the text's first tokens, enough to score this many
+            when every token is scored; None: all.
+        min_context: score only tokens with this many tokens before them in their
+            window (see ``windows``); None: every token once.
         greedy_samples: places in the text where greedy continuations are compared
             (with a reference only).
         greedy_tokens: tokens in each greedy continuation.
@@ -53,11 +56,12 @@ class EvalConfig:
     context: int | None = None
     stride: int | None = None
     max_tokens: int | None = None
+    min_context: int | None = None
     greedy_samples: int = 8
     greedy_tokens: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("context", "stride", "max_tokens"):
+        for name in ("context", "stride", "max_tokens", "min_context"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -92,17 +96,24 @@ class EvalResult:
     comparison: Comparison | None = None
 
 
-def windows(n: int, span: int, stride: int, first_scored: int) -> Iterator[tuple[int, int, int]]:
+def windows(
+    n: int, span: int, stride: int, first_scored: int, min_context: int | None = None
+) -> Iterator[tuple[int, int, int]]:
     """``(begin, first, end)``: window ``ids[begin:end]`` scores ``ids[first:end]``.
 
     ``span`` text tokens fit in a window; token ``first_scored`` is the first that can
     be scored (1 without a start token: the first token has nothing before it).
+    Without ``min_context`` every token is scored once. With it, a window scores only
+    tokens with at least ``min_context`` tokens before them in the window, and tokens
+    no window gives that much are left out (llama.cpp's perplexity tool scores the
+    second half of non-overlapping windows: ``stride = span``, ``min_context = span/2+1``).
     """
     begin, done = 0, first_scored
-    while done < n:
+    while done < n and begin < n:
         end = min(begin + span, n)
-        if end > done:
-            yield begin, done, end
+        first = done if min_context is None else max(done, begin + min_context)
+        if end > first:
+            yield begin, first, end
             done = end
         begin += stride
 
@@ -149,6 +160,11 @@ def evaluate(
     if span < 2:
         raise ConfigError(f"--context {context} leaves no room to score; give at least 3")
     stride = min(config.stride or max(1, span // 2), span)
+    if config.min_context is not None and config.min_context >= span:
+        raise ConfigError(
+            f"--min-context {config.min_context} leaves nothing to score in windows of "
+            f"{span} text tokens"
+        )
     ids = model.encode(text)
     if ref is not None:
         ref_ids = ref.encode(text)
@@ -162,7 +178,8 @@ def evaluate(
     first_scored = 0 if start else 1
     if config.max_tokens is not None:
         ids = ids[: config.max_tokens + first_scored]
-    total = len(ids) - first_scored
+    plan = list(windows(len(ids), span, stride, first_scored, config.min_context))
+    total = sum(end - first for _, first, end in plan)
     if total < MIN_SCORED_TOKENS:
         raise ConfigError(
             f"the text is too short to score: {max(total, 0)} tokens, at least "
@@ -174,7 +191,7 @@ def evaluate(
     kld = np.zeros(total) if ref is not None else None
     agree = np.zeros(total, bool)
     done = 0
-    for begin, first, end in windows(len(ids), span, stride, first_scored):
+    for begin, first, end in plan:
         prefix = start + ids[begin:first]
         logits = model.feed(prefix)
         ref_logits = ref.feed(prefix) if ref is not None else None
@@ -195,7 +212,7 @@ def evaluate(
                     ref_logits = ref.step(target)
             if on_progress and (done % 32 == 0 or done == total):
                 on_progress(done, total)
-    assert done == total, "the windows score every token once"
+    assert done == total, "every planned token was scored"
 
     comparison = None
     if ref is not None and ref_nll is not None and kld is not None:

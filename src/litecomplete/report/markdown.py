@@ -1,0 +1,142 @@
+"""``report.md``: the measured table, the goals checked against it, and the plots."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from litecomplete.report.run import ModeRow, Report
+
+MODE_NOTES = {
+    "none": "float32 weights and activations (the reference)",
+    "float16": "float16 weights, float32 compute",
+    "dynamic": "int8 weights, activations quantized on the fly",
+    "int8": "full integer: int8 weights and activations, calibrated on Shakespeare",
+    "int8w": "int8 weights dequantized to float32: float compute",
+    "int4": "int4 weights in blocks of 32, activations quantized on the fly",
+}
+
+
+@dataclass(frozen=True)
+class Goal:
+    mode: str
+    metric: str  # key of the comparison, or "ppl_ratio"
+    limit: float
+    at_most: bool = True  # False: the value must be at least the limit
+
+    def describe(self) -> str:
+        return f"{self.metric} {'≤' if self.at_most else '≥'} {self.limit:g}"
+
+
+GOALS = (
+    Goal("float16", "ppl_ratio", 1.001),
+    Goal("dynamic", "ppl_ratio", 1.01),
+    Goal("dynamic", "kld_mean", 0.01),
+    Goal("dynamic", "top1_agreement", 0.97, at_most=False),
+    Goal("int8", "ppl_ratio", 1.05),
+)
+
+
+def _mib(n: int | float) -> str:
+    return f"{n / 2**20:.1f}"
+
+
+def _cmp(row: ModeRow, key: str) -> float:
+    value = (row.eval.get("comparison") or {}).get(key)
+    return math.nan if value is None else float(value)
+
+
+def goal_lines(report: Report) -> list[str]:
+    rows = {r.mode: r for r in report.rows}
+    lines = ["| mode | goal | measured | verdict |", "|---|---|---|---|"]
+    for goal in GOALS:
+        if goal.mode not in rows:
+            continue
+        value = _cmp(rows[goal.mode], goal.metric)
+        met = value <= goal.limit if goal.at_most else value >= goal.limit
+        if met:
+            verdict = "met"
+        else:
+            miss = value - goal.limit if goal.at_most else goal.limit - value
+            verdict = f"**missed** by {miss:.4g}"
+        lines.append(f"| {goal.mode} | {goal.describe()} | {value:.4f} | {verdict} |")
+    return lines
+
+
+def table_lines(report: Report) -> list[str]:
+    ref_size = report.rows[0].size_bytes
+    prompt = max((int(k) for k in report.rows[0].prefill_tokens_per_s), default=0)
+    head = (
+        "| mode | size MiB | × fp32 | PPL | PPL ratio | KLD mean | KLD p99 | KLD max | top-1 "
+        f"| greedy = | prefill tok/s ({prompt}) | decode tok/s | first token ms | run RSS MiB "
+        "| convert s | convert RSS MiB |"
+    )
+    lines = [head, "|" + "---|" * 16]
+    for r in report.rows:
+        lines.append(
+            f"| {r.mode} | {_mib(r.size_bytes)} | {r.size_bytes / ref_size:.2f} "
+            f"| {r.eval['perplexity']:.3f} | {_cmp(r, 'ppl_ratio'):.4f} "
+            f"| {_cmp(r, 'kld_mean'):.4f} | {_cmp(r, 'kld_p99'):.3f} | {_cmp(r, 'kld_max'):.2f} "
+            f"| {_cmp(r, 'top1_agreement'):.3f} | {_cmp(r, 'greedy_identical'):.2f} "
+            f"| {r.prefill_tokens_per_s.get(str(prompt), math.nan):.0f} "
+            f"| {r.decode_tokens_per_s:.1f} | {r.first_token_ms:.1f} "
+            f"| {_mib(r.run_peak_rss_bytes)} | {r.convert_seconds:.0f} "
+            f"| {_mib(r.convert_peak_rss_bytes)} |"
+        )
+    return lines
+
+
+def render(report: Report, notes: str = "") -> str:
+    """The whole ``report.md``; ``notes`` (markdown) goes after the goals."""
+    cfg, first = report.config, report.rows[0]
+    m = report.machine
+    parts = [
+        f"# Quantization report: {report.model}",
+        "",
+        f"Every mode converted to the fast format (KV cache {cfg['max_length']} tokens) and "
+        f"measured on this machine: {m.get('cpu')}, {cfg['threads']} threads, "
+        f"TensorFlow {m.get('tensorflow')}, ai-edge-litert {m.get('ai-edge-litert')}.",
+        "",
+        f"Quality: {first.eval['tokens']} tokens of {report.text}, windows of "
+        f"{first.eval['context']} tokens moving by {first.eval['stride']}; every mode against "
+        "the float32 conversion (`none`) at every scored position. KLD is KL(float32 ‖ mode) "
+        "in nats per token; top-1 is the share of positions whose most likely next token is "
+        "the same; greedy = is the share of 16-token greedy continuations (8 places in the "
+        "text) identical token for token. Speed: medians of "
+        f"{cfg['repetitions']} runs (`litecomplete bench`); run RSS is the benchmark "
+        "process's peak memory, convert RSS the converter's.",
+        "",
+        "## Results",
+        "",
+        *table_lines(report),
+        "",
+        "| mode | what it is |",
+        "|---|---|",
+        *(f"| {r.mode} | {MODE_NOTES.get(r.mode, '')} |" for r in report.rows),
+        "",
+        "## Goals",
+        "",
+        *goal_lines(report),
+        "",
+    ]
+    if notes:
+        parts += [notes.strip(), ""]
+    fallback = {r.mode: r.float_fallback_ops for r in report.rows if r.float_fallback_ops}
+    if fallback:
+        parts += ["## Ops left in float", ""]
+        for mode, ops in fallback.items():
+            listed = ", ".join(f"{k} ×{v}" for k, v in sorted(ops.items()))
+            parts += [f"- {mode}: {listed}"]
+        parts += [""]
+    parts += [
+        "## Plots",
+        "",
+        "![size against perplexity](size_vs_ppl.png)",
+        "",
+        "![decode speed against size](decode_vs_size.png)",
+        "",
+        f"Generated by `litecomplete report --model {cfg['model']}` in "
+        f"{report.seconds / 60:.0f} minutes; the figures are in `report.json`.",
+        "",
+    ]
+    return "\n".join(parts)

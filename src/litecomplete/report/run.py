@@ -1,0 +1,196 @@
+"""Convert one model into every quantization mode, then measure each: the report's rows.
+
+Every conversion and every benchmark runs in its own process, so the peak memory
+each reports is its own. Quality is measured against the float32 conversion of the
+same model, on the same text, with the same windows.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litecomplete.bench.app_bench import machine_fields
+from litecomplete.bench.fast_bench import DECODE_PROMPT, FastBenchConfig, bench_in_subprocess
+from litecomplete.convert.fast_export import DEFAULT_BUCKETS
+from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.eval import EvalConfig, EvalResult, evaluate
+from litecomplete.eval.text import read_eval_text
+from litecomplete.quantize import QuantMode
+from litecomplete.runtime import FastModel
+
+# Float32 first: it is every other mode's reference.
+REPORT_MODES = (
+    QuantMode.NONE,
+    QuantMode.FLOAT16,
+    QuantMode.DYNAMIC,
+    QuantMode.INT8,
+    QuantMode.INT8W,
+    QuantMode.INT4,
+)
+MODEL_ALIASES = {"default": "smollm2"}
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What the report converts and measures.
+
+    Attributes:
+        model: ``default`` (the embedded SmolLM2), a built-in name such as
+            ``gpt2-124m``, a preset directory or a GGUF file.
+        modes: quantization modes, float32 (``none``) first.
+        max_length: KV-cache length of every conversion.
+        eval_tokens: tokens of the evaluation text scored per mode.
+        context: evaluation window (tokens); stride is half of it.
+        threads: interpreter threads for evaluation and benchmarks.
+        repetitions: timed benchmark runs per figure.
+        text: evaluation text file; None for the packaged text.
+    """
+
+    model: str = "default"
+    modes: tuple[QuantMode, ...] = REPORT_MODES
+    max_length: int = 256
+    eval_tokens: int = 2048
+    context: int = 256
+    threads: int = 2
+    repetitions: int = 3
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.modes or self.modes[0] is not QuantMode.NONE:
+            raise ConfigError("the report's modes start with none (the float32 reference)")
+        if len(set(self.modes)) != len(self.modes):
+            raise ConfigError(f"a mode is listed twice: {[m.value for m in self.modes]}")
+        if self.context > self.max_length:
+            raise ConfigError(f"--context {self.context} exceeds --max-length {self.max_length}")
+        if self.eval_tokens < 16:
+            raise ConfigError(f"--eval-tokens must be at least 16, got {self.eval_tokens}")
+
+
+@dataclass(frozen=True)
+class ModeRow:
+    """One quantization mode, measured."""
+
+    mode: str
+    path: str
+    size_bytes: int
+    convert_seconds: float
+    convert_peak_rss_bytes: int
+    float_fallback_ops: dict[str, int]
+    eval: dict[str, Any]  # EvalResult as a dict (comparison against float32)
+    prefill_tokens_per_s: dict[str, float]  # by prompt length
+    decode_tokens_per_s: float
+    first_token_ms: float
+    run_peak_rss_bytes: int
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    config: dict[str, Any]
+    text: str
+    rows: list[ModeRow]
+    machine: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Report:
+        return cls(**{**d, "rows": [ModeRow(**r) for r in d["rows"]]})
+
+
+def convert_in_subprocess(
+    model: str, mode: QuantMode, max_length: int, out: Path
+) -> dict[str, Any]:
+    """``litecomplete convert --format fast`` in a fresh process; its JSON result."""
+    buckets = [b for b in DEFAULT_BUCKETS if b < max_length] + [max_length]
+    argv = [
+        sys.executable, "-m", "litecomplete", "convert",
+        "--model", model, "--format", "fast", "--quant", mode.value,
+        "--max-length", str(max_length), "--buckets", ",".join(map(str, buckets)),
+        "--out", str(out), "--json",
+    ]  # fmt: skip
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ConversionError(f"converting {model} to {mode.value} failed: {tail}")
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def run_report(config: ReportConfig, models_dir: Path, on_stage: Any = None) -> Report:
+    """Convert, evaluate and benchmark every mode; the models are written to ``models_dir``."""
+    stage = on_stage or (lambda *_: None)
+    note = getattr(on_stage, "note", lambda _: None)
+    started = time.perf_counter()
+    model_spec = MODEL_ALIASES.get(config.model, config.model)
+    text, text_name = read_eval_text(config.text)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    name = Path(model_spec).stem if "/" in model_spec else model_spec
+
+    converted: dict[QuantMode, dict[str, Any]] = {}
+    for mode in config.modes:
+        stage(f"convert {mode.value}")
+        path = models_dir / f"{name}-fast-{mode.value}.tflite"
+        converted[mode] = convert_in_subprocess(model_spec, mode, config.max_length, path)
+
+    ref = FastModel.load(converted[QuantMode.NONE]["path"], config.threads)
+    eval_config = EvalConfig(context=config.context, max_tokens=config.eval_tokens)
+    evals: dict[QuantMode, EvalResult] = {}
+    for mode in config.modes:
+        stage(f"evaluate {mode.value}")
+        model = FastModel.load(converted[mode]["path"], config.threads)
+
+        def progress(done: int, total: int) -> None:
+            note(f"{done}/{total} tokens")
+
+        evals[mode] = evaluate(model, text, eval_config, ref=ref, on_progress=progress)
+        del model
+    del ref
+
+    bench_config = FastBenchConfig(
+        threads=config.threads,
+        prompt_lengths=tuple(n for n in (16, 64, 128) if n <= config.max_length),
+        context_tokens=min(64, config.max_length // 2),
+        decode_tokens=min(64, config.max_length - DECODE_PROMPT),
+        repetitions=config.repetitions,
+    )
+    rows = []
+    for mode in config.modes:
+        stage(f"benchmark {mode.value}")
+        info = converted[mode]
+        bench = bench_in_subprocess(
+            "litecomplete", Path(info["path"]), bench_config, config.max_length
+        )
+        rows.append(
+            ModeRow(
+                mode=mode.value,
+                path=str(info["path"]),
+                size_bytes=int(info["size_bytes"]),
+                convert_seconds=float(info["seconds"]),
+                convert_peak_rss_bytes=int(info["peak_rss_bytes"]),
+                float_fallback_ops=dict(info.get("float_fallback_ops") or {}),
+                eval=asdict(evals[mode]),
+                prefill_tokens_per_s={
+                    str(n): s.median for n, s in bench.prefill_tokens_per_s.items()
+                },
+                decode_tokens_per_s=bench.decode_tokens_per_s.median,
+                first_token_ms=bench.first_token_ms.median,
+                run_peak_rss_bytes=bench.peak_rss_bytes,
+            )
+        )
+    return Report(
+        model=config.model if config.model == model_spec else f"{config.model} ({model_spec})",
+        config={**asdict(config), "modes": [m.value for m in config.modes]},
+        text=text_name,
+        rows=rows,
+        machine=machine_fields(),
+        seconds=time.perf_counter() - started,
+    )
