@@ -24,6 +24,11 @@ from litecomplete.convert.decoder_weights import (
     gpt2_decoder_weights,
     llama_keras_decoder_weights,
 )
+from litecomplete.convert.flatbuffer_edit import (
+    read_model_object,
+    share_identical_buffers,
+    write_model_object,
+)
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -217,7 +222,12 @@ def fast_tflite_bytes(
         )
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
-        module = make_fast_decoder(weights, config.max_length, config.quant.weight_only)
+        # Integer modes look embeddings up in an int8 table, rounded as their quantizer
+        # will round the tied output matmul's copy of it.
+        rounding = {QuantMode.DYNAMIC: "dynamic", QuantMode.INT8: "int8"}.get(
+            config.quant, "quantizer" if config.quant.weight_only else None
+        )
+        module = make_fast_decoder(weights, config.max_length, rounding)
         signatures = module.signatures(list(config.buckets))
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
@@ -237,6 +247,11 @@ def fast_tflite_bytes(
 
         stage(f"quantize weights ({config.quant.value})")
         data = quantize_weights(data, config.quant)
+    # One weight can land in the file more than once: the quantizer writes it per
+    # signature, and the converter may give a tied table's lookup and matmul a copy each.
+    model = read_model_object(data)
+    if share_identical_buffers(model):
+        data = write_model_object(model)
     return data
 
 

@@ -17,22 +17,46 @@ from litecomplete.convert.decoder_weights import DecoderWeights, LayerWeights
 NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
 
 
-def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``table`` float32[rows, cols] as int8[rows, cols] and a float32[rows] scale per row."""
-    scale = np.abs(table).max(axis=1) / 127.0
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    return np.round(table / scale[:, np.newaxis]).astype(np.int8), scale
+# How each quantizer rounds a matmul weight per output channel (found by comparing bytes):
+ROUNDINGS = {
+    # TFLite converter, dynamic range: x * (127 / max) in float64, half to even.
+    "dynamic": lambda x, peak, scale: np.round(x.astype(np.float64) * (127.0 / peak)[:, None]),
+    # TFLite converter, full integer: x * (1 / scale) in float32, half away from zero.
+    "int8": lambda x, peak, scale: (
+        np.sign(x) * np.floor(np.abs(x * (np.float32(1) / scale)[:, None]) + np.float32(0.5))
+    ),
+    # ai-edge-quantizer: x / scale in float32, half to even.
+    "quantizer": lambda x, peak, scale: np.rint(x / scale[:, None]),
+}
+
+
+def int8_rows(table: np.ndarray, rounding: str) -> tuple[np.ndarray, np.ndarray]:
+    """``table`` float32[rows, cols] as int8[rows, cols] and a float32[rows] scale per row.
+
+    Rounded exactly as the quantizer named by ``rounding`` (a ``ROUNDINGS`` key) will
+    round the tied output matmul's weight, so the lookup's copy and the matmul's copy
+    come out byte-identical and are stored once.
+    """
+    peak = np.abs(table).max(axis=1)
+    peak = np.where(peak > 0, peak, 127.0).astype(np.float32)
+    scale = (peak / np.float32(127)).astype(np.float32)
+    rows = ROUNDINGS[rounding](table, peak.astype(np.float64), scale)
+    return np.clip(rows, -127, 127).astype(np.int8), scale
 
 
 def make_fast_decoder(
-    weights: DecoderWeights, max_length: int, int8_embedding: bool = False
+    weights: DecoderWeights,
+    max_length: int,
+    int8_embedding: str | None = None,
 ) -> Any:
     """A ``tf.Module`` with ``signatures(buckets)`` for ``tf.saved_model.save``.
 
-    ``int8_embedding`` stores the token-embedding table for the lookup as int8 rows
-    with a scale each (for the weight-quantized modes, whose quantizer leaves a
-    GATHER's table float); a tied output projection keeps reading the float table,
-    which the quantizer then quantizes as a matmul weight.
+    ``int8_embedding`` (a ``ROUNDINGS`` key, or None for float) stores the
+    token-embedding table for the lookup as int8 rows
+    with a scale each, for the integer modes: ai-edge-quantizer leaves a GATHER's
+    table float, and the TFLite converter quantizes it apart from the matmul's copy
+    (once per signature with full integer). A tied output projection keeps reading
+    the float table, which the quantizer then quantizes as a matmul weight.
     """
     import tensorflow as tf
 
@@ -52,7 +76,7 @@ def make_fast_decoder(
             self.token_embedding = variable(weights.token_embedding, "token_embedding")
             self.embedding_rows: tuple[Any, Any] | None = None
             if int8_embedding:
-                rows, row_scale = int8_rows(weights.token_embedding)
+                rows, row_scale = int8_rows(weights.token_embedding, int8_embedding)
                 self.embedding_rows = (
                     variable(rows, "token_embedding_int8"),
                     variable(row_scale, "token_embedding_scale"),
@@ -75,9 +99,11 @@ def make_fast_decoder(
 
         # ------------------------------------------------------------ pieces
 
-        def norm(self, x: Any, scale: Any, bias: Any) -> Any:
+        def norm(self, x: Any, scale: Any, bias: Any, scale_first: bool = False) -> Any:
             if spec.norm == "rms":
                 ms = tf.reduce_mean(tf.square(x), axis=-1, keepdims=True)
+                if scale_first:  # the product's last factor is not a constant (see forward)
+                    return x * scale * tf.math.rsqrt(ms + spec.norm_epsilon)
                 return x * tf.math.rsqrt(ms + spec.norm_epsilon) * scale
             mean = tf.reduce_mean(x, axis=-1, keepdims=True)
             var = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=-1, keepdims=True)
@@ -180,7 +206,9 @@ def make_fast_decoder(
             # A gather with a static index shape keeps every output's shape static, so
             # the runtime can hold views of them.
             last = tf.gather(x, tf.reshape(length - 1, [1]))  # (1, hidden)
-            last = self.norm(last, *self.final_norm)
+            # The converter folds a constant scale that ends a matmul's input into the
+            # matmul's weights; with a tied table that would store the table twice.
+            last = self.norm(last, *self.final_norm, scale_first=True)
             # Output projection, tied to the embedding unless the model has its own:
             # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
             output = self.output_kernel if self.output_kernel is not None else self.token_embedding

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from litecomplete.convert.flatbuffer_edit import (
-    read_model_object,
-    share_identical_buffers,
-    write_model_object,
-)
 from litecomplete.errors import ConversionError
 from litecomplete.quantize.modes import QuantMode
 
@@ -42,11 +37,6 @@ def quantize_weights(float_model: bytes, mode: QuantMode) -> bytes:
         result = engine.quantize(enable_progress_bar=False, enable_progress_report=False)
     except Exception as e:
         raise ConversionError(f"ai-edge-quantizer failed ({mode.value}): {e}") from e
-    model = read_model_object(bytes(result.quantized_model))
-    freed = share_identical_buffers(model)
-    data = write_model_object(model)
-    log.info(
-        "%s weights: %d -> %d bytes (%d bytes of repeated weights shared)",
-        mode.value, len(float_model), len(data), freed,
-    )  # fmt: skip
+    data = bytes(result.quantized_model)
+    log.info("%s weights: %d -> %d bytes", mode.value, len(float_model), len(data))
     return data

@@ -1,0 +1,139 @@
+"""The report: a real run on the tiny model, and the write-up from known figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from litecomplete.errors import ConfigError
+from litecomplete.quantize import QuantMode
+from litecomplete.report import ModeRow, Report, ReportConfig
+from litecomplete.report.markdown import goal_lines, render
+from litecomplete.report.plots import write_plots
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def row(mode: str, size: int, ppl: float, **comparison: float) -> ModeRow:
+    cmp = {
+        "ppl_ratio": 1.0,
+        "kld_mean": 0.0,
+        "kld_p99": 0.0,
+        "kld_max": 0.0,
+        "top1_agreement": 1.0,
+        "greedy_identical": 1.0,
+        **comparison,
+    }
+    return ModeRow(
+        mode=mode,
+        path=f"{mode}.tflite",
+        size_bytes=size,
+        convert_seconds=10.0,
+        convert_peak_rss_bytes=2**30,
+        float_fallback_ops={"SOFTMAX": 2} if mode == "int8" else {},
+        eval={"perplexity": ppl, "tokens": 100, "context": 64, "stride": 32, "comparison": cmp},
+        prefill_tokens_per_s={"16": 500.0, "64": 900.0},
+        decode_tokens_per_s=50.0,
+        first_token_ms=20.0,
+        run_peak_rss_bytes=2**28,
+    )
+
+
+def known_report() -> Report:
+    return Report(
+        model="example",
+        config={"model": "example", "max_length": 64, "threads": 2, "repetitions": 3},
+        text="t.txt",
+        rows=[
+            row("none", 400 * 2**20, 20.0),
+            row("float16", 200 * 2**20, 20.01, ppl_ratio=1.0005),
+            row("dynamic", 100 * 2**20, 20.5, ppl_ratio=1.025, kld_mean=0.02, top1_agreement=0.95),
+            row("int8", 100 * 2**20, 20.4, ppl_ratio=1.02),
+        ],
+        machine={"cpu": "test cpu", "tensorflow": "x", "ai-edge-litert": "y"},
+    )
+
+
+def test_goals_say_met_or_by_how_much_they_are_missed() -> None:
+    lines = "\n".join(goal_lines(known_report()))
+    assert "| float16 | ppl_ratio ≤ 0.001" not in lines
+    assert "| float16 | ppl_ratio ≤ 1.001 | 1.0005 | met |" in lines
+    assert "| dynamic | ppl_ratio ≤ 1.01 | 1.0250 | **missed** by 0.015 |" in lines
+    assert "| dynamic | kld_mean ≤ 0.01 | 0.0200 | **missed** by 0.01 |" in lines
+    assert "| dynamic | top1_agreement ≥ 0.97 | 0.9500 | **missed** by 0.02 |" in lines
+    assert "| int8 | ppl_ratio ≤ 1.05 | 1.0200 | met |" in lines
+
+
+def test_render_has_every_row_notes_fallback_and_plots(tmp_path: Path) -> None:
+    text = render(known_report(), notes="## Why\n\nBecause.")
+    for mode, size in (("none", "400.0"), ("float16", "200.0"), ("dynamic", "100.0")):
+        assert f"| {mode} | {size} |" in text
+    assert "| float16 | 200.0 | 0.50 |" in text  # size relative to float32
+    assert "## Why" in text and "int8: SOFTMAX ×2" in text
+    paths = write_plots(known_report(), tmp_path)
+    assert [p.name for p in paths] == ["size_vs_ppl.png", "decode_vs_size.png"]
+    assert all(p.read_bytes().startswith(PNG) for p in paths)
+
+
+def test_report_json_round_trips() -> None:
+    report = known_report()
+    assert Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"modes": (QuantMode.DYNAMIC,)}, "start with none"),
+        ({"modes": (QuantMode.NONE, QuantMode.INT4, QuantMode.INT4)}, "listed twice"),
+        ({"context": 512}, "exceeds --max-length"),
+        ({"eval_tokens": 3}, "at least 16"),
+    ],
+)
+def test_invalid_report_config(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ReportConfig(**fields)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "litecomplete", *args], capture_output=True, text=True, timeout=1200
+    )
+
+
+def test_report_on_the_tiny_model(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    args = ["report", "--model", "tiny", "--out", str(out), "--modes", "none,dynamic,int4"]
+    args += ["--max-length", "48", "--context", "48", "--eval-tokens", "40", "--repetitions", "1"]
+    result = cli(*args)
+    assert result.returncode == 0, result.stderr
+    report = Report.from_dict(json.loads((out / "report.json").read_text()))
+    assert [r.mode for r in report.rows] == ["none", "dynamic", "int4"]
+    sizes = {r.mode: r.size_bytes for r in report.rows}
+    assert sizes["int4"] < sizes["dynamic"] < sizes["none"]
+    for r in report.rows:
+        assert r.eval["tokens"] == 40 and r.decode_tokens_per_s > 0
+        assert r.convert_peak_rss_bytes > 0 and r.run_peak_rss_bytes > 0
+    assert report.rows[0].eval["comparison"]["kld_max"] == 0.0
+    md = (out / "report.md").read_text()
+    assert "| int4 |" in md and "![size against perplexity](size_vs_ppl.png)" in md
+    assert (out / "decode_vs_size.png").read_bytes().startswith(PNG)
+    assert not list(out.glob("*.tflite"))  # converted models went to a temporary directory
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("## Reading the figures\n\nRandom weights.\n")
+    rerendered = cli("report", "--out", str(out), "--render-only", "--notes", str(notes))
+    assert rerendered.returncode == 0, rerendered.stderr
+    assert "Random weights." in (out / "report.md").read_text()
+
+
+def test_report_errors_are_one_line(tmp_path: Path) -> None:
+    result = cli("report", "--out", str(tmp_path), "--render-only")
+    assert result.returncode == 2 and "run the report without it first" in result.stderr
+    result = cli("report", "--out", str(tmp_path), "--modes", "none,int3")
+    assert result.returncode == 2 and "unknown quantization mode 'int3'" in result.stderr
+    assert "Traceback" not in result.stderr
