@@ -43,7 +43,8 @@ def paragraphs(text: str) -> list[str]:
 
 
 def main(path: str) -> None:
-    text = gzip.open(path, "rt", encoding="utf-8").read()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        text = f.read()
     out, size = [], 0
     for para in paragraphs(text):
         if size + len(para) > LIMIT_CHARS:

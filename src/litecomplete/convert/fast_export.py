@@ -27,6 +27,7 @@ from litecomplete.convert.decoder_weights import (
 from litecomplete.convert.flatbuffer_edit import (
     read_model_object,
     share_identical_buffers,
+    share_requantized_tables,
     write_model_object,
 )
 from litecomplete.convert.output import (
@@ -222,12 +223,9 @@ def fast_tflite_bytes(
         )
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
-        # Integer modes look embeddings up in an int8 table, rounded as their quantizer
-        # will round the tied output matmul's copy of it.
-        rounding = {QuantMode.DYNAMIC: "dynamic", QuantMode.INT8: "int8"}.get(
-            config.quant, "quantizer" if config.quant.weight_only else None
-        )
-        module = make_fast_decoder(weights, config.max_length, rounding)
+        # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
+        int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
+        module = make_fast_decoder(weights, config.max_length, int8_embedding)
         signatures = module.signatures(list(config.buckets))
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
@@ -250,7 +248,7 @@ def fast_tflite_bytes(
     # One weight can land in the file more than once: the quantizer writes it per
     # signature, and the converter may give a tied table's lookup and matmul a copy each.
     model = read_model_object(data)
-    if share_identical_buffers(model):
+    if share_identical_buffers(model) + share_requantized_tables(model):
         data = write_model_object(model)
     return data
 

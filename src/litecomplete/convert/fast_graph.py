@@ -17,42 +17,29 @@ from litecomplete.convert.decoder_weights import DecoderWeights, LayerWeights
 NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
 
 
-# How each quantizer rounds a matmul weight per output channel (found by comparing bytes):
-ROUNDINGS = {
-    # TFLite converter, dynamic range: x * (127 / max) in float64, half to even.
-    "dynamic": lambda x, peak, scale: np.round(x.astype(np.float64) * (127.0 / peak)[:, None]),
-    # TFLite converter, full integer: x * (1 / scale) in float32, half away from zero.
-    "int8": lambda x, peak, scale: (
-        np.sign(x) * np.floor(np.abs(x * (np.float32(1) / scale)[:, None]) + np.float32(0.5))
-    ),
-    # ai-edge-quantizer: x / scale in float32, half to even.
-    "quantizer": lambda x, peak, scale: np.rint(x / scale[:, None]),
-}
-
-
-def int8_rows(table: np.ndarray, rounding: str) -> tuple[np.ndarray, np.ndarray]:
+def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``table`` float32[rows, cols] as int8[rows, cols] and a float32[rows] scale per row.
 
-    Rounded exactly as the quantizer named by ``rounding`` (a ``ROUNDINGS`` key) will
-    round the tied output matmul's weight, so the lookup's copy and the matmul's copy
-    come out byte-identical and are stored once.
+    The scales are those a quantizer gives a matmul weight per output channel, so a
+    tied table's lookup copy and its output matmul's copy differ at most in how ties
+    were rounded, and the writer stores them once
+    (``flatbuffer_edit.share_requantized_tables``).
     """
     peak = np.abs(table).max(axis=1)
     peak = np.where(peak > 0, peak, 127.0).astype(np.float32)
     scale = (peak / np.float32(127)).astype(np.float32)
-    rows = ROUNDINGS[rounding](table, peak.astype(np.float64), scale)
+    rows = np.round(table.astype(np.float64) / scale.astype(np.float64)[:, np.newaxis])
     return np.clip(rows, -127, 127).astype(np.int8), scale
 
 
 def make_fast_decoder(
     weights: DecoderWeights,
     max_length: int,
-    int8_embedding: str | None = None,
+    int8_embedding: bool = False,
 ) -> Any:
     """A ``tf.Module`` with ``signatures(buckets)`` for ``tf.saved_model.save``.
 
-    ``int8_embedding`` (a ``ROUNDINGS`` key, or None for float) stores the
-    token-embedding table for the lookup as int8 rows
+    ``int8_embedding`` stores the token-embedding table for the lookup as int8 rows
     with a scale each, for the integer modes: ai-edge-quantizer leaves a GATHER's
     table float, and the TFLite converter quantizes it apart from the matmul's copy
     (once per signature with full integer). A tied output projection keeps reading
@@ -76,7 +63,7 @@ def make_fast_decoder(
             self.token_embedding = variable(weights.token_embedding, "token_embedding")
             self.embedding_rows: tuple[Any, Any] | None = None
             if int8_embedding:
-                rows, row_scale = int8_rows(weights.token_embedding, int8_embedding)
+                rows, row_scale = int8_rows(weights.token_embedding)
                 self.embedding_rows = (
                     variable(rows, "token_embedding_int8"),
                     variable(row_scale, "token_embedding_scale"),

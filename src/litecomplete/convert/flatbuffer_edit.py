@@ -59,3 +59,53 @@ def share_identical_buffers(model: Any) -> int:
             if tensor.buffer in moved:
                 tensor.buffer = moved[tensor.buffer]
     return freed
+
+
+# Two int8 tables are one weight quantized twice when they differ this little.
+REQUANTIZED_MAX_SHARE = 0.01  # of their bytes, each by one step (a rounding tie)
+REQUANTIZED_MIN_BYTES = 1 << 16
+
+
+def share_requantized_tables(model: Any) -> int:
+    """Point tensors at one copy of int8 tables that differ only in rounded ties.
+
+    The lookup's int8 embedding table and the quantizer's int8 copy of the tied output
+    matmul have the same scales; quantizers differ in how they round halves (the
+    dequantized Q4 weights of a GGUF are full of exact halves), so up to a percent of
+    bytes may differ by one step. Either copy serves both. Returns the bytes freed.
+    """
+    import numpy as np
+
+    by_size: dict[int, list[int]] = {}
+    for index, buffer in enumerate(model.buffers):
+        if buffer.data is not None and len(buffer.data) >= REQUANTIZED_MIN_BYTES:
+            by_size.setdefault(len(buffer.data), []).append(index)
+    int8_buffers = {
+        tensor.buffer
+        for subgraph in model.subgraphs
+        for tensor in subgraph.tensors
+        if tensor.type == 9  # INT8
+    }
+    moved: dict[int, int] = {}
+    freed = 0
+    for indices in by_size.values():
+        candidates = [i for i in indices if i in int8_buffers]
+        for pos, keep in enumerate(candidates):
+            if keep in moved:
+                continue
+            kept = np.frombuffer(memoryview(model.buffers[keep].data).cast("B"), np.int8)
+            for other in candidates[pos + 1 :]:
+                if other in moved:
+                    continue
+                data = np.frombuffer(memoryview(model.buffers[other].data).cast("B"), np.int8)
+                diff = kept.astype(np.int16) - data.astype(np.int16)
+                differing = np.count_nonzero(diff)
+                if np.abs(diff).max() <= 1 and differing <= REQUANTIZED_MAX_SHARE * diff.size:
+                    moved[other] = keep
+                    freed += len(data)
+                    model.buffers[other].data = None
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            if tensor.buffer in moved:
+                tensor.buffer = moved[tensor.buffer]
+    return freed
