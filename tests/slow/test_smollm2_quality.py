@@ -1,0 +1,71 @@
+"""SmolLM2 quantized: the quality goals, and perplexity against llama.cpp's own tool."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model, gguf_fast_source
+from litecomplete.eval import EvalConfig, evaluate
+from litecomplete.eval.text import default_eval_text
+from litecomplete.models.embedded import smollm2_gguf_path
+from litecomplete.quantize import QuantMode
+from litecomplete.runtime import FastModel
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+LLAMA_PERPLEXITY = ROOT / ".venv/bin/llama-perplexity"
+
+
+@pytest.fixture(scope="module")
+def smollm2_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("smollm2_quality")
+    source = gguf_fast_source(smollm2_gguf_path())
+    paths = {}
+    for mode in (QuantMode.NONE, QuantMode.DYNAMIC):
+        paths[mode.value] = out / f"smollm2-{mode.value}.tflite"
+        convert_fast_model(source, FastExportConfig(quant=mode), paths[mode.value])
+    return paths
+
+
+def test_dynamic_int8_meets_the_quality_goals(smollm2_files: dict[str, Path]) -> None:
+    ref = FastModel.load(smollm2_files["none"])
+    model = FastModel.load(smollm2_files["dynamic"])
+    result = evaluate(model, default_eval_text(), EvalConfig(max_tokens=1024), ref=ref)
+    cmp = result.comparison
+    assert cmp is not None
+    assert cmp.ppl_ratio <= 1.01
+    assert cmp.kld_mean <= 0.01
+    assert cmp.top1_agreement >= 0.97
+    assert 5 < result.perplexity < 100  # real English under a real model
+
+
+@pytest.mark.skipif(not LLAMA_PERPLEXITY.is_file(), reason="scripts/build-llama-perplexity.sh")
+def test_perplexity_agrees_with_llama_cpp(smollm2_files: dict[str, Path], tmp_path: Path) -> None:
+    text = tmp_path / "eval.txt"
+    text.write_text(default_eval_text(), "utf-8")
+    gguf = tmp_path / "smollm2-f32.gguf"
+    export = ["export-gguf", "--model", "smollm2", "--type", "f32", "--out", str(gguf)]
+    subprocess.run([sys.executable, "-m", "litecomplete", *export], check=True)
+    context, chunks = 128, 8
+    tool = subprocess.run(
+        [str(LLAMA_PERPLEXITY), "-m", str(gguf), "-f", str(text), "-c", str(context)]
+        + ["--chunks", str(chunks), "-t", "2", "-b", str(context)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Final estimate: PPL = ([0-9.]+)", tool.stdout + tool.stderr)
+    assert found, tool.stderr[-2000:]
+    theirs = float(found.group(1))
+    config = EvalConfig(
+        context=context, stride=context, min_context=context // 2 + 1, max_tokens=chunks * context
+    )
+    ours = evaluate(FastModel.load(smollm2_files["none"]), default_eval_text(), config)
+    assert ours.tokens == chunks * (context // 2 - 1)  # the tokens llama.cpp scores
+    assert abs(ours.perplexity / theirs - 1) <= 0.02, json.dumps([ours.perplexity, theirs])
