@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from litecomplete.report.run import Report
 
 
+def _near(a: tuple[float, float], b: tuple[float, float], log_y: bool) -> bool:
+    """Whether two points' labels would overlap (5 % apart in x and in y)."""
+    (xa, ya), (xb, yb) = a, b
+    if log_y:
+        ya, yb = math.log(max(ya, 1e-12)), math.log(max(yb, 1e-12))
+        return abs(xa - xb) <= 0.05 * max(xa, xb) and abs(ya - yb) <= 0.05
+    return abs(xa - xb) <= 0.05 * max(xa, xb) and abs(ya - yb) <= 0.05 * max(abs(ya), abs(yb))
+
+
 def _scatter(
-    report: Report, x: list[float], y: list[float], xlabel: str, ylabel: str, path: Path
+    report: Report,
+    x: list[float],
+    y: list[float],
+    labels: tuple[str, str],
+    path: Path,
+    log_y: bool = False,
 ) -> None:
     import matplotlib
 
@@ -17,12 +32,19 @@ def _scatter(
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     ax.scatter(x, y, color="tab:blue")
-    for row, xi, yi in zip(report.rows, x, y, strict=True):
-        ax.annotate(row.mode, (xi, yi), textcoords="offset points", xytext=(5, 4), fontsize=9)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    placed: list[tuple[float, float]] = []
+    for row, point in zip(report.rows, zip(x, y, strict=True), strict=True):
+        crowd = sum(_near(point, other, log_y) for other in placed)  # stack close labels
+        ax.annotate(
+            row.mode, point, textcoords="offset points", xytext=(5, 4 - 11 * crowd), fontsize=9
+        )
+        placed.append(point)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
     ax.set_title(report.model, fontsize=10)
-    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, format="png")
@@ -37,6 +59,6 @@ def write_plots(report: Report, out_dir: Path) -> list[Path]:
     decode = [r.decode_tokens_per_s for r in report.rows]
     first = out_dir / "size_vs_ppl.png"
     second = out_dir / "decode_vs_size.png"
-    _scatter(report, sizes, ppl, "file size (MiB)", "perplexity", first)
-    _scatter(report, sizes, decode, "file size (MiB)", "decode tokens/s", second)
+    _scatter(report, sizes, ppl, ("file size (MiB)", "perplexity (log scale)"), first, log_y=True)
+    _scatter(report, sizes, decode, ("file size (MiB)", "decode tokens/s"), second)
     return [first, second]

@@ -34,6 +34,7 @@ REPORT_MODES = (
     QuantMode.INT4,
 )
 MODEL_ALIASES = {"default": "smollm2"}
+MODEL_TITLES = {"default": "SmolLM2-135M-Instruct (default)", "smollm2": "SmolLM2-135M-Instruct"}
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def run_report(config: ReportConfig, models_dir: Path, on_stage: Any = None) -> 
             )
         )
     return Report(
-        model=config.model if config.model == model_spec else f"{config.model} ({model_spec})",
+        model=MODEL_TITLES.get(config.model, config.model),
         config={**asdict(config), "modes": [m.value for m in config.modes]},
         text=text_name,
         rows=rows,
