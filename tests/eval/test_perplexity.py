@@ -63,6 +63,13 @@ def test_windows_score_every_token_once_with_the_promised_context(
     assert scored == list(range(first, n))
 
 
+def test_back_to_back_windows_without_a_start_token_skip_each_first_token() -> None:
+    plan = list(windows(100, 32, 32, 1))
+    assert plan == [(0, 1, 32), (32, 33, 64), (64, 65, 96), (96, 97, 100)]
+    result = evaluate(FakeModel(), "abcdefghij" * 10, EvalConfig(context=32, stride=32))
+    assert result.tokens == 96 and result.perplexity == pytest.approx(16.0, rel=1e-12)
+
+
 def test_llama_cpp_windows_score_the_second_half_of_each_chunk() -> None:
     plan = list(windows(1030, 256, 256, 1, min_context=129))
     assert plan == [(b, b + 129, b + 256) for b in (0, 256, 512, 768)]  # the rest is too short

@@ -103,7 +103,9 @@ def windows(
 
     ``span`` text tokens fit in a window; token ``first_scored`` is the first that can
     be scored (1 without a start token: the first token has nothing before it).
-    Without ``min_context`` every token is scored once. With it, a window scores only
+    Without ``min_context`` every token is scored once, except that without a start
+    token a window that begins where the last one ended (``stride == span``) cannot
+    score its first token. With ``min_context``, a window scores only
     tokens with at least ``min_context`` tokens before them in the window, and tokens
     no window gives that much are left out (llama.cpp's perplexity tool scores the
     second half of non-overlapping windows: ``stride = span``, ``min_context = span/2+1``).
@@ -111,7 +113,8 @@ def windows(
     begin, done = 0, first_scored
     while done < n and begin < n:
         end = min(begin + span, n)
-        first = done if min_context is None else max(done, begin + min_context)
+        # A window's first token has nothing before it unless a start token leads.
+        first = max(done, begin + max(min_context or 0, first_scored))
         if end > first:
             yield begin, first, end
             done = end
