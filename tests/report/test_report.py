@@ -114,7 +114,9 @@ def test_report_on_the_tiny_model(tmp_path: Path) -> None:
     report = Report.from_dict(json.loads((out / "report.json").read_text()))
     assert [r.mode for r in report.rows] == ["none", "dynamic", "int4"]
     sizes = {r.mode: r.size_bytes for r in report.rows}
-    assert sizes["int4"] < sizes["dynamic"] < sizes["none"]
+    # The tiny model is mostly its embedding: int4 keeps the lookup's copy in int8 next
+    # to the output matmul's int4 copy, so it is not below dynamic here.
+    assert max(sizes["int4"], sizes["dynamic"]) < 0.5 * sizes["none"]
     for r in report.rows:
         assert r.eval["tokens"] == 40 and r.decode_tokens_per_s > 0
         assert r.convert_peak_rss_bytes > 0 and r.run_peak_rss_bytes > 0
