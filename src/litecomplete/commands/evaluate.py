@@ -44,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.eval import EvalConfig, evaluate
     from litecomplete.eval.text import read_eval_text
     from litecomplete.progress import count_progress
-    from litecomplete.runtime import FastModel
     from litecomplete.runtime.loading import load_fast_model
 
     config = EvalConfig(
@@ -54,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         min_context=args.min_context,
     )
     text, text_name = read_eval_text(args.text)
-    model: FastModel = load_fast_model(Path(args.model), args.threads, role="--model")
+    model = load_fast_model(Path(args.model), args.threads, role="--model")
     ref = load_fast_model(Path(args.ref), args.threads, role="--ref") if args.ref else None
     with count_progress("eval", "tokens") as update:
         result = evaluate(model, text, config, ref=ref, on_progress=update)

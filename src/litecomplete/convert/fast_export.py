@@ -24,12 +24,6 @@ from litecomplete.convert.decoder_weights import (
     gpt2_decoder_weights,
     llama_keras_decoder_weights,
 )
-from litecomplete.convert.flatbuffer_edit import (
-    read_model_object,
-    share_identical_buffers,
-    share_requantized_tables,
-    write_model_object,
-)
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -245,11 +239,6 @@ def fast_tflite_bytes(
 
         stage(f"quantize weights ({config.quant.value})")
         data = quantize_weights(data, config.quant)
-    # One weight can land in the file more than once: the quantizer writes it per
-    # signature, and the converter may give a tied table's lookup and matmul a copy each.
-    model = read_model_object(data)
-    if share_identical_buffers(model) + share_requantized_tables(model):
-        data = write_model_object(model)
     return data
 
 
@@ -288,4 +277,6 @@ def convert_fast_model(
         c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
         c.TOKENIZER_METADATA_NAME: source.tokenizer_json.encode("utf-8"),
     }
-    return write_model(data, metadata, out, config.quant, start)
+    # One weight can land in the file more than once: ai-edge-quantizer writes it per
+    # signature, and a tied table's lookup and output matmul get a quantized copy each.
+    return write_model(data, metadata, out, config.quant, start, share_weights=True)

@@ -1,6 +1,6 @@
 """Reading a ``.tflite`` flatbuffer into editable objects and writing it back.
 
-Shared by the metadata writer and the weight quantizer's clean-up.
+Used by the writer (`output.write_model`): metadata entries and shared weights.
 """
 
 from __future__ import annotations

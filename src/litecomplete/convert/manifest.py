@@ -7,15 +7,14 @@ drop-in ``autocomplete.tflite``.
 
 from __future__ import annotations
 
+from typing import Any
 
-def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
-    """Return ``model_bytes`` with each ``name: data`` added as a metadata entry."""
+
+def add_metadata_entries(model: Any, entries: dict[str, bytes]) -> None:
+    """Add each ``name: data`` to ``model`` (a ``schema.ModelT``) as a metadata entry."""
     import numpy as np
     from tensorflow.lite.python import schema_py_generated as schema
 
-    from litecomplete.convert.flatbuffer_edit import read_model_object, write_model_object
-
-    model = read_model_object(model_bytes)
     metadata = list(model.metadata or [])
     for name, data in entries.items():
         buffer = schema.BufferT()
@@ -26,4 +25,3 @@ def add_metadata(model_bytes: bytes, entries: dict[str, bytes]) -> bytes:
         entry.buffer = len(model.buffers) - 1
         metadata.append(entry)
     model.metadata = metadata
-    return write_model_object(model)

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from litecomplete.atomic import atomic_write_bytes
-from litecomplete.convert.manifest import add_metadata
+from litecomplete.convert.flatbuffer_edit import (
+    read_model_object,
+    share_identical_buffers,
+    share_requantized_tables,
+    write_model_object,
+)
+from litecomplete.convert.manifest import add_metadata_entries
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes
 from litecomplete.quantize.modes import QuantMode, RepresentativeDataset, apply_quant_mode
@@ -65,12 +71,20 @@ def write_model(
     out: Path,
     quant: QuantMode,
     started: float,
+    share_weights: bool = False,
 ) -> ConvertResult:
     """Add ``metadata`` to the converted ``data`` and write it to ``out`` atomically.
 
     ``started`` is the ``time.perf_counter()`` reading when the conversion began.
+    ``share_weights`` first points tensors at one copy of repeated weights
+    (``flatbuffer_edit``), in the same pass over the flatbuffer.
     """
-    data = add_metadata(data, metadata)
+    model = read_model_object(data)
+    if share_weights:
+        share_identical_buffers(model)
+        share_requantized_tables(model)
+    add_metadata_entries(model, metadata)
+    data = write_model_object(model)
     info = parse_model_bytes(data)
     atomic_write_bytes(out, data)
     seconds = time.perf_counter() - started
