@@ -9,8 +9,19 @@ from litecomplete.commands import (
     import_gguf,
     inspect_file,
     report,
+    safety_eval,
 )
 
-COMMANDS = [convert, complete, inspect_file, evaluate, report, bench, import_gguf, export_gguf]
+COMMANDS = [
+    convert,
+    complete,
+    inspect_file,
+    evaluate,
+    report,
+    bench,
+    import_gguf,
+    export_gguf,
+    safety_eval,
+]
 
 __all__ = ["COMMANDS"]
