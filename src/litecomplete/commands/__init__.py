@@ -10,11 +10,13 @@ from litecomplete.commands import (
     inspect_file,
     report,
     safety_eval,
+    serve,
 )
 
 COMMANDS = [
     convert,
     complete,
+    serve,
     inspect_file,
     evaluate,
     report,

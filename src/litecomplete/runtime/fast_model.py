@@ -126,16 +126,21 @@ class FastModel:
     def decode_text(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
 
-    def prompt_ids(self, prompt: str | bytes, max_new_tokens: int) -> list[int]:
+    def prompt_ids(
+        self, prompt: str | bytes, max_new_tokens: int, max_prompt_tokens: int | None = None
+    ) -> list[int]:
         """Token ids the model sees: start token, then the prompt's NEWEST tokens.
 
         At most ``max_length - min(max_new_tokens, max_length // 2)`` tokens are kept,
-        so the completion always has room in the cache.
+        so the completion always has room in the cache, and at most
+        ``max_prompt_tokens`` of the prompt's own.
         """
         text = validate_prompt(prompt).decode("utf-8")
         ids = self.encode(text)
         start = [int(self.start_token_id)] if self.start_token_id is not None else []
         keep = self.max_length - min(max_new_tokens, self.max_length // 2) - len(start)
+        if max_prompt_tokens is not None:
+            keep = min(keep, max_prompt_tokens)
         return start + ids[max(0, len(ids) - keep) :]
 
     # ------------------------------------------------------------ graph calls
@@ -260,7 +265,9 @@ class FastModel:
             PromptError: empty prompt or invalid UTF-8 (before anything runs).
         """
         config = config or GenerationConfig()
-        prepared = self._feed(self.prompt_ids(prompt, config.max_new_tokens))
+        prepared = self._feed(
+            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+        )
         return self._continue(prepared, config, TokenSampler(config.sampling))
 
     def complete_n(
@@ -275,7 +282,9 @@ class FastModel:
 
             raise ConfigError(f"n must be at least 1, got {n}")
         config = config or GenerationConfig()
-        prepared = self._feed(self.prompt_ids(prompt, config.max_new_tokens))
+        prepared = self._feed(
+            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+        )
         results = []
         for i in range(n):
             sampling = config.sampling

@@ -24,16 +24,21 @@ class GenerationConfig:
         sampling: how each token is chosen.
         stop: strings that end the completion; the completion excludes them.
         stop_at_end_token: stop at the model's end token.
+        max_prompt_tokens: keep at most this many of the prompt's newest tokens
+            (None: as many as leave room for the completion).
     """
 
     max_new_tokens: int = 32
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     stop: tuple[str, ...] = ()
     stop_at_end_token: bool = True
+    max_prompt_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
+        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 1:
+            raise ConfigError(f"max_prompt_tokens must be at least 1, got {self.max_prompt_tokens}")
         if not isinstance(self.stop, tuple):
             object.__setattr__(self, "stop", tuple(self.stop))
 

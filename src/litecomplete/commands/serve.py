@@ -1,0 +1,69 @@
+"""``litecomplete serve``: the web app and the OpenAI-compatible API on one port."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "serve"
+HELP = (
+    "Serve the autocomplete web app and an OpenAI-compatible API (/v1/completions, "
+    "/v1/models, /health) over the models of a directory."
+)
+EXAMPLE = "litecomplete serve --models-dir ./models --port 8000"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--models-dir",
+        default=None,
+        help="directory of .tflite models (app or fast format) the server may use; "
+        "default: the data directory's models/",
+    )
+    p.add_argument(
+        "--no-default-model",
+        action="store_true",
+        help="do not offer (or first convert) the embedded default model",
+    )
+    p.add_argument("--threads", type=int, default=2, help="interpreter threads per model")
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        help="allow browser requests from this origin (repeatable; default: none)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from litecomplete.errors import ConfigError
+    from litecomplete.paths import data_dir
+    from litecomplete.server.app import create_app
+    from litecomplete.server.registry import ModelRegistry
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be 1 to 65535, got {args.port}")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    models_dir = Path(args.models_dir) if args.models_dir else data_dir() / "models"
+    if args.models_dir and not models_dir.is_dir():
+        raise ConfigError(f"--models-dir {models_dir} is not a directory")
+    default_path = None
+    if not args.no_default_model:
+        from litecomplete.default_model import ensure_default_model
+        from litecomplete.progress import stage_progress
+
+        with stage_progress("prepare default model", 5) as bar:
+            default_path = ensure_default_model(on_stage=bar)
+    registry = ModelRegistry(models_dir, default_path, num_threads=args.threads)
+    usable = registry.usable()
+    if not usable:
+        raise ConfigError(f"no usable model: {models_dir} has no app- or fast-format .tflite file")
+    app = create_app(registry, cors_origins=tuple(args.cors_origin))
+    print(f"models: {', '.join(e.id for e in usable)}")
+    print(f"litecomplete on http://{args.host}:{args.port}/")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=5)
+    return 0

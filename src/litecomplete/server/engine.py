@@ -1,0 +1,165 @@
+"""Suggestions as the app makes them: context window, profanity filter, retries.
+
+The prompt is checked first and refused if it contains a listed word (the seed app's
+"Mind your language!"). Every suggestion is checked too; a profane one is generated
+again, up to ``RETRIES`` times, then the choice ends empty with finish reason
+``content_filter`` (the seed app's "no suggestions"). A greedy request's retries
+sample (temperature ``RETRY_TEMPERATURE``), since greedy decoding would repeat itself.
+
+Streaming holds text back until a word is complete and checks the whole suggestion
+so far before sending more: a profane word found before anything was sent starts
+a retry; found later, the stream ends there, with ``content_filter``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from litecomplete.errors import LitecompleteError
+from litecomplete.runtime.app_model import AppModel
+from litecomplete.runtime.context import newest_words
+from litecomplete.runtime.fast_model import FastModel
+from litecomplete.runtime.generation import FinishReason, GenerationConfig
+from litecomplete.runtime.sampling import SamplingConfig
+from litecomplete.safety import ProfanityFilter
+
+RETRIES = 3
+RETRY_TEMPERATURE = 0.8
+CONTENT_FILTER = "content_filter"
+PROFANE_PROMPT_MESSAGE = "Mind your language! The text contains words the profanity filter blocks."
+
+
+class ProfanePromptError(LitecompleteError):
+    """The prompt contains a word the profanity filter blocks."""
+
+
+@dataclass(frozen=True)
+class SuggestRequest:
+    prompt: str
+    config: GenerationConfig
+    n: int = 1
+    context_words: int | None = None  # keep the prompt's newest words only
+
+
+@dataclass(frozen=True)
+class Choice:
+    index: int
+    text: str
+    finish_reason: str  # "stop", "length" or "content_filter"
+    tokens: int
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A streamed piece of choice ``index``; ``finish_reason`` is set on its last one."""
+
+    index: int
+    text: str
+    finish_reason: str | None = None
+
+
+def _reason(reason: FinishReason | None) -> str:
+    return "stop" if reason in (None, FinishReason.STOP) else "length"
+
+
+def _attempt_config(config: GenerationConfig, index: int, attempt: int) -> GenerationConfig:
+    sampling = config.sampling
+    seed = None if sampling.seed is None else sampling.seed + index + 1000 * attempt
+    if attempt and sampling.greedy:
+        sampling = SamplingConfig(
+            temperature=RETRY_TEMPERATURE,
+            top_k=40,
+            top_p=sampling.top_p,
+            repetition_penalty=sampling.repetition_penalty,
+            seed=seed,
+        )
+    else:
+        sampling = replace(sampling, seed=seed)
+    return replace(config, sampling=sampling)
+
+
+# Text up to the end of the last complete word: what streaming may check and send.
+_WORD_END = re.compile(r".*[\s.,;:!?\"')\]}]", re.DOTALL)
+
+
+class Suggester:
+    """Runs ``SuggestRequest``s on one loaded model with one profanity filter."""
+
+    def __init__(self, model: AppModel | FastModel, profanity: ProfanityFilter) -> None:
+        self.model = model
+        self.profanity = profanity
+
+    def prompt_of(self, request: SuggestRequest) -> str:
+        """The text the model sees; ProfanePromptError if the user's text is profane."""
+        if self.profanity.is_profane(request.prompt):
+            raise ProfanePromptError(PROFANE_PROMPT_MESSAGE)
+        if request.context_words is None:
+            return request.prompt
+        return newest_words(request.prompt, request.context_words)
+
+    def prompt_tokens(self, prompt: str, config: GenerationConfig) -> int:
+        if isinstance(self.model, FastModel):
+            ids = self.model.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+            return len(ids)
+        return len(prompt.split())
+
+    def _generate(self, prompt: str, config: GenerationConfig) -> tuple[str, str, int]:
+        if isinstance(self.model, FastModel):
+            result = self.model.complete(prompt, config)
+            return result.text, _reason(result.finish_reason), len(result.token_ids)
+        text = self.model.complete(prompt)  # the app graph samples on its own
+        return text, "stop", len(text.split())
+
+    def complete(self, request: SuggestRequest) -> list[Choice]:
+        """``request.n`` checked suggestions."""
+        prompt = self.prompt_of(request)
+        choices = []
+        for index in range(request.n):
+            choice = Choice(index, "", CONTENT_FILTER, 0)
+            for attempt in range(1 + RETRIES):
+                config = _attempt_config(request.config, index, attempt)
+                text, reason, tokens = self._generate(prompt, config)
+                if not self.profanity.is_profane(text):
+                    choice = Choice(index, text, reason, tokens)
+                    break
+            choices.append(choice)
+        return choices
+
+    def stream(self, request: SuggestRequest) -> Iterator[Delta]:
+        """The choices of ``request`` piece by piece, one choice after another."""
+        prompt = self.prompt_of(request)
+        for index in range(request.n):
+            yield from self._stream_choice(prompt, request.config, index)
+
+    def _stream_choice(self, prompt: str, config: GenerationConfig, index: int) -> Iterator[Delta]:
+        if not isinstance(self.model, FastModel):
+            (choice,) = self.complete(SuggestRequest(prompt, config))
+            yield Delta(index, choice.text, choice.finish_reason)
+            return
+        for attempt in range(1 + RETRIES):
+            sent = ""  # text already streamed
+            text = ""  # text generated
+            reason: str | None = None
+            for piece in self.model.stream(prompt, _attempt_config(config, index, attempt)):
+                text += piece.text
+                if piece.finish_reason is not None:
+                    reason = _reason(piece.finish_reason)
+                    ready = text
+                else:
+                    match = _WORD_END.match(text, len(sent))
+                    ready = text[: match.end()] if match else sent
+                if len(ready) == len(sent):
+                    continue
+                if self.profanity.is_profane(ready):
+                    if sent:  # part of it is out: end the stream at the clean part
+                        yield Delta(index, "", CONTENT_FILTER)
+                        return
+                    break  # nothing sent yet: try again
+                yield Delta(index, ready[len(sent) :])
+                sent = ready
+            else:
+                yield Delta(index, "", reason or "stop")
+                return
+        yield Delta(index, "", CONTENT_FILTER)
