@@ -16,6 +16,10 @@ LIGHT_MODULES = [
     "litecomplete.models",
     "litecomplete.convert",
     "litecomplete.quantize",
+    "litecomplete.safety",
+    "litecomplete.app.server",
+    "litecomplete.app.registry",
+    "litecomplete.commands.serve",
 ]
 
 

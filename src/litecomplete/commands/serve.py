@@ -39,10 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from litecomplete.app.registry import ModelRegistry
+    from litecomplete.app.server import create_app
     from litecomplete.errors import ConfigError
     from litecomplete.paths import data_dir
-    from litecomplete.server.app import create_app
-    from litecomplete.server.registry import ModelRegistry
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be 1 to 65535, got {args.port}")
@@ -62,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
     usable = registry.usable()
     if not usable:
         raise ConfigError(f"no usable model: {models_dir} has no app- or fast-format .tflite file")
+    first = usable[0].id
+    with registry.lock(first):  # the first request (a keystroke's ghost) should not wait
+        registry.load(first)
     app = create_app(registry, cors_origins=tuple(args.cors_origin))
-    print(f"models: {', '.join(e.id for e in usable)}")
+    print(f"models: {', '.join(e.id for e in usable)} ({first} loaded)")
     print(f"litecomplete on http://{args.host}:{args.port}/")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=5)
     return 0

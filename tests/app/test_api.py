@@ -163,8 +163,8 @@ def test_profane_suggestions_are_retried_then_filtered(registry: Any) -> None:
     """A filter that blocks every suggestion: 1 + RETRIES attempts, then nothing."""
     from fastapi.testclient import TestClient
 
-    from litecomplete.server.app import create_app
-    from litecomplete.server.engine import RETRIES
+    from litecomplete.app.engine import RETRIES
+    from litecomplete.app.server import create_app
 
     checked: list[str] = []
 
@@ -197,9 +197,35 @@ def test_profane_suggestions_are_retried_then_filtered(registry: Any) -> None:
 def test_clean_suggestions_pass_the_filter_untouched(registry: Any) -> None:
     from fastapi.testclient import TestClient
 
-    from litecomplete.server.app import create_app
+    from litecomplete.app.server import create_app
 
     with TestClient(create_app(registry, profanity=ProfanityFilter(parse_word_list([])))) as c:
         free = complete(c, max_tokens=6, temperature=0).json()["choices"][0]
     with TestClient(create_app(registry)) as c:
         assert complete(c, max_tokens=6, temperature=0).json()["choices"][0] == free
+
+
+def test_app_format_models_are_served_too(app_models: dict[str, Any], tmp_path: Any) -> None:
+    """The seed app's single-graph format: one answer per request, streamed as one piece."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from litecomplete.app.registry import ModelRegistry
+    from litecomplete.app.server import create_app
+    from litecomplete.runtime import AppModel
+
+    shutil.copy(app_models["none"], tmp_path / "seed-app.tflite")
+    expected = AppModel.load(app_models["none"]).complete("Hello")
+    with TestClient(create_app(ModelRegistry(tmp_path, None))) as c:
+        (model,) = c.get("/v1/models").json()["data"]
+        assert model["id"] == "seed-app" and model["format"] == "app"
+        assert model["max_length"] is None
+        body = c.post("/v1/completions", json={"model": "seed-app", "prompt": "Hello"}).json()
+        assert body["choices"][0]["text"] == expected
+        events = sse_events(
+            c.post(
+                "/v1/completions", json={"model": "seed-app", "prompt": "Hello", "stream": True}
+            ).text
+        )
+        assert "".join(e["choices"][0]["text"] for e in events) == expected

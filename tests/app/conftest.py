@@ -26,14 +26,14 @@ def models_dir(fast_models: dict[str, Path], tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="session")
 def registry(models_dir: Path) -> Any:
-    from litecomplete.server.registry import ModelRegistry
+    from litecomplete.app.registry import ModelRegistry
 
     return ModelRegistry(models_dir, default_path=None, num_threads=1)
 
 
 @pytest.fixture(scope="session")
 def app(registry: Any) -> Any:
-    from litecomplete.server.app import create_app
+    from litecomplete.app.server import create_app
 
     return create_app(registry)
 

@@ -1,4 +1,4 @@
-"""The HTTP server: the web app, the OpenAI-compatible completions API, health and models.
+"""The HTTP server: the web page, the OpenAI-compatible completions API, health and models.
 
 Every error answers in OpenAI's shape (``{"error": {"message", "type", "param",
 "code"}}``) with a 4xx status for anything the client caused; the server keeps
@@ -21,19 +21,19 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from litecomplete.errors import ConfigError, LitecompleteError, PromptError
-from litecomplete.runtime.generation import GenerationConfig
-from litecomplete.runtime.sampling import SamplingConfig
-from litecomplete.safety import ProfanityFilter, default_filter
-from litecomplete.server.engine import (
+from litecomplete.app.engine import (
     Choice,
     Delta,
     ProfanePromptError,
     Suggester,
     SuggestRequest,
 )
-from litecomplete.server.registry import ModelRegistry
-from litecomplete.server.schema import CompletionRequest, error_payload
+from litecomplete.app.registry import ModelRegistry
+from litecomplete.app.schema import CompletionRequest, error_payload
+from litecomplete.errors import ConfigError, LitecompleteError, PromptError
+from litecomplete.runtime.generation import GenerationConfig
+from litecomplete.runtime.sampling import SamplingConfig
+from litecomplete.safety import ProfanityFilter, default_filter
 
 MAX_BODY_BYTES = 256 * 1024
 WEB_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
@@ -160,7 +160,7 @@ def create_app(
     # ------------------------------------------------------------ pages
 
     def web_file(name: str) -> str:
-        return (resources.files("litecomplete.server") / "web" / name).read_text("utf-8")
+        return (resources.files("litecomplete.app") / "web" / name).read_text("utf-8")
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

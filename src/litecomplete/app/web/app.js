@@ -4,11 +4,13 @@
 
 const $ = (id) => document.getElementById(id);
 const text = $("text"), mirror = $("mirror"), suggestionBox = $("suggestion"), messageBox = $("message");
-const GHOST_DELAY_MS = 120, GHOST_TOKENS = 6;
+const GHOST_DELAY_MS = 15, GHOST_TOKENS = 6;
+// Milliseconds from a keystroke to its ghost text on screen (scripts/ghost_latency.py reads them).
+window.litecompleteStats = { ghostMs: [], ghostKinds: [] };
 
 const state = {
   models: [], accepted: [], ghost: "", suggestion: "", previous: "",
-  ghostTimer: 0, ghostAbort: null, generateAbort: null,
+  ghostTimer: 0, ghostAbort: null, generateAbort: null, typedAt: 0,
 };
 
 // ------------------------------------------------------------------ messages
@@ -200,21 +202,43 @@ function scheduleGhost() {
 
 async function fetchGhost() {
   const prompt = text.value, abort = (state.ghostAbort = new AbortController());
-  const started = performance.now();
+  const typedAt = state.typedAt;
+  let shown = false, ghost = "";
+  mirror.dataset.ghost = "streaming";
   try {
     // Greedy and without a word window, so each keystroke extends the cached prompt.
-    const response = await post({ model: model(), prompt, max_tokens: GHOST_TOKENS,
-      temperature: 0, stop: ["\n"] }, abort.signal);
-    const ghost = (await response.json()).choices[0].text;
-    if (text.value !== prompt || state.ghostAbort !== abort) return;
-    state.ghost = ghost.replace(/\s+$/, "");
-    $("status").textContent = `live suggestion in ${Math.round(performance.now() - started)} ms`;
-    render();
+    // Streamed: the first word shows as soon as it is written, and a newer keystroke
+    // aborts the request, which stops the generation on the server too.
+    await stream({ model: model(), prompt, max_tokens: GHOST_TOKENS, temperature: 0,
+      stop: ["\n"] }, (piece) => {
+      if (text.value !== prompt || state.ghostAbort !== abort) return;
+      ghost += piece;
+      state.ghost = ghost.replace(/\s+$/, "");
+      render();
+      if (state.ghost && !shown) { shown = true; showGhostLatency(typedAt, "fetched"); }
+    }, abort.signal);
+    if (state.ghostAbort === abort) mirror.dataset.ghost = "done";  // the whole ghost is shown
   } catch (e) {
     if (e.name === "AbortError") return;
     if (e instanceof ApiError && e.error && e.error.code === "profanity") showMessage("Mind your language!");
     else if (e instanceof ApiError) showMessage(e.message, true);
   }
+}
+
+function showGhostLatency(typedAt, kind) {
+  const ms = performance.now() - typedAt;
+  window.litecompleteStats.ghostMs.push(ms);
+  window.litecompleteStats.ghostKinds.push(kind);
+  $("status").textContent = `live suggestion ${Math.round(ms)} ms after the keystroke`;
+}
+
+// Typing what the ghost predicted keeps the rest of it on screen at once.
+function keepGhost(before, after) {
+  if (!state.ghost || !after.startsWith(before) || text.selectionEnd !== after.length) return false;
+  const typed = after.slice(before.length);
+  if (!typed || !state.ghost.startsWith(typed) || typed.length >= state.ghost.length) return false;
+  state.ghost = state.ghost.slice(typed.length);
+  return true;
 }
 
 // ------------------------------------------------------------------ settings
@@ -261,10 +285,20 @@ async function loadModels() {
 // ------------------------------------------------------------------ wiring
 
 text.addEventListener("input", () => {
+  state.typedAt = performance.now();
+  const kept = keepGhost(state.previous, text.value);
   shiftRanges(state.previous, text.value);
   state.previous = text.value;
-  render();
   $("again").disabled = !state.suggestion && !text.value.trim();
+  if (kept) {  // already right: show it now, refresh it in the background
+    render();
+    showGhostLatency(state.typedAt, "kept");
+    clearTimeout(state.ghostTimer);
+    if (state.ghostAbort) state.ghostAbort.abort();
+    state.ghostTimer = setTimeout(fetchGhost, GHOST_DELAY_MS);
+    return;
+  }
+  render();
   scheduleGhost();
 });
 text.addEventListener("scroll", () => { mirror.scrollTop = text.scrollTop; });

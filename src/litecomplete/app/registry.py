@@ -32,7 +32,26 @@ class ModelEntry:
     problem: str | None = None  # why the file cannot be used
 
 
+_checked: dict[tuple[str, Path, int, int], ModelEntry] = {}
+_checked_guard = threading.Lock()
+
+
 def _entry(model_id: str, path: Path) -> ModelEntry:
+    """``path`` checked once per version of the file (its size and modification time)."""
+    stat = path.stat()
+    key = (model_id, path, stat.st_size, stat.st_mtime_ns)
+    with _checked_guard:
+        found = _checked.get(key)
+    if found is None:
+        found = _check(model_id, path)
+        with _checked_guard:
+            for old in [k for k in _checked if k[:2] == key[:2]]:  # earlier versions
+                del _checked[old]
+            _checked[key] = found
+    return found
+
+
+def _check(model_id: str, path: Path) -> ModelEntry:
     try:
         info = read_model_info(path)
         fmt = check_contract(info)
