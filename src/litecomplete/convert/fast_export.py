@@ -39,6 +39,7 @@ from litecomplete.convert.tokenizer_export import (
 from litecomplete.errors import ConfigError
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
+from litecomplete.quantize.static import quantize_static_int8
 
 DEFAULT_BUCKETS = (16, 64, 256)
 
@@ -170,8 +171,11 @@ def _representative_dataset(
             n = min(largest, 1 + (37 * (sample + 1)) % largest)
             offset = (sample * 211) % max(1, len(ids_all) - n - 1)
             ids = ids_all[offset : offset + n + 1]  # n prompt tokens and the next one
+            # Prefill sees buckets full of real text: padding rows would widen the ranges
+            # that calibration records with activations no real token has.
             for bucket in config.buckets:
-                yield c.prefill_signature(bucket), prefill_inputs(ids[:bucket], bucket, zeros)
+                full = ids_all[offset : offset + bucket]
+                yield c.prefill_signature(bucket), prefill_inputs(full, bucket, zeros)
             # The float prefill of all n tokens gives decode its caches.
             run = signatures[c.prefill_signature(largest)]
             feed = prefill_inputs(ids[:n], largest, zeros)
@@ -215,6 +219,8 @@ def fast_tflite_bytes(
             f"--max-length {config.max_length} exceeds the model's "
             f"{weights.spec.max_positions} positions"
         )
+    # Full integer here is float conversion, then ai-edge-quantizer (quantize.static).
+    converter_quant = QuantMode.NONE if config.quant is QuantMode.INT8 else config.quant
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
@@ -223,17 +229,16 @@ def fast_tflite_bytes(
         signatures = module.signatures(list(config.buckets))
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
-        stage(f"convert to TFLite ({config.quant.value})")
+        stage(f"convert to TFLite ({converter_quant.value})")
         converter = tf.lite.TFLiteConverter.from_saved_model(
             saved_model_dir, signature_keys=list(signatures)
         )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        representative = (
-            _representative_dataset(signatures, source, config)
-            if config.quant is QuantMode.INT8
-            else None
-        )
-        data = quantize_and_convert(converter, config.quant, representative)
+        data = quantize_and_convert(converter, converter_quant, None)
+        if config.quant is QuantMode.INT8:
+            stage("calibrate and quantize (int8)")
+            calibration = _representative_dataset(signatures, source, config)
+            data = quantize_static_int8(data, calibration())
     if config.quant.weight_only:
         from litecomplete.quantize.weights import quantize_weights
 

@@ -97,8 +97,10 @@ def make_fast_decoder(
             x = (x - mean) * tf.math.rsqrt(var + spec.norm_epsilon)
             return x * scale + bias if bias is not None else x * scale
 
-        def dense(self, x: Any, kernel: Any, bias: Any) -> Any:
-            y = tf.matmul(x, kernel)  # (T, in) @ (in, out): FULLY_CONNECTED
+        def dense(self, x: Any, kernel: Any, bias: Any, name: str) -> Any:
+            # (T, in) @ (in, out): one FULLY_CONNECTED (bias fused), named for per-op
+            # quantization recipes (quantize.static)
+            y = tf.matmul(x, kernel, name=name)  # a fused bias keeps the matmul's name
             return y + bias if bias is not None else y
 
         def attention(
@@ -112,7 +114,8 @@ def make_fast_decoder(
             t: int,
         ) -> tuple[Any, Any, Any]:
             """x: (T, hidden) -> (T, hidden), new k (1, kv, T, dh), new v (1, kv, dh, T)."""
-            qkv = self.dense(x, w["qkv_kernel"], w["qkv_bias"])  # (T, (h + 2kv) * dh)
+            # (T, (h + 2kv) * dh)
+            qkv = self.dense(x, w["qkv_kernel"], w["qkv_bias"], "qkv_proj")
             q, k, v = tf.split(
                 qkv, [heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], axis=-1
             )
@@ -143,15 +146,15 @@ def make_fast_decoder(
             )  # (1, kv, group * T, dh)
             out = tf.reshape(out, [kv_heads, group, t, head_dim])
             out = tf.reshape(tf.transpose(out, [2, 0, 1, 3]), [t, heads * head_dim])
-            return self.dense(out, w["out_kernel"], w["out_bias"]), k, v
+            return self.dense(out, w["out_kernel"], w["out_bias"], "out_proj"), k, v
 
         def mlp(self, x: Any, w: dict[str, Any]) -> Any:
-            up = self.dense(x, w["up_kernel"], w["up_bias"])
+            up = self.dense(x, w["up_kernel"], w["up_bias"], "up_proj")
             if spec.activation == "silu_glu":
-                hidden = tf.nn.silu(self.dense(x, w["gate_kernel"], None)) * up
+                hidden = tf.nn.silu(self.dense(x, w["gate_kernel"], None, "gate_proj")) * up
             else:
                 hidden = tf.nn.gelu(up, approximate=True)
-            return self.dense(hidden, w["down_kernel"], w["down_bias"])
+            return self.dense(hidden, w["down_kernel"], w["down_bias"], "down_proj")
 
         def rope(self, x: Any, positions: Any) -> Any:
             """Rotary embedding, rotate-half layout; x: (T, heads, head_dim)."""
@@ -199,7 +202,7 @@ def make_fast_decoder(
             # Output projection, tied to the embedding unless the model has its own:
             # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
             output = self.output_kernel if self.output_kernel is not None else self.token_embedding
-            outputs[c.LOGITS] = tf.matmul(last, output, transpose_b=True)
+            outputs[c.LOGITS] = tf.matmul(last, output, transpose_b=True, name="lm_head")
             return outputs
 
         # ------------------------------------------------------------ signatures

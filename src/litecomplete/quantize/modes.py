@@ -5,10 +5,14 @@
 ``dynamic``  int8 weights, float activations quantized on the fly (the
              seed's ``Optimize.DEFAULT``): ~4x smaller, no data needed.
 ``float16``  float16 weights, computed in float32 on CPU: ~2x smaller.
-``int8``     full integer: int8 weights and activations, calibrated on a
-             representative dataset of real text. Ops with no integer kernel
-             (string, hash-table, control-flow and Flex ops) stay float; the
-             converter result lists them.
+``int8``     integer: int8 weights, and int8 activations with ranges calibrated
+             on real text. App format: the converter's full integer; ops with no
+             integer kernel (string, hash-table, control-flow and Flex ops) stay
+             float. Fast format: only the matmuls reading normed inputs (q/k/v,
+             gate, up) take calibrated int8 activations; the others, whose static
+             ranges destroy quality, fall back to float activations quantized
+             per row at run time, and every other op stays float
+             (``quantize.static``).
 ``int8w``    int8 weights (per output channel), dequantized to float32 before
              every matmul: ~4x smaller weights, float computation.
 ``int4``     int4 weights in blocks of 32, each with its own float16 scale;

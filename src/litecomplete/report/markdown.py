@@ -11,7 +11,8 @@ MODE_NOTES = {
     "none": "float32 weights and activations (the reference)",
     "float16": "float16 weights, float32 compute",
     "dynamic": "int8 weights, activations quantized on the fly",
-    "int8": "full integer: int8 weights and activations, calibrated on Shakespeare",
+    "int8": "int8 weights; q/k/v matmuls on int8 activations calibrated on Shakespeare, "
+    "the rest float activations (quantized per row at run time)",
     "int8w": "int8 weights dequantized to float32: float compute",
     "int4": "int4 weights in blocks of 32, activations quantized on the fly",
 }
