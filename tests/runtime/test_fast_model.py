@@ -12,6 +12,7 @@ import pytest
 
 from litecomplete.errors import ConfigError, ModelFileError, PromptError
 from litecomplete.runtime import FastModel, FinishReason, GenerationConfig, SamplingConfig
+from litecomplete.runtime.fast_model import trim_step
 from tests.conftest import FAST_MAX_LENGTH
 
 
@@ -66,7 +67,9 @@ def test_max_new_tokens_beyond_the_cache_stops_cleanly(model: FastModel) -> None
     long_prompt = " word" * 200
     result = model.complete(long_prompt, greedy(1000, stop_at_end_token=False))
     assert result.finish_reason is FinishReason.CACHE_FULL
-    assert result.prompt_tokens == FAST_MAX_LENGTH // 2  # newest half kept, room for the rest
+    # The newest tokens of the first half kept (the window moves in steps), room for the rest.
+    half = FAST_MAX_LENGTH // 2
+    assert half - trim_step(half) < result.prompt_tokens <= half
     assert result.prompt_tokens + len(result.token_ids) == FAST_MAX_LENGTH + 1
 
 
@@ -78,10 +81,26 @@ def test_max_new_tokens_reached(model: FastModel) -> None:
 
 def test_long_prompt_keeps_the_newest_tokens(model: FastModel) -> None:
     newest = " word" * 70  # more tokens than the model keeps
+    keep = FAST_MAX_LENGTH - 6
     a = model.complete("Completely different opening words. " * 30 + newest, greedy(6))
-    b = model.complete("Other text." + newest, greedy(6))
+    start = 0 if model.start_token_id is None else 1
+    b = model.complete(" word" * (a.prompt_tokens - start), greedy(6))  # fits: none trimmed
+    assert keep - trim_step(keep) < a.prompt_tokens <= keep
+    assert b.prompt_tokens == a.prompt_tokens  # the same newest tokens, so the same text
     assert a.token_ids == b.token_ids
-    assert a.prompt_tokens == b.prompt_tokens == FAST_MAX_LENGTH - 6
+
+
+def test_a_growing_prompt_keeps_its_window_start(model: FastModel) -> None:
+    """Past the cache, the window moves in steps: most calls reuse the cached prefix."""
+    text = "Once upon a time" + "".join(f" {i}" for i in range(80))  # no two tokens alike
+    reused = []
+    for _ in range(12):
+        text += " more"
+        reused.append(model.complete(text, greedy(2)).reused_tokens)
+    # Cold at the first call, and the window moves once in 12 one-token steps (its
+    # step is 15 tokens here); every other call reuses more than the start token.
+    start = 0 if model.start_token_id is None else 1
+    assert sum(r <= start for r in reused) <= 2, reused
 
 
 def test_sampling_is_seeded_and_alternatives_differ(model: FastModel) -> None:

@@ -41,6 +41,12 @@ DECODE_EXTENSION_MAX = 2
 
 # What one extra invoke costs, in padded token positions, when planning chunks.
 INVOKE_COST_TOKENS = 8
+TRIM_STEP_MAX = 32  # tokens a too-long prompt's window start moves by at a time
+
+
+def trim_step(keep: int) -> int:
+    """The step a window of ``keep`` tokens moves by: up to 32 tokens, a quarter of it."""
+    return max(1, min(TRIM_STEP_MAX, keep // 4))
 
 
 @cache
@@ -133,7 +139,9 @@ class FastModel:
 
         At most ``max_length - min(max_new_tokens, max_length // 2)`` tokens are kept,
         so the completion always has room in the cache, and at most
-        ``max_prompt_tokens`` of the prompt's own.
+        ``max_prompt_tokens`` of the prompt's own. A prompt that is too long loses its
+        oldest tokens in steps (``trim_step``), so a text growing at its end keeps the
+        same first token, and the cached keys and values, over several calls.
         """
         text = validate_prompt(prompt).decode("utf-8")
         ids = self.encode(text)
@@ -141,7 +149,11 @@ class FastModel:
         keep = self.max_length - min(max_new_tokens, self.max_length // 2) - len(start)
         if max_prompt_tokens is not None:
             keep = min(keep, max_prompt_tokens)
-        return start + ids[max(0, len(ids) - keep) :]
+        drop = len(ids) - keep
+        if drop > 0:
+            step = trim_step(keep)
+            drop = -(-drop // step) * step  # up to the next step
+        return start + ids[max(0, drop) :]
 
     # ------------------------------------------------------------ graph calls
 
