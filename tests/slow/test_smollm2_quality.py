@@ -56,7 +56,7 @@ def test_dynamic_int8_stays_within_its_measured_quality(smollm2_files: dict[str,
 
 
 def test_int8_float_fallback_keeps_perplexity_usable(smollm2_files: dict[str, Path]) -> None:
-    # Measured over 2,048 tokens (docs/reports/smollm2): PPL ratio 1.153, KLD 0.136.
+    # Measured over 2,048 tokens (docs/reports/smollm2): PPL ratio 1.158, KLD 0.136.
     # Without the fallback (static ranges on every matmul) the ratio was 8 to 548.
     _, cmp = compare(smollm2_files, "int8")
     assert cmp.ppl_ratio <= 1.25 and cmp.kld_mean <= 0.2
