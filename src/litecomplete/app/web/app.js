@@ -326,6 +326,7 @@ $("copy").addEventListener("click", async () => {
   showMessage("Copied to the clipboard.");
 });
 $("clear").addEventListener("click", () => {
+  if (state.generateAbort) state.generateAbort.abort();
   text.value = state.previous = state.suggestion = "";
   state.accepted = [];
   suggestionBox.textContent = "";
