@@ -256,3 +256,25 @@ def test_eval_refuses_an_app_model_and_an_empty_text(
     empty.write_text("")
     result = run("eval", "--model", str(fast_models["none"]), "--text", str(empty))
     assert_one_line_error(result, "is empty")
+
+
+def test_serve_refuses_to_start_without_a_usable_model(tmp_path: Path) -> None:
+    assert_one_line_error(
+        run("serve", "--models-dir", str(tmp_path / "missing")), "is not a directory"
+    )
+    (tmp_path / "junk.tflite").write_bytes(b"not a model")
+    assert_one_line_error(
+        run("serve", "--models-dir", str(tmp_path), "--no-default-model"), "no usable model"
+    )
+    assert_one_line_error(run("serve", "--port", "70000", "--no-default-model"), "--port")
+
+
+def test_safety_eval_scores_a_given_set(tmp_path: Path) -> None:
+    labelled = tmp_path / "set.tsv"
+    labelled.write_text("profane\tplain\tyou b1tch\nclean\thard\tthe assassin\n", "utf-8")
+    result = run("safety-eval", "--set", str(labelled), "--json")
+    assert result.returncode == 0, result.stderr
+    score = json.loads(result.stdout)
+    assert score["lines"] == 2 and score["f1"] == 1.0 and score["hard_false_positives"] == 0
+    labelled.write_text("unsure\tplain\tx\n", "utf-8")
+    assert_one_line_error(run("safety-eval", "--set", str(labelled)), "line 1")
