@@ -8,11 +8,10 @@
 ``int8``     integer: int8 weights, and int8 activations with ranges calibrated
              on real text. App format: the converter's full integer; ops with no
              integer kernel (string, hash-table, control-flow and Flex ops) stay
-             float. Fast format: only the matmuls reading normed inputs (q/k/v,
-             gate, up) take calibrated int8 activations; the others, whose static
-             ranges destroy quality, fall back to float activations quantized
-             per row at run time, and every other op stays float
-             (``quantize.static``).
+             float. Fast format: only the q/k/v matmuls take calibrated int8
+             activations; the other matmuls, whose static ranges destroy
+             quality, fall back to float activations quantized per row at run
+             time, and every other op stays float (``quantize.static``).
 ``int8w``    int8 weights (per output channel), dequantized to float32 before
              every matmul: ~4x smaller weights, float computation.
 ``int4``     int4 weights in blocks of 32, each with its own float16 scale;

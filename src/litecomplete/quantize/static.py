@@ -1,13 +1,14 @@
-"""Full-integer (``int8``) quantization with a float fallback, by ai-edge-quantizer.
+"""The fast format's ``int8``: calibrated int8 activations where they cost least, by
+ai-edge-quantizer.
 
-The TFLite converter's full-integer mode quantizes every op, the residual stream and
-the norms included; SmolLM2's residual stream reaches 22,000 and its perplexity
-goes from 47 to 26,000 that way. Here only the matmuls (FULLY_CONNECTED) compute in
-int8, with activation ranges calibrated on real text; the matmuls whose inputs keep
-outlier channels after the residual rotation (the attention output and the MLP's
-down projection: their inputs are not normed) and every other op stay float. The
-fast graph names its matmuls (``qkv_proj``, ``down_proj``, ...) so a recipe can pick
-them.
+The TFLite converter's full integer quantizes every op, the residual stream and the
+norms included; SmolLM2's residual stream reaches 22,000 and its perplexity ratio
+went to 548 that way. Here every matmul (FULLY_CONNECTED) gets int8 weights, and
+only the q/k/v matmuls compute on int8 activations with ranges calibrated on real
+text; the other matmuls, whose static ranges destroyed quality (measured in
+docs/reports/smollm2), fall back to float activations quantized per row at run time,
+and every other op stays float. The fast graph names its matmuls (``qkv_proj``,
+``down_proj``, ...) so a recipe can pick them.
 """
 
 from __future__ import annotations
