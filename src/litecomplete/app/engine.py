@@ -52,6 +52,12 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Suggestions:
+    choices: list[Choice]
+    prompt_tokens: int  # tokens of the prompt the model saw (words, for an app model)
+
+
+@dataclass(frozen=True)
 class Delta:
     """A streamed piece of choice ``index``; ``finish_reason`` is set on its last one."""
 
@@ -99,33 +105,29 @@ class Suggester:
             return request.prompt
         return newest_words(request.prompt, request.context_words)
 
-    def prompt_tokens(self, prompt: str, config: GenerationConfig) -> int:
-        if isinstance(self.model, FastModel):
-            ids = self.model.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
-            return len(ids)
-        return len(prompt.split())
-
-    def _generate(self, prompt: str, config: GenerationConfig) -> tuple[str, str, int]:
+    def _generate(self, prompt: str, config: GenerationConfig) -> tuple[Choice, int]:
+        """One unchecked suggestion (as choice 0) and the prompt tokens it was made from."""
         if isinstance(self.model, FastModel):
             result = self.model.complete(prompt, config)
-            return result.text, _reason(result.finish_reason), len(result.token_ids)
+            reason = _reason(result.finish_reason)
+            return Choice(0, result.text, reason, len(result.token_ids)), result.prompt_tokens
         text = self.model.complete(prompt)  # the app graph samples on its own
-        return text, "stop", len(text.split())
+        return Choice(0, text, "stop", len(text.split())), len(prompt.split())
 
-    def complete(self, request: SuggestRequest) -> list[Choice]:
+    def _choice(self, prompt: str, config: GenerationConfig, index: int) -> tuple[Choice, int]:
+        """Choice ``index``: the first clean one of 1 + RETRIES attempts, else empty."""
+        prompt_tokens = 0
+        for attempt in range(1 + RETRIES):
+            choice, prompt_tokens = self._generate(prompt, _attempt_config(config, index, attempt))
+            if not self.profanity.is_profane(choice.text):
+                return replace(choice, index=index), prompt_tokens
+        return Choice(index, "", CONTENT_FILTER, 0), prompt_tokens
+
+    def complete(self, request: SuggestRequest) -> Suggestions:
         """``request.n`` checked suggestions."""
         prompt = self.prompt_of(request)
-        choices = []
-        for index in range(request.n):
-            choice = Choice(index, "", CONTENT_FILTER, 0)
-            for attempt in range(1 + RETRIES):
-                config = _attempt_config(request.config, index, attempt)
-                text, reason, tokens = self._generate(prompt, config)
-                if not self.profanity.is_profane(text):
-                    choice = Choice(index, text, reason, tokens)
-                    break
-            choices.append(choice)
-        return choices
+        made = [self._choice(prompt, request.config, index) for index in range(request.n)]
+        return Suggestions([choice for choice, _ in made], made[-1][1])
 
     def stream(self, request: SuggestRequest) -> Iterator[Delta]:
         """The choices of ``request`` piece by piece, one choice after another."""
@@ -135,7 +137,7 @@ class Suggester:
 
     def _stream_choice(self, prompt: str, config: GenerationConfig, index: int) -> Iterator[Delta]:
         if not isinstance(self.model, FastModel):
-            (choice,) = self.complete(SuggestRequest(prompt, config))
+            choice, _ = self._choice(prompt, config, index)
             yield Delta(index, choice.text, choice.finish_reason)
             return
         for attempt in range(1 + RETRIES):

@@ -22,10 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from litecomplete.app.engine import (
-    Choice,
     Delta,
     ProfanePromptError,
     Suggester,
+    Suggestions,
     SuggestRequest,
 )
 from litecomplete.app.registry import ModelRegistry
@@ -110,6 +110,11 @@ class ApiError(Exception):
         self.response = _error(status, message, param, code)
 
 
+def _choice_json(index: int, text: str, finish_reason: str | None) -> dict[str, Any]:
+    """A choice as OpenAI's completions answer it (and each streamed chunk)."""
+    return {"text": text, "index": index, "logprobs": None, "finish_reason": finish_reason}
+
+
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     errors = exc.errors()
     if not errors:
@@ -174,12 +179,14 @@ def create_app(
 
     # ------------------------------------------------------------ API
 
+    # Plain functions: FastAPI runs them in a worker thread, away from the event loop,
+    # since listing models checks each file (reading it whole the first time).
     @app.get("/health")
-    async def health() -> dict[str, Any]:
+    def health() -> dict[str, Any]:
         return {"status": "ok", "models": [e.id for e in registry.usable()]}
 
     @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
+    def models() -> dict[str, Any]:
         return {
             "object": "list",
             "data": [
@@ -247,10 +254,8 @@ def create_app(
 
     @app.post("/v1/completions", response_model=None)
     async def completions(body: CompletionRequest) -> JSONResponse | StreamingResponse:
-        try:
-            entry = registry.entry(body.model)
-        except KeyError as e:
-            raise ApiError(404, str(e.args[0]), "model", "model_not_found") from None
+        # A file's first check reads all of it: off the event loop (KeyError -> 404).
+        entry = await in_thread(lambda: registry.entry(body.model))
         request = suggest_request(body, entry.max_length)
         completion_id = f"cmpl-{uuid.uuid4().hex}"
         created = int(time.time())
@@ -261,14 +266,7 @@ def create_app(
                 "object": "text_completion",
                 "created": created,
                 "model": entry.id,
-                "choices": [
-                    {
-                        "text": delta.text,
-                        "index": delta.index,
-                        "logprobs": None,
-                        "finish_reason": delta.finish_reason,
-                    }
-                ],
+                "choices": [_choice_json(delta.index, delta.text, delta.finish_reason)],
             }
             return f"data: {json.dumps(payload)}\n\n"
 
@@ -293,28 +291,18 @@ def create_app(
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
 
-        def work(suggester: Suggester) -> tuple[list[Choice], int]:
-            choices = suggester.complete(request)
-            prompt = suggester.prompt_of(request)
-            return choices, suggester.prompt_tokens(prompt, request.config)
-
-        choices, prompt_tokens = await in_thread(lambda: run_locked(entry.id, work))
-        completion_tokens = sum(c.tokens for c in choices)
+        made: Suggestions = await in_thread(
+            lambda: run_locked(entry.id, lambda suggester: suggester.complete(request))
+        )
+        prompt_tokens = made.prompt_tokens
+        completion_tokens = sum(c.tokens for c in made.choices)
         return JSONResponse(
             {
                 "id": completion_id,
                 "object": "text_completion",
                 "created": created,
                 "model": entry.id,
-                "choices": [
-                    {
-                        "text": c.text,
-                        "index": c.index,
-                        "logprobs": None,
-                        "finish_reason": c.finish_reason,
-                    }
-                    for c in choices
-                ],
+                "choices": [_choice_json(c.index, c.text, c.finish_reason) for c in made.choices],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
                     "completion_tokens": completion_tokens,
