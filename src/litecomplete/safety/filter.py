@@ -36,11 +36,16 @@ class Entry:
     name: bool = False  # also a name: a capitalized use inside a sentence passes
 
 
+def _content(line: str) -> str:
+    """A data file's line without its comment and surrounding spaces."""
+    return line.split("#", 1)[0].strip()
+
+
 def parse_word_list(lines: Iterable[str]) -> list[Entry]:
     """Entries of a word list in ``profanity.txt``'s format; ValueError names a bad line."""
     entries = []
     for number, raw in enumerate(lines, 1):
-        line = raw.split("#", 1)[0].strip()
+        line = _content(raw)
         if not line:
             continue
         word = line.rstrip("+~")
@@ -163,9 +168,7 @@ def _data_lines(name: str) -> list[str]:
 @functools.cache
 def default_filter() -> ProfanityFilter:
     """The filter with the packaged word list and allow-list."""
-    allowed = [
-        w for w in (line.split("#", 1)[0].strip() for line in _data_lines("safety_allow.txt")) if w
-    ]
+    allowed = [word for word in map(_content, _data_lines("safety_allow.txt")) if word]
     return ProfanityFilter(parse_word_list(_data_lines("profanity.txt")), allowed)
 
 

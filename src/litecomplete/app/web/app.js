@@ -33,6 +33,9 @@ class ApiError extends Error {
   constructor(status, error) { super(describeError(status, error)); this.status = status; this.error = error; }
 }
 
+// The prompt was refused for bad language: a notice, not an error.
+function isProfanity(e) { return e instanceof ApiError && !!e.error && e.error.code === "profanity"; }
+
 // ------------------------------------------------------------------ the text and its marks
 
 function escapeHtml(s) {
@@ -167,7 +170,7 @@ async function generate() {
     }
     $("status").textContent = `suggestion in ${Math.round(performance.now() - started)} ms`;
   } catch (e) {
-    if (e.name !== "AbortError") showMessage(e.message, !(e instanceof ApiError && e.error && e.error.code === "profanity"));
+    if (e.name !== "AbortError") showMessage(e.message, !isProfanity(e));
   } finally {
     if (state.generateAbort === abort) { state.generateAbort = null; setBusy(false); }
     $("accept").disabled = !state.suggestion;
@@ -219,9 +222,7 @@ async function fetchGhost() {
     }, abort.signal);
     if (state.ghostAbort === abort) mirror.dataset.ghost = "done";  // the whole ghost is shown
   } catch (e) {
-    if (e.name === "AbortError") return;
-    if (e instanceof ApiError && e.error && e.error.code === "profanity") showMessage("Mind your language!");
-    else if (e instanceof ApiError) showMessage(e.message, true);
+    if (e.name !== "AbortError" && e instanceof ApiError) showMessage(e.message, !isProfanity(e));
   }
 }
 
@@ -243,25 +244,25 @@ function keepGhost(before, after) {
 
 // ------------------------------------------------------------------ settings
 
+// The picked model's KV-cache length (256 when it does not say: app-format models).
+function modelMaxLength() {
+  const entry = state.models.find((m) => m.id === model());
+  return entry && entry.max_length ? entry.max_length : 256;
+}
+
 function updateContext() {
   const words = document.querySelector("input[name=ctxmode]:checked").value === "words";
   const slider = $("context");
   if (words) { slider.min = 5; slider.max = 50; }
-  else {
-    const entry = state.models.find((m) => m.id === model());
-    const max = entry && entry.max_length ? entry.max_length : 256;
-    slider.min = 8; slider.max = Math.max(8, max - 8);
-  }
+  else { slider.min = 8; slider.max = Math.max(8, modelMaxLength() - 8); }
   $("context-value").textContent = slider.value;
   $("context-unit").textContent = words ? "words" : "tokens";
 }
 
 function switchContextMode() {
   const words = document.querySelector("input[name=ctxmode]:checked").value === "words";
-  const entry = state.models.find((m) => m.id === model());
-  const max = entry && entry.max_length ? entry.max_length : 256;
   updateContext();
-  $("context").value = words ? 20 : Math.floor(max / 2);  // the defaults: 20 words, half the model
+  $("context").value = words ? 20 : Math.floor(modelMaxLength() / 2);  // defaults: 20 words, half the model
   updateContext();
 }
 
