@@ -11,6 +11,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 
+from litecomplete import interrupts
 from litecomplete.commands import COMMANDS
 from litecomplete.errors import LitecompleteError
 
@@ -73,6 +74,7 @@ class _InterruptWatch:
 
     def _handle(self, signum: int, frame: object) -> None:
         self.seen = True
+        interrupts.mark()
         raise KeyboardInterrupt
 
     def __enter__(self) -> _InterruptWatch:

@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
+from litecomplete import interrupts
+
 
 @contextmanager
 def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
     """Yield (a stream on the real stderr, path of the log that fd 2 writes to).
 
     The log is kept when the block fails with an error, for the user to read, and
-    deleted when it succeeds or is interrupted.
+    deleted when it succeeds or is interrupted (also when native code turned the
+    interrupt into another error: ``interrupts``).
     """
     sys.stderr.flush()
     saved = os.dup(2)
@@ -32,7 +35,7 @@ def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
     try:
         yield real_stderr, log_path
     except Exception:
-        keep = True
+        keep = not interrupts.seen()
         raise
     finally:
         sys.stderr.flush()
