@@ -7,4 +7,13 @@ cd "$(dirname "$0")"
 .venv/bin/ruff check src tests
 .venv/bin/ruff format --check src tests
 .venv/bin/mypy
+if [ "$*" = "-m slow" ]; then
+    # One process per real-size module: memory TensorFlow takes for one module is not
+    # given back to the system, and together the modules outgrow a 24 GB machine.
+    status=0
+    for module in tests/slow/test_*.py; do
+        .venv/bin/python -m pytest -m slow "$module" || status=1
+    done
+    exit "$status"
+fi
 .venv/bin/python -m pytest "$@"
