@@ -38,6 +38,10 @@ class ModelFileError(LitecompleteError):
     """A model file is missing, unreadable, not TFLite, or fits no contract."""
 
 
+class ModelRunError(LitecompleteError):
+    """A model file loaded but failed while running (a runtime error, or NaN logits)."""
+
+
 class PromptError(LitecompleteError):
     """A prompt is empty or not valid UTF-8."""
 

@@ -36,7 +36,8 @@ from litecomplete.convert.tokenizer_export import (
     end_token_ids,
     hf_tokenizer_json,
 )
-from litecomplete.errors import ConfigError
+from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.inspect.manifest import fast_manifest_problems
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.static import quantize_static_int8
@@ -274,10 +275,14 @@ def convert_fast_model(
     out = Path(out)
     check_output_path(out)
     source = model if isinstance(model, FastSource) else keras_fast_source(model)
+    fields = fast_manifest(source, config)
+    problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
+    if problems:
+        raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
     data = fast_tflite_bytes(source, config, on_stage)
     if on_stage:
         on_stage("write")
-    manifest = json.dumps(fast_manifest(source, config), sort_keys=True)
+    manifest = json.dumps(fields, sort_keys=True)
     metadata = {
         c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
         c.TOKENIZER_METADATA_NAME: source.tokenizer_json.encode("utf-8"),

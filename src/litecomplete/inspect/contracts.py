@@ -6,6 +6,7 @@ from typing import Any
 
 from litecomplete import contract as c
 from litecomplete.contract import ModelFormat
+from litecomplete.inspect.manifest import fast_manifest_problems
 from litecomplete.inspect.model_info import ModelInfo, SignatureInfo, TensorInfo
 
 
@@ -47,9 +48,9 @@ def _expect(
 
 
 def _fast_signature_problems(sig: SignatureInfo, t: int, manifest: dict[str, Any]) -> list[str]:
-    d = manifest["decoder"]
-    layers, kv, dh = int(d["num_layers"]), int(d["num_kv_heads"]), int(d["head_dim"])
-    max_length, vocab = int(manifest["max_length"]), int(d["vocabulary_size"])
+    d = manifest["decoder"]  # fields checked by fast_manifest_problems
+    layers, kv, dh = d["num_layers"], d["num_kv_heads"], d["head_dim"]
+    max_length, vocab = manifest["max_length"], d["vocabulary_size"]
     problems: list[str] = []
     _expect(problems, sig, sig.inputs, c.TOKENS, "INT32", (1, t))
     _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (1,))
@@ -82,20 +83,19 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
         return [f"uses non-builtin ops: {', '.join(sorted(info.flex_ops | info.custom_ops))}"]
     if not info.tokenizer_json:
         return ["no tokenizer in the file's metadata"]
-    try:
-        buckets = [int(b) for b in manifest["buckets"]]
-        problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
-        for bucket in buckets:
-            sig = info.signatures.get(c.prefill_signature(bucket))
-            if sig is None:
-                problems.append(
-                    f"manifest lists bucket {bucket} but there is no "
-                    f"{c.prefill_signature(bucket)!r} signature"
-                )
-            else:
-                problems += _fast_signature_problems(sig, bucket, manifest)
-    except (KeyError, TypeError, ValueError) as e:
-        return [f"manifest is malformed ({type(e).__name__}: {e})"]
+    malformed = fast_manifest_problems(manifest)
+    if malformed:
+        return [f"manifest is malformed: {'; '.join(malformed)}"]
+    problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
+    for bucket in manifest["buckets"]:
+        sig = info.signatures.get(c.prefill_signature(bucket))
+        if sig is None:
+            problems.append(
+                f"manifest lists bucket {bucket} but there is no "
+                f"{c.prefill_signature(bucket)!r} signature"
+            )
+        else:
+            problems += _fast_signature_problems(sig, bucket, manifest)
     return [f"manifest does not match the model: {p}" for p in problems]
 
 
@@ -109,7 +109,12 @@ def check_contract(info: ModelInfo) -> ModelFormat | None:
 
 
 def contract_problems(info: ModelInfo) -> str:
-    """Why ``info`` fits no contract, one clause per contract."""
+    """Why ``info`` fits no contract: the problems of the contract its signatures claim,
+    or one clause per contract when they claim neither."""
+    if c.DECODE_SIGNATURE in info.signatures:
+        return f"a fast-format file whose {'; '.join(fast_contract_problems(info))}"
+    if c.APP_SIGNATURE in info.signatures:
+        return f"an app-format file whose {'; '.join(app_contract_problems(info))}"
     app = "; ".join(app_contract_problems(info))
     fast = "; ".join(fast_contract_problems(info))
     return f"not app format ({app}); not fast format ({fast})"

@@ -123,6 +123,17 @@ def read_model_info(path: Path) -> ModelInfo:
         raise ModelFileError(f"{path} is a damaged TFLite file: {type(e).__name__}: {e}") from None
 
 
+def _metadata_text(model: Any, index: int, name: str) -> str:
+    """The UTF-8 text in buffer ``index``, which metadata entry ``name`` points at."""
+    if not 0 <= index < model.BuffersLength() or model.Buffers(index).DataLength() == 0:
+        raise ValueError(f"metadata {name!r} points at no data (buffer {index})")
+    raw = model.Buffers(index).DataAsNumpy().tobytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"metadata {name!r} is not UTF-8 text (byte {e.start})") from None
+
+
 def parse_model_bytes(data: bytes) -> ModelInfo:
     """Parse a TFLite flatbuffer already in memory (exceptions are not wrapped)."""
     from ai_edge_litert import schema_py_generated as schema
@@ -217,9 +228,13 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
         entry = model.Metadata(m)
         name = _str(entry.Name())
         if name in (MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAME):
-            raw = model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8")
+            raw = _metadata_text(model, entry.Buffer(), name)
             if name == MANIFEST_METADATA_NAME:
                 manifest = json.loads(raw)
+                if not isinstance(manifest, dict):
+                    raise ValueError(
+                        f"metadata {name!r} is {type(manifest).__name__}, not a JSON object"
+                    )
             else:
                 tokenizer_json = raw
     return ModelInfo(

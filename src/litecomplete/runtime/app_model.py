@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete.contract import APP_INPUT, APP_OUTPUT, APP_SIGNATURE
-from litecomplete.errors import ModelFileError
+from litecomplete.errors import ModelFileError, ModelRunError
 from litecomplete.inspect.contracts import app_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
 from litecomplete.runtime.prompt import validate_prompt
@@ -61,7 +61,10 @@ class AppModel:
         """Raw ``output_0``: the prompt's bytes followed by the completion's."""
         data = validate_prompt(prompt)
         # A bytes array (dtype S), not str: numpy stores str as UTF-32.
-        outputs = self._runner(**{APP_INPUT: np.array(data)})
+        try:
+            outputs = self._runner(**{APP_INPUT: np.array(data)})
+        except RuntimeError as e:
+            raise ModelRunError(f"{self.path} failed to run: {e}") from None
         return bytes(np.asarray(outputs[APP_OUTPUT]).item())
 
     def complete(self, prompt: str | bytes) -> str:

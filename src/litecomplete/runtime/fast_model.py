@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.errors import ModelFileError
+from litecomplete.errors import ConfigError, ModelFileError
 from litecomplete.inspect.contracts import fast_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
+from litecomplete.runtime.byte_vocab import unspellable_characters
 from litecomplete.runtime.generation import (
     Completion,
     FinishReason,
@@ -85,6 +86,7 @@ class FastModel:
         self.info = info
         self.manifest = info.manifest
         self.tokenizer = tokenizer
+        self._unspellable = unspellable_characters(tokenizer)
         self._interpreter = interpreter
         self.max_length = int(self.manifest["max_length"])
         self.buckets = sorted(int(b) for b in self.manifest["buckets"])
@@ -94,9 +96,10 @@ class FastModel:
         )
         self.start_token_id = self.manifest.get("start_token_id")
         self.num_layers = int(self.manifest["decoder"]["num_layers"])
-        self._decode = SignatureGraph(interpreter, c.DECODE_SIGNATURE)
+        self.vocabulary_size = int(self.manifest["decoder"]["vocabulary_size"])
+        self._decode = SignatureGraph(interpreter, c.DECODE_SIGNATURE, str(path))
         self._prefill = {
-            b: SignatureGraph(interpreter, c.prefill_signature(b)) for b in self.buckets
+            b: SignatureGraph(interpreter, c.prefill_signature(b), str(path)) for b in self.buckets
         }
         # The caches: views of decode's inputs, (k, v) per layer.
         self._k = [self._decode.inputs[c.k_cache_name(i)] for i in range(self.num_layers)]
@@ -118,6 +121,9 @@ class FastModel:
             tokenizer = Tokenizer.from_str(info.tokenizer_json or "")
         except Exception as e:
             raise ModelFileError(f"{path} carries a tokenizer that does not load: {e}") from None
+        # A user's text is text: "<|endoftext|>" typed in a prompt is those characters,
+        # not the end token (which would end the document the model thinks it reads).
+        tokenizer.encode_special_tokens = True
         try:
             interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         except (RuntimeError, ValueError) as e:
@@ -127,7 +133,33 @@ class FastModel:
     # ------------------------------------------------------------ tokens
 
     def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
+        """Token ids of ``text``; ModelFileError if the file's tokenizer gives ids its
+        model does not have (the graph would fail on them)."""
+        return list(self._encoding(text).ids)
+
+    def _encoding(self, text: str) -> Any:
+        """``text`` as a ``tokenizers.Encoding`` (ids and character offsets), checked.
+
+        Characters the vocabulary cannot spell are left out whole (``byte_vocab``).
+        """
+        if self._unspellable is not None:
+            text = self._unspellable.sub("", text)
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        ids = encoding.ids
+        if ids and max(ids) >= self.vocabulary_size:
+            raise ModelFileError(
+                f"{self.path}: its tokenizer gives token id {max(ids)}, but the model's "
+                f"vocabulary has {self.vocabulary_size} tokens; the file's tokenizer and "
+                "weights do not belong together"
+            )
+        return encoding
+
+    def _check_ids(self, ids: list[int]) -> None:
+        bad = [t for t in ids if not 0 <= t < self.vocabulary_size]
+        if bad:
+            raise ValueError(
+                f"token id {bad[0]} is outside the vocabulary (0 to {self.vocabulary_size - 1})"
+            )
 
     def decode_text(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
@@ -144,7 +176,8 @@ class FastModel:
         same first token, and the cached keys and values, over several calls.
         """
         text = validate_prompt(prompt).decode("utf-8")
-        ids = self.encode(text)
+        encoding = self._encoding(text)
+        ids, offsets = list(encoding.ids), encoding.offsets
         start = [int(self.start_token_id)] if self.start_token_id is not None else []
         keep = self.max_length - min(max_new_tokens, self.max_length // 2) - len(start)
         if max_prompt_tokens is not None:
@@ -153,6 +186,16 @@ class FastModel:
         if drop > 0:
             step = trim_step(keep)
             drop = -(-drop // step) * step  # up to the next step
+            # Byte-level tokens can hold part of a character: never start inside one
+            # (its pieces share the character's offsets, so each starts before the
+            # previous piece ends).
+            while drop < len(ids) and offsets[drop][0] < offsets[drop - 1][1]:
+                drop += 1
+            if drop == len(ids) and not start:
+                raise ConfigError(
+                    f"a window of {keep} prompt tokens cannot hold the prompt's last "
+                    "character; allow more prompt tokens"
+                )
         return start + ids[max(0, drop) :]
 
     # ------------------------------------------------------------ graph calls
@@ -220,6 +263,7 @@ class FastModel:
         """Make ``ids`` the cached sequence (reusing its cached prefix); logits after it."""
         if not ids or len(ids) > self.max_length:
             raise ValueError(f"feed() takes 1 to {self.max_length} tokens, got {len(ids)}")
+        self._check_ids(list(ids))
         return self._feed(list(ids)).logits
 
     def step(self, token: int) -> np.ndarray:
@@ -227,6 +271,7 @@ class FastModel:
         pos = len(self._cached)
         if pos >= self.max_length:
             raise ValueError(f"the cache is full ({self.max_length} tokens)")
+        self._check_ids([token])
         logits = self._run_decode(token, pos)
         self._cached.append(token)
         return logits
@@ -290,8 +335,6 @@ class FastModel:
         With a seed, alternative ``i`` samples with ``seed + i``.
         """
         if n < 1:
-            from litecomplete.errors import ConfigError
-
             raise ConfigError(f"n must be at least 1, got {n}")
         config = config or GenerationConfig()
         prepared = self._feed(

@@ -12,11 +12,19 @@ from typing import Any
 
 import numpy as np
 
+from litecomplete.errors import ModelFileError, ModelRunError
+
 
 class SignatureGraph:
     """Views of one signature's input and output tensors; ``invoke()`` runs it."""
 
-    def __init__(self, interpreter: Any, key: str) -> None:
+    def __init__(self, interpreter: Any, key: str, label: str = "model") -> None:
+        """``label`` (the file's path) names the model in errors.
+
+        Raises:
+            ModelFileError: the runtime cannot prepare the signature's graph.
+        """
+        self.label = label
         self._interpreter = interpreter
         self._wrapper = interpreter._interpreter
         self.key = key
@@ -24,7 +32,10 @@ class SignatureGraph:
         self.subgraph = int(self._wrapper.GetSubgraphIndexFromSignature(key))
         self._input_index: dict[str, int] = dict(signature["inputs"])
         self._output_index: dict[str, int] = dict(signature["outputs"])
-        self._wrapper.AllocateTensors(self.subgraph)
+        try:
+            self._wrapper.AllocateTensors(self.subgraph)
+        except (RuntimeError, ValueError) as e:  # a damaged graph fails to prepare
+            raise ModelFileError(f"{label}: signature {key!r} cannot be prepared: {e}") from None
         # Input views stay valid while nothing resizes or re-allocates this subgraph.
         self.inputs: dict[str, np.ndarray] = {
             name: self._view(i) for name, i in self._input_index.items()
@@ -41,4 +52,8 @@ class SignatureGraph:
         return self._wrapper.tensor(self._interpreter, index, self.subgraph)
 
     def invoke(self) -> None:
-        self._wrapper.Invoke(self.subgraph)
+        """Run the signature; ModelRunError if the runtime reports a failure."""
+        try:
+            self._wrapper.Invoke(self.subgraph)
+        except RuntimeError as e:
+            raise ModelRunError(f"{self.label}: signature {self.key!r} failed: {e}") from None
