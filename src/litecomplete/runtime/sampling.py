@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from litecomplete.errors import ConfigError
+from litecomplete.errors import ConfigError, ModelRunError
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class SamplingConfig:
         return self.temperature == 0 or self.top_k == 1
 
 
+FLOAT_MAX = float(np.finfo(np.float64).max) / 4  # room to subtract two of them
+
+
 class TokenSampler:
     """Draws tokens for one generation; holds its random generator."""
 
@@ -57,25 +60,42 @@ class TokenSampler:
         self._rng = np.random.default_rng(config.seed)
 
     def __call__(self, logits: np.ndarray, history: Sequence[int] = ()) -> int:
-        """logits: float32[vocab] -> token id."""
+        """logits: float32[vocab] -> token id.
+
+        Raises:
+            ModelRunError: the logits hold NaN (a damaged model), so no token is likelier.
+        """
         cfg = self.config
+        if np.isnan(logits).any():
+            raise ModelRunError("the model's logits contain NaN; the model file may be damaged")
+        x = logits
         if cfg.repetition_penalty != 1.0 and len(history):
-            logits = logits.copy()
+            # float64 and clipped: an extreme penalty then gives large finite values,
+            # never inf (whose differences below would be NaN).
+            x = np.clip(logits.astype(np.float64), -FLOAT_MAX, FLOAT_MAX)
             seen = np.unique(np.asarray(history, dtype=np.int64))
-            values = logits[seen]
-            logits[seen] = np.where(
-                values > 0, values / cfg.repetition_penalty, values * cfg.repetition_penalty
-            )
+            values = x[seen]
+            with np.errstate(over="ignore", under="ignore"):
+                penalized = np.where(
+                    values > 0, values / cfg.repetition_penalty, values * cfg.repetition_penalty
+                )
+            x[seen] = np.clip(penalized, -FLOAT_MAX, FLOAT_MAX)
         if cfg.greedy:
-            return int(np.argmax(logits))
-        scaled = logits.astype(np.float64) / cfg.temperature
+            return int(np.argmax(x))
+        # Largest logit at 0 before dividing: exp() cannot overflow, and a tiny
+        # temperature sends the others to -inf (probability 0), not to NaN.
+        x = np.clip(np.asarray(x, dtype=np.float64), -FLOAT_MAX, FLOAT_MAX)
+        with np.errstate(over="ignore"):
+            scaled = (x - x.max()) / cfg.temperature
         if cfg.top_k and cfg.top_k < scaled.size:
             candidates = np.argpartition(-scaled, cfg.top_k - 1)[: cfg.top_k]
         else:
             candidates = np.arange(scaled.size)
-        # Most likely first, so the top-p cut keeps a prefix.
-        candidates = candidates[np.argsort(-scaled[candidates], kind="stable")]
-        probs = np.exp(scaled[candidates] - scaled[candidates[0]])
+        if cfg.top_p < 1.0:
+            # Most likely first, so the top-p cut keeps a prefix (a full sort of the
+            # vocabulary is the slow part, so only when top_p needs it).
+            candidates = candidates[np.argsort(-scaled[candidates], kind="stable")]
+        probs = np.exp(scaled[candidates])  # the largest is exp(0) = 1: the sum is >= 1
         probs /= probs.sum()
         if cfg.top_p < 1.0:
             keep = int(np.searchsorted(np.cumsum(probs), cfg.top_p) + 1)
