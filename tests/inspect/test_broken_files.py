@@ -180,7 +180,8 @@ def test_a_tokenizer_from_another_model(fast_models: dict[str, Path], tmp_path: 
         buffer = metadata_buffer(model, TOKENIZER_METADATA_NAME)
         buffer.data = np.frombuffer(json.dumps(other).encode(), np.uint8)
 
-    assert_refused(rewrite(fast_models["none"], tmp_path / "tok.tflite", edit), "its tokenizer gives token id")
+    path = rewrite(fast_models["none"], tmp_path / "tok.tflite", edit)
+    assert_refused(path, "its tokenizer gives token id")
 
 
 def test_token_ids_outside_the_vocabulary(fast_models: dict[str, Path]) -> None:

@@ -85,3 +85,58 @@ def test_file_copy_is_read_alike(smollm2: Path, tmp_path: Path) -> None:
     shutil.copy(smollm2, copy)
     a, b = read_gguf(smollm2), read_gguf(copy)
     np.testing.assert_array_equal(a.tensor("blk.3.ffn_up.weight"), b.tensor("blk.3.ffn_up.weight"))
+
+
+U32_MAX = 0xFFFFFFFF
+
+
+@pytest.fixture(scope="module")
+def header_values(tiny_llama_gguf: Path) -> dict[str, tuple[int, np.dtype]]:
+    """File offset and type of each scalar header value of the tiny Llama's GGUF."""
+    import gguf
+
+    reader = gguf.GGUFReader(tiny_llama_gguf)
+    found = {}
+    for key, field in reader.fields.items():
+        if len(field.parts) == 4:  # key length, key, type, one value
+            offset = field.offset + sum(part.nbytes for part in field.parts[:3])
+            found[key] = (offset, field.parts[3].dtype)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("llama.block_count", 0, "block_count is 0"),
+        ("llama.block_count", U32_MAX, "file holds only 20 tensors"),  # was out of memory
+        ("llama.block_count", 1, "holds more blocks"),
+        ("llama.embedding_length", 32, "tensor 'token_embd.weight' is"),
+        ("llama.attention.head_count", 0, "head_count is 0"),  # was ZeroDivisionError
+        ("llama.attention.head_count_kv", 3, "do not split into whole"),  # was a reshape error
+        ("llama.attention.head_count_kv", 4, "tensor 'blk.0.attn_k.weight' is"),
+        ("llama.feed_forward_length", 127, "tensor 'blk.0.ffn_gate.weight' is"),  # was accepted
+        ("llama.vocab_size", 10, "header says vocab_size 10"),
+        ("tokenizer.ggml.eos_token_id", U32_MAX, "outside the 49152-token vocabulary"),
+        ("llama.rope.freq_base", float("nan"), "expected a positive number"),
+    ],
+)
+def test_a_gguf_header_that_lies_is_refused(
+    tiny_llama_gguf: Path,
+    header_values: dict[str, tuple[int, np.dtype]],
+    tmp_path: Path,
+    key: str,
+    value: float,
+    fragment: str,
+) -> None:
+    """Each size in the header is checked against the tensors before anything is built."""
+    from litecomplete.convert.fast_export import gguf_fast_source
+
+    offset, dtype = header_values[key]
+    data = bytearray(tiny_llama_gguf.read_bytes())
+    raw = np.array([value], dtype).tobytes()
+    data[offset : offset + len(raw)] = raw
+    path = tmp_path / "lying.gguf"
+    path.write_bytes(bytes(data))
+    with pytest.raises(GgufFileError, match=fragment) as caught:
+        gguf_fast_source(path)
+    assert str(path) in str(caught.value)

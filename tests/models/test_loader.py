@@ -78,3 +78,60 @@ def test_preset_name_without_network_fails_fast(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(loader.HUB_HOSTS, "kaggle", "hub.invalid")
     with pytest.raises(NetworkUnavailableError, match=r"gpt2_base_en.*cannot be reached"):
         load_causal_lm("gpt2_base_en")
+
+
+@pytest.fixture(scope="module")
+def tiny_preset(tiny_lm: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    preset = tmp_path_factory.mktemp("tiny_preset") / "preset"
+    tiny_lm.save_to_preset(str(preset))
+    return preset
+
+
+def _backbone(preset: Path, key: str, value: Any) -> None:
+    task = json.loads((preset / "task.json").read_text("utf-8"))
+    task["config"]["backbone"]["config"][key] = value
+    (preset / "task.json").write_text(json.dumps(task), "utf-8")
+
+
+def _weights(preset: Path, edit: str) -> None:
+    weights = preset / "model.weights.h5"
+    data = weights.read_bytes()
+    if edit == "missing":
+        weights.unlink()
+    elif edit == "directory":
+        weights.unlink()
+        weights.mkdir()
+    elif edit == "empty":
+        weights.write_bytes(b"")
+    elif edit == "truncated":
+        weights.write_bytes(data[: len(data) // 2])
+    elif edit == "random":
+        weights.write_bytes(np.random.default_rng(0).bytes(100_000))
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (lambda p: _weights(p, "missing"), "has no weights file"),  # named model.weights.json
+        (lambda p: _weights(p, "directory"), "has no weights file"),  # was a multi-line error
+        (lambda p: _weights(p, "empty"), "file is damaged or truncated"),
+        (lambda p: _weights(p, "truncated"), "file is damaged or truncated"),
+        (lambda p: _weights(p, "random"), "file is damaged or truncated"),
+        (lambda p: _backbone(p, "num_layers", 10**9), "num_layers is 1000000000"),  # was a hang
+        (lambda p: _backbone(p, "num_layers", "many"), "num_layers is 'many'"),
+        (lambda p: _backbone(p, "hidden_dim", 96), "do not fit the sizes in its config"),
+        (lambda p: (p / "task.json").write_text("[1]"), "holds no backbone config"),
+    ],
+)
+def test_a_damaged_preset_directory(
+    tiny_preset: Path, tmp_path: Path, damage: Any, fragment: str
+) -> None:
+    import shutil
+
+    preset = tmp_path / "preset"
+    shutil.copytree(tiny_preset, preset)
+    damage(preset)
+    with pytest.raises(PresetDirectoryError, match=fragment) as caught:
+        load_causal_lm(str(preset))
+    message = str(caught.value)
+    assert str(preset) in message and "\n" not in message

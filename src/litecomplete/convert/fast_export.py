@@ -117,6 +117,7 @@ def gguf_fast_source(path: str | Path) -> FastSource:
     from litecomplete.models.gguf_tokenizer import tokenizer_from_gguf
 
     model = read_gguf(path)
+    weights = llama_decoder_weights(model)  # checks the header before the slow tokenizer
     tokenizer = tokenizer_from_gguf(model)
     meta = model.metadata
     eos = meta.get("tokenizer.ggml.eos_token_id")
@@ -125,7 +126,7 @@ def gguf_fast_source(path: str | Path) -> FastSource:
     bos = meta.get("tokenizer.ggml.bos_token_id")
     add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", False))
     return FastSource(
-        weights=llama_decoder_weights(model),
+        weights=weights,
         tokenizer_json=str(tokenizer.to_str()),
         start_token_id=int(bos) if add_bos and bos is not None else None,
         end_token_ids=tuple(sorted(ends)),

@@ -34,6 +34,11 @@ class GgufFile:
         """``<architecture>.<key>`` from the metadata."""
         return self.metadata.get(f"{self.architecture}.{key}", default)
 
+    def shape(self, name: str) -> tuple[int, ...] | None:
+        """Row-major shape of tensor ``name`` as the file declares it; None if absent."""
+        t = self._tensors.get(name)
+        return None if t is None else tuple(int(d) for d in reversed(t.shape.tolist()))
+
     def tensor(self, name: str) -> np.ndarray:
         """float32 array in row-major [out, in] order (GGUF lists dims innermost first)."""
         import gguf

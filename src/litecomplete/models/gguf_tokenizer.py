@@ -47,6 +47,12 @@ def gguf_vocabulary(model: GgufFile) -> tuple[list[str], list[int], list[str], s
     types = list(meta.get("tokenizer.ggml.token_type") or [1] * len(tokens))
     if not tokens or len(types) != len(tokens):
         raise GgufFileError(f"{model.path} has no usable tokenizer vocabulary")
+    for key in ("tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"):
+        index = meta.get(key)
+        if index is not None and not (isinstance(index, int) and 0 <= index < len(tokens)):
+            raise GgufFileError(
+                f"{model.path}: {key} is {index!r}, outside the {len(tokens)}-token vocabulary"
+            )
     pre = str(meta.get("tokenizer.ggml.pre", "default"))
     if pre not in PRE_TOKENIZERS:
         raise GgufFileError(

@@ -37,6 +37,18 @@ SUPPORTED_BACKBONES = (
     "keras_hub>Llama3Backbone",
     "keras_hub>LlamaBackbone",
 )
+WEIGHTS_FILES = ("model.weights.h5", "model.weights.json")  # whole, or sharded
+# Backbone sizes a preset may declare (far above any model that fits in memory here).
+BACKBONE_SIZE_LIMITS = {
+    "vocabulary_size": 1 << 22,
+    "num_layers": 1024,
+    "num_heads": 1024,
+    "num_query_heads": 1024,
+    "num_key_value_heads": 1024,
+    "hidden_dim": 1 << 16,
+    "intermediate_dim": 1 << 18,
+    "max_sequence_length": 1 << 20,
+}
 # Hosts KerasHub downloads presets from, by handle scheme.
 HUB_HOSTS = {"kaggle": "www.kaggle.com", "hf": "huggingface.co"}
 HUB_TIMEOUT_S = 3.0
@@ -86,6 +98,44 @@ def _check_preset_directory(path: Path) -> None:
         raise UnsupportedArchitectureError(
             f"{path} holds a {registered!r} model; supported: {', '.join(SUPPORTED_BACKBONES)}"
         )
+    for name, keys in (("config.json", ()), ("task.json", ("config", "backbone"))):
+        _check_backbone_sizes(path / name, keys)
+    if not any((path / name).is_file() for name in WEIGHTS_FILES):
+        raise PresetDirectoryError(
+            f"{path} has no weights file ({' or '.join(WEIGHTS_FILES)}); save the model "
+            "with `save_to_preset` or `litecomplete import-gguf` again"
+        )
+
+
+def _check_backbone_sizes(config_file: Path, keys: tuple[str, ...]) -> None:
+    """Refuse sizes no model has before KerasHub builds layers by them: a config that says
+    a billion layers would otherwise build them until memory runs out."""
+    if not config_file.is_file():
+        return  # KerasHub falls back to the other file
+    try:
+        config = json.loads(config_file.read_text("utf-8"))
+        for key in keys:
+            config = config[key]
+        sizes = config["config"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise PresetDirectoryError(
+            f"{config_file} holds no backbone config ({type(e).__name__}: {e})"
+        ) from None
+    if not isinstance(sizes, dict):
+        raise PresetDirectoryError(f"{config_file}: the backbone config is not an object")
+    for key, limit in BACKBONE_SIZE_LIMITS.items():
+        value = sizes.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise PresetDirectoryError(
+                f"{config_file}: {key} is {value!r}, expected an integer from 1 to {limit}"
+            )
+
+
+def _one_line(error: BaseException, limit: int = 300) -> str:
+    """``error``'s message on one line, cut to ``limit`` characters."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    text = text or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _from_preset(preset: str, sequence_length: int) -> keras_hub.models.CausalLM:
@@ -127,8 +177,20 @@ def load_causal_lm(
         _check_preset_directory(path)
         try:
             return _from_preset(str(path), sequence_length)
+        except OSError as e:  # h5py: a damaged or truncated weights file
+            raise PresetDirectoryError(
+                f"could not read the weights of preset directory {path}; the file is damaged "
+                f"or truncated ({_one_line(e)})"
+            ) from None
         except Exception as e:  # KerasHub raises many types for a broken preset
-            raise PresetDirectoryError(f"could not load preset directory {path}: {e}") from e
+            hint = (
+                "its weights do not fit the sizes in its config: "
+                if "could not be loaded" in str(e)  # Keras: variables missing or misshaped
+                else ""
+            )
+            raise PresetDirectoryError(
+                f"could not load preset directory {path}: {hint}{_one_line(e)}"
+            ) from None
 
     scheme = spec.split("://", 1)[0] if "://" in spec else "kaggle"
     if "://" not in spec and spec not in _gpt2_preset_names():
