@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def app(registry: Any) -> Any:
 def client(app: Any) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         yield c
 
 
@@ -52,13 +53,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(app: Any) -> Iterator[str]:
-    """The app served by uvicorn on a loopback port: ``http://127.0.0.1:PORT``."""
+@contextmanager
+def serving(app: Any, header_timeout_s: float = 10.0) -> Iterator[str]:
+    """``app`` served by uvicorn on a loopback port: ``http://127.0.0.1:PORT``."""
     import uvicorn
 
+    from litecomplete.app.limits import server_config
+
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, header_timeout_s))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -66,6 +69,14 @@ def live_server(app: Any) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Any) -> Iterator[str]:
+    with serving(app) as url:
+        yield url

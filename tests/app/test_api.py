@@ -173,7 +173,9 @@ def test_profane_suggestions_are_retried_then_filtered(registry: Any) -> None:
             checked.append(text)
             return text != "Hello" and bool(text.strip())
 
-    with TestClient(create_app(registry, profanity=BlockEverySuggestion([]))) as c:
+    with TestClient(
+        create_app(registry, profanity=BlockEverySuggestion([])), base_url="http://localhost"
+    ) as c:
         choice = complete(c, max_tokens=6, temperature=0).json()["choices"][0]
         assert choice == {
             "text": "",
@@ -199,9 +201,12 @@ def test_clean_suggestions_pass_the_filter_untouched(registry: Any) -> None:
 
     from litecomplete.app.server import create_app
 
-    with TestClient(create_app(registry, profanity=ProfanityFilter(parse_word_list([])))) as c:
+    with TestClient(
+        create_app(registry, profanity=ProfanityFilter(parse_word_list([]))),
+        base_url="http://localhost",
+    ) as c:
         free = complete(c, max_tokens=6, temperature=0).json()["choices"][0]
-    with TestClient(create_app(registry)) as c:
+    with TestClient(create_app(registry), base_url="http://localhost") as c:
         assert complete(c, max_tokens=6, temperature=0).json()["choices"][0] == free
 
 
@@ -217,7 +222,7 @@ def test_app_format_models_are_served_too(app_models: dict[str, Any], tmp_path: 
 
     shutil.copy(app_models["none"], tmp_path / "seed-app.tflite")
     expected = AppModel.load(app_models["none"]).complete("Hello")
-    with TestClient(create_app(ModelRegistry(tmp_path, None))) as c:
+    with TestClient(create_app(ModelRegistry(tmp_path, None)), base_url="http://localhost") as c:
         (model,) = c.get("/v1/models").json()["data"]
         assert model["id"] == "seed-app" and model["format"] == "app"
         assert model["max_length"] is None

@@ -8,6 +8,7 @@ serving. Models run one request at a time each (``ModelRegistry.lock``).
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator
@@ -19,7 +20,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from litecomplete.app.engine import (
     Delta,
@@ -28,71 +28,24 @@ from litecomplete.app.engine import (
     Suggestions,
     SuggestRequest,
 )
+from litecomplete.app.limits import (
+    BODY_TIMEOUT_S,
+    LOOPBACK_HOSTS,
+    MAX_BODY_BYTES,
+    MAX_WAITING,
+    ModelQueue,
+    RequestLimits,
+)
 from litecomplete.app.registry import ModelRegistry
 from litecomplete.app.schema import CompletionRequest, error_payload
-from litecomplete.errors import ConfigError, LitecompleteError, PromptError
+from litecomplete.errors import ConfigError, LitecompleteError, ModelRunError, PromptError
 from litecomplete.runtime.generation import GenerationConfig
 from litecomplete.runtime.sampling import SamplingConfig
 from litecomplete.safety import ProfanityFilter, default_filter
 
-MAX_BODY_BYTES = 256 * 1024
+logger = logging.getLogger(__name__)
+
 WEB_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._reject(send)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            error_payload(f"request body exceeds {self.limit} bytes", code="body_too_large")
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def _error(
@@ -134,8 +87,15 @@ def create_app(
     profanity: ProfanityFilter | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     cors_origins: tuple[str, ...] = (),
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    body_timeout_s: float = BODY_TIMEOUT_S,
+    max_waiting: int = MAX_WAITING,
 ) -> FastAPI:
-    """The server's ASGI app over the models of ``registry``."""
+    """The server's ASGI app over the models of ``registry``.
+
+    ``allowed_hosts``: the ``Host`` names it answers to (``"*"``: any); the default,
+    loopback names only, keeps web pages from reaching it through DNS rebinding.
+    """
     profanity = profanity or default_filter()
     app = FastAPI(title="litecomplete", docs_url=None, redoc_url=None, openapi_url=None)
     if cors_origins:
@@ -144,7 +104,12 @@ def create_app(
         app.add_middleware(
             CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST"]
         )
-    app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=max_body_bytes,
+        body_timeout_s=body_timeout_s,
+        allowed_hosts=allowed_hosts,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -161,6 +126,12 @@ def create_app(
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
         return exc.response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Still a JSON error in OpenAI's shape; the traceback goes to the log.
+        logger.error("request failed", exc_info=exc)
+        return _error(500, f"internal error ({type(exc).__name__})", code="internal_error")
 
     # ------------------------------------------------------------ pages
 
@@ -230,23 +201,43 @@ def create_app(
             raise ApiError(400, str(e)) from None
         return SuggestRequest(body.prompt_text(), config, body.n, body.context_words)
 
+    queue = ModelQueue(max_waiting)
+
     def run_locked(model_id: str, work: Callable[[Suggester], Any]) -> Any:
-        with registry.lock(model_id):
-            return work(Suggester(registry.load(model_id), profanity))
+        try:
+            with registry.lock(model_id):
+                return work(Suggester(registry.load(model_id), profanity))
+        finally:
+            queue.leave(model_id)
 
     def locked_stream(model_id: str, request: SuggestRequest) -> Generator[Delta, None, None]:
-        with registry.lock(model_id):
-            yield from Suggester(registry.load(model_id), profanity).stream(request)
+        try:  # runs to its end, or is closed when the client goes
+            with registry.lock(model_id):
+                yield from Suggester(registry.load(model_id), profanity).stream(request)
+        finally:
+            queue.leave(model_id)
 
-    async def in_thread(call: Callable[[], Any]) -> Any:
+    def enter_queue(model_id: str) -> None:
+        if not queue.enter(model_id):
+            raise ApiError(
+                503,
+                f"model {model_id!r} has {queue.max_waiting} requests waiting; try again later",
+                "model",
+                "server_busy",
+            )
+
+    async def in_thread(call: Callable[[], Any], model_work: bool = False) -> Any:
+        limiter = queue.limiter if model_work else None
         try:
-            return await anyio.to_thread.run_sync(call)
+            return await anyio.to_thread.run_sync(call, limiter=limiter)
         except ProfanePromptError as e:
             raise ApiError(400, str(e), "prompt", "profanity") from None
         except (PromptError, ConfigError) as e:
             raise ApiError(400, str(e), "prompt") from None
         except KeyError as e:
             raise ApiError(404, str(e.args[0]), "model", "model_not_found") from None
+        except ModelRunError as e:
+            raise ApiError(500, str(e), "model", "model_error") from None
         except LitecompleteError as e:
             raise ApiError(
                 503, f"model could not be loaded: {e}", "model", "model_unavailable"
@@ -270,16 +261,32 @@ def create_app(
             }
             return f"data: {json.dumps(payload)}\n\n"
 
+        def stream_error(e: Exception) -> str:
+            if isinstance(e, LitecompleteError):
+                payload = error_payload(str(e), "server_error", "model", "model_error")
+            else:
+                logger.error("stream failed", exc_info=e)
+                message = f"internal error ({type(e).__name__})"
+                payload = error_payload(message, "server_error", code="internal_error")
+            return f"data: {json.dumps(payload)}\n\n"
+
+        enter_queue(entry.id)  # left when the generation ends (run_locked, locked_stream)
         if body.stream:
             deltas = locked_stream(entry.id, request)
-            first = await in_thread(lambda: next(deltas, None))
+            first = await in_thread(lambda: next(deltas, None), model_work=True)
 
             async def events() -> AsyncIterator[str]:
                 try:
                     delta = first
                     while delta is not None:
                         yield chunk(delta)
-                        delta = await anyio.to_thread.run_sync(next, deltas, None)
+                        try:
+                            delta = await anyio.to_thread.run_sync(
+                                next, deltas, None, limiter=queue.limiter
+                            )
+                        except Exception as e:  # the status is sent: the error is an event
+                            yield stream_error(e)
+                            return
                     yield "data: [DONE]\n\n"
                 finally:  # a client gone mid-stream: free the model for the next one
                     with anyio.CancelScope(shield=True):
@@ -292,7 +299,8 @@ def create_app(
             )
 
         made: Suggestions = await in_thread(
-            lambda: run_locked(entry.id, lambda suggester: suggester.complete(request))
+            lambda: run_locked(entry.id, lambda suggester: suggester.complete(request)),
+            model_work=True,
         )
         prompt_tokens = made.prompt_tokens
         completion_tokens = sum(c.tokens for c in made.choices)

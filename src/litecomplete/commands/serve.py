@@ -29,6 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threads", type=int, default=2, help="interpreter threads per model")
     p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="also answer requests addressed to this host name (repeatable; default: "
+        "loopback names and --host; any name when --host is 0.0.0.0 or ::)",
+    )
+    p.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -39,6 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from litecomplete.app.limits import server_config
     from litecomplete.app.registry import ModelRegistry
     from litecomplete.app.server import create_app
     from litecomplete.errors import ConfigError
@@ -65,8 +73,20 @@ def run(args: argparse.Namespace) -> int:
     first = usable[0].id
     with registry.lock(first):  # the first request (a keystroke's ghost) should not wait
         registry.load(first)
-    app = create_app(registry, cors_origins=tuple(args.cors_origin))
+    app = create_app(
+        registry, cors_origins=tuple(args.cors_origin), allowed_hosts=allowed_hosts(args)
+    )
     print(f"models: {', '.join(e.id for e in usable)} ({first} loaded)")
     print(f"litecomplete on http://{args.host}:{args.port}/")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=5)
+    uvicorn.Server(server_config(app, args.host, args.port)).run()
     return 0
+
+
+def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
+    """Host names the server answers to: loopback, --host and --allow-host."""
+    from litecomplete.app.limits import LOOPBACK_HOSTS
+
+    if args.host in ("0.0.0.0", "::"):  # every interface: its names are not known here
+        return ("*",)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return (*LOOPBACK_HOSTS, host, *args.allow_host)
