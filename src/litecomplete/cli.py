@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -10,10 +11,18 @@ import sys
 import threading
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 from litecomplete import interrupts
 from litecomplete.commands import COMMANDS
 from litecomplete.errors import LitecompleteError
+from litecomplete.supervise import is_memory_error, is_worker, mark_reported, run_supervised
+
+# Commands that convert: run in a child process, which the CLI cleans up after if
+# it crashes or is killed (``supervise``).
+SUPERVISED = ("convert", "import-gguf")
+# A full disk, a full quota, a file size limit: the write failed for lack of room.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,59 +51,113 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Keras warns that KerasHub's CausalLM has no build(); nothing a user can act on.
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     args = build_parser().parse_args(argv)
+    if args.command in SUPERVISED and not is_worker():
+        out = Path(args.out) if getattr(args, "out", None) else None
+        return run_supervised(args.command, list(sys.argv[1:] if argv is None else argv), out)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     watch = _InterruptWatch()
     with watch:
-        try:
-            return int(args.func(args))
-        except LitecompleteError as e:
-            if watch.seen:
-                return _interrupted(args.command)
-            print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
-            return e.exit_code
-        except KeyboardInterrupt:
-            return _interrupted(args.command)
-        except Exception:
-            # Native code (TensorFlow's tracer, for one) can swallow the KeyboardInterrupt
-            # that Ctrl-C raised and fail with an unrelated error instead.
-            if watch.seen:
-                return _interrupted(args.command)
+        code = _run(args, watch)
+    if code and is_worker():
+        mark_reported()  # the parent need not say that it failed
+    return code
+
+
+def _run(args: argparse.Namespace, watch: _InterruptWatch) -> int:
+    """Run the command; errors as one line on stderr and an exit code."""
+    try:
+        return int(args.func(args))
+    except LitecompleteError as e:
+        if watch.seen:
+            return _interrupted(args.command, watch.signal)
+        print(f"litecomplete {args.command}: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return _interrupted(args.command, watch.signal)
+    except Exception as e:
+        # Native code (TensorFlow's tracer, for one) can swallow the KeyboardInterrupt
+        # that Ctrl-C raised and fail with an unrelated error instead.
+        if watch.seen:
+            return _interrupted(args.command, watch.signal)
+        written = _nothing_written(args.command)
+        if isinstance(e, OSError) and e.errno in DISK_FULL:
+            where = f" writing {e.filename}" if e.filename else ""
+            print(
+                f"litecomplete {args.command}: error: {e.strerror}{where}; free some space "
+                f"(the output's folder, or TMPDIR for temporary files){written}",
+                file=sys.stderr,
+            )
+            return 1
+        if is_memory_error(e):
+            print(
+                f"litecomplete {args.command}: error: out of memory ({type(e).__name__}){written}",
+                file=sys.stderr,
+            )
+            return 1
+        if not is_worker() or args.verbose:
+            if is_worker():
+                mark_reported()  # the traceback says it
             raise
+        # A conversion failing deep in TensorFlow (often for lack of memory): one line.
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+        print(
+            f"litecomplete {args.command}: error: {type(e).__name__}: {first}{written} "
+            "(--verbose shows where)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 class _InterruptWatch:
-    """Records that SIGINT arrived while a command ran, then raises KeyboardInterrupt as usual."""
+    """Turns SIGINT and SIGTERM into KeyboardInterrupt while a command runs, and records
+    which arrived.
+
+    Python's default SIGTERM ends the process on the spot: no ``finally`` runs, so a
+    conversion's temporary files (a ``.part`` beside the output, a SavedModel in TMPDIR)
+    would stay behind. As KeyboardInterrupt, SIGTERM unwinds like Ctrl-C and cleans up.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
-        self.seen = False
-        self._previous: object = None
+        self.signal: int | None = None
+        self._previous: dict[int, object] = {}
+
+    @property
+    def seen(self) -> bool:
+        return self.signal is not None
 
     def _handle(self, signum: int, frame: object) -> None:
-        self.seen = True
+        self.signal = signum
         interrupts.mark()
         raise KeyboardInterrupt
 
     def __enter__(self) -> _InterruptWatch:
-        # Only replace Python's own handler, and only where signals can be set.
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+        # Only where signals can be set, and only Python's own default handlers.
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+        for signum in self.SIGNALS:
+            if signal.getsignal(signum) is defaults[signum]:
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)  # type: ignore[arg-type]
 
 
-def _interrupted(command: str) -> int:
-    written = "; nothing was written" if command == "convert" else ""
-    print(f"litecomplete {command}: interrupted{written}", file=sys.stderr)
-    return 130
+def _interrupted(command: str, signum: int | None = signal.SIGINT) -> int:
+    what = "terminated" if signum == signal.SIGTERM else "interrupted"
+    print(f"litecomplete {command}: {what}{_nothing_written(command)}", file=sys.stderr)
+    return 128 + int(signum or signal.SIGINT)
+
+
+def _nothing_written(command: str) -> str:
+    return "; nothing was written" if command in SUPERVISED else ""
 
 
 if __name__ == "__main__":

@@ -63,7 +63,18 @@ def test_converter_failure_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_ctrl_c_during_convert_leaves_no_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        # A service manager's stop: without a handler SIGTERM ended the process on the
+        # spot, leaving the SavedModel, the converter log and TF's files in TMPDIR.
+        (signal.SIGTERM, 143, "terminated"),
+    ],
+)
+def test_ctrl_c_or_sigterm_during_convert_leaves_no_file(
+    tmp_path: Path, signum: int, code: int, said: str
+) -> None:
     out_dir, scratch = tmp_path / "out", tmp_path / "tmp"
     out_dir.mkdir()
     scratch.mkdir()
@@ -92,14 +103,15 @@ def test_ctrl_c_during_convert_leaves_no_file(tmp_path: Path) -> None:
     )
     # Interrupt once the export to a temporary SavedModel has begun.
     deadline = time.monotonic() + 300
-    while not list(scratch.glob("litecomplete-savedmodel-*")):
+    # (under the conversion process's own temporary directory)
+    while not list(scratch.glob("*/litecomplete-savedmodel-*")):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "conversion never reached the export stage"
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
-    assert "interrupted; nothing was written" in stderr
+    assert proc.returncode == code, stderr
+    assert f"{said}; nothing was written" in stderr
     assert "Traceback" not in stderr
     assert out.read_bytes() == b"previous"
     assert sorted(p.name for p in out_dir.iterdir()) == ["model.tflite"]
