@@ -7,6 +7,14 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from hypothesis import settings  # noqa: E402
+
+# Property tests draw the same examples on every run, so CI is repeatable;
+# HYPOTHESIS_PROFILE=explore draws new ones (how the failures they guard were found).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 

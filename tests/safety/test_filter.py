@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from litecomplete.errors import ConfigError
 from litecomplete.safety import ProfanityFilter, default_filter, is_profane
-from litecomplete.safety.evaluate import parse_labelled, read_labelled, score_filter
+from litecomplete.safety.evaluate import (
+    parse_labelled,
+    read_labelled,
+    score_filter,
+    time_pathological,
+)
 from litecomplete.safety.filter import Entry, parse_word_list
 from litecomplete.safety.normalize import candidates, fold, readings, squeeze
 
@@ -128,3 +135,27 @@ def test_labelled_set_errors() -> None:
         parse_labelled("# only a comment\n")
     with pytest.raises(ConfigError, match="cannot read"):
         read_labelled("/nonexistent/set.tsv")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300))
+def test_the_filter_takes_any_text(text: str) -> None:
+    assert isinstance(is_profane(text), bool)
+    assert all(isinstance(c, str) for c in candidates(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    word=st.sampled_from(["shit", "fuck"]), noise=st.text(alphabet=" .-_*\u0301\u200b", max_size=3)
+)
+def test_a_listed_word_inside_any_noise_between_words_is_found(word: str, noise: str) -> None:
+    assert is_profane(f"well{noise} {word} {noise}there")
+
+
+def test_pathological_inputs_are_answered() -> None:
+    """Long runs, deep combining marks, separators everywhere: each gets an answer (the
+    time each takes is printed by ``litecomplete safety-eval``, not tested here)."""
+    flagged = {name: f for name, _, f, _ in time_pathological(default_filter())}
+    assert flagged["leetspeak word repeated, 100 KB"] and flagged["dots between letters, 100 KB"]
+    clean = ("one letter, 100 KB", "100,000 combining marks on one letter", "plain prose, 1 MB")
+    assert not any(flagged[name] for name in clean)

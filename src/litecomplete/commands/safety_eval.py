@@ -27,12 +27,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from litecomplete.safety import default_filter
-    from litecomplete.safety.evaluate import read_labelled, score_filter
+    from litecomplete.safety.evaluate import read_labelled, score_filter, time_pathological
 
     lines = read_labelled(args.set)
-    score = score_filter(default_filter(), lines)
+    profanity = default_filter()
+    score = score_filter(profanity, lines)
+    slow = time_pathological(profanity)
     if args.json:
-        emit_json({**asdict(score), "hard_false_positive_rate": score.hard_false_positive_rate})
+        emit_json(
+            {
+                **asdict(score),
+                "hard_false_positive_rate": score.hard_false_positive_rate,
+                "pathological": [
+                    {"input": n, "chars": c, "flagged": f, "ms": ms} for n, c, f, ms in slow
+                ],
+            }
+        )
         return 0
     profane = sum(line.profane for line in lines)
     print(f"set          {args.set or 'packaged'}: {score.lines} lines, {profane} profane")
@@ -45,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"speed        {score.sentences_per_second:,.0f} sentences/s (word cache emptied per pass)"
+    )
+    name, chars, _, ms = max(slow, key=lambda t: t[3])
+    print(
+        f"worst case   {ms:.0f} ms for {name} ({chars:,} characters; "
+        f"{len(slow)} pathological inputs)"
     )
     if args.show_mistakes:
         for text in score.false_positives:

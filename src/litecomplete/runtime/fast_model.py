@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.errors import ConfigError, ModelFileError
+from litecomplete.errors import ConfigError, ModelFileError, PromptError
 from litecomplete.inspect.contracts import fast_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
 from litecomplete.runtime.byte_vocab import unspellable_characters
@@ -179,6 +179,10 @@ class FastModel:
         encoding = self._encoding(text)
         ids, offsets = list(encoding.ids), encoding.offsets
         start = [int(self.start_token_id)] if self.start_token_id is not None else []
+        if not ids and not start:  # e.g. only characters the vocabulary cannot spell
+            raise PromptError(
+                "the prompt has no characters this model's vocabulary can spell; give some text"
+            )
         keep = self.max_length - min(max_new_tokens, self.max_length // 2) - len(start)
         if max_prompt_tokens is not None:
             keep = min(keep, max_prompt_tokens)

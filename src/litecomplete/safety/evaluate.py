@@ -121,3 +121,32 @@ def score_filter(
         false_positives=false_positives,
         false_negatives=false_negatives,
     )
+
+
+def pathological_texts() -> dict[str, str]:
+    """Inputs built to make a normaliser slow or crash: long runs, deep combining marks,
+    separators between every letter, look-alike scripts, control characters."""
+    return {
+        "one letter, 100 KB": "a" * 100_000,
+        "one letter and spaces, 100 KB": "a " * 50_000,
+        "100,000 combining marks on one letter": "a" + "\u0301" * 100_000,
+        "zalgo text, 380 KB": "".join(c + "\u0336\u0335\u0334" * 5 for c in "hello world " * 2000),
+        "leetspeak word repeated, 100 KB": "5h1t" * 25_000,
+        "dots between letters, 100 KB": "s.h.i.t." * 12_500,
+        "Cyrillic look-alikes, 100 KB": "аьсdеfgһіјklmnорqrstuvwxyz" * 4_000,
+        "emoji, 100,000": "🙂" * 100_000,
+        "right-to-left marks, 100,000": "\u202e" * 100_000,
+        "NUL characters, 100,000": "\x00" * 100_000,
+        "plain prose, 1 MB": "lorem ipsum dolor " * 60_000,
+    }
+
+
+def time_pathological(profanity: ProfanityFilter) -> list[tuple[str, int, bool, float]]:
+    """(name, characters, flagged, milliseconds) for each ``pathological_texts`` input."""
+    timings = []
+    for name, text in pathological_texts().items():
+        profanity.check_word.cache_clear()
+        start = time.perf_counter()
+        flagged = profanity.is_profane(text)
+        timings.append((name, len(text), flagged, 1000 * (time.perf_counter() - start)))
+    return timings
