@@ -44,7 +44,7 @@ def main() -> None:
             browser = launch_chromium(pw, Path(args.chromium))
             page = browser.new_page()
             page.goto(url + "/")
-            page.wait_for_function("document.querySelectorAll('#model option').length > 0")
+            page.wait_for_selector("#model option", state="attached")  # (the page forbids eval)
             page.select_option("#model", args.model)
             for sentence in SENTENCES:
                 page.locator("#clear").click()

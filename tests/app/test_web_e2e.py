@@ -30,7 +30,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def page(browser: Any, live_server: str, tmp_path: Path) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    # Playwright's waits evaluate strings, which the page's policy forbids; the policy
+    # itself is tested in test_typed_markup_stays_text_under_the_pages_policy.
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, bypass_csp=True)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     page = context.new_page()
     page.goto(live_server + "/")
@@ -156,3 +158,26 @@ def test_bad_language_is_refused(page: Any) -> None:
     page.wait_for_selector("#generate .spinner", state="hidden")
     assert page.locator("#message").text_content() == "Mind your language!"
     assert page.locator("#suggestion").text_content() == ""
+
+
+def test_typed_markup_stays_text_under_the_pages_policy(browser: Any, live_server: str) -> None:
+    """The page runs under a Content-Security-Policy that allows only its own files, and
+    shows what is typed (and suggested) as text, never as markup."""
+    context = browser.new_context()
+    page = context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    response = page.goto(live_server + "/")
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.wait_for_selector("#model option", state="attached")
+    typed = '<img src=x onerror="window.pwned=1"> <b>bold</b> story'
+    type_and_wait_for_ghost(page, typed)
+    assert page.locator("#mirror img, #mirror b").count() == 0
+    assert (page.locator("#mirror").text_content() or "").startswith(typed)
+    assert page.evaluate("window.pwned") is None
+    assert violations == []
+    context.close()

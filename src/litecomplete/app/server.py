@@ -46,6 +46,14 @@ from litecomplete.safety import ProfanityFilter, default_filter
 logger = logging.getLogger(__name__)
 
 WEB_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+# The page runs only its own files and talks only to this server; no other site may
+# frame it (clickjacking) or have its files read as another type.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def _error(
@@ -140,13 +148,13 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:
-        return HTMLResponse(web_file("index.html"))
+        return HTMLResponse(web_file("index.html"), headers=PAGE_HEADERS)
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:
         if name not in WEB_FILES:  # a fixed set: no path reaches the file system
             raise ApiError(404, f"no static file {name!r}")
-        return Response(web_file(name), media_type=WEB_FILES[name])
+        return Response(web_file(name), media_type=WEB_FILES[name], headers=PAGE_HEADERS)
 
     # ------------------------------------------------------------ API
 
