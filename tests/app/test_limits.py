@@ -229,3 +229,16 @@ def test_an_unexpected_error_is_a_json_500(own_registry: Any) -> None:
         assert response.status_code == 500
         assert response.json()["error"]["code"] == "internal_error"
         assert c.get("/health").status_code == 200
+
+
+def test_serve_binds_to_loopback_without_cors_by_default() -> None:
+    from litecomplete.cli import build_parser
+    from litecomplete.commands.serve import allowed_hosts
+
+    args = build_parser().parse_args(["serve"])
+    assert args.host == "127.0.0.1" and args.cors_origin == []
+    assert set(allowed_hosts(args)) == {"localhost", "127.0.0.1", "[::1]"}
+    wide = build_parser().parse_args(["serve", "--host", "::", "--allow-host", "box.lan"])
+    assert allowed_hosts(wide) == ("*",)
+    named = build_parser().parse_args(["serve", "--host", "192.168.1.5", "--allow-host", "box"])
+    assert {"192.168.1.5", "box", "localhost"} <= set(allowed_hosts(named))
