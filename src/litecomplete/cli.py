@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace, watch: _InterruptWatch) -> int:
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
         print(
             f"litecomplete {args.command}: error: {type(e).__name__}: {first}{written} "
-            "(--verbose shows where)",
+            "(litecomplete -v shows where)",
             file=sys.stderr,
         )
         return 1
