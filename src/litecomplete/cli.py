@@ -16,7 +16,13 @@ from pathlib import Path
 from litecomplete import interrupts
 from litecomplete.commands import COMMANDS
 from litecomplete.errors import LitecompleteError
-from litecomplete.supervise import is_memory_error, is_worker, mark_reported, run_supervised
+from litecomplete.supervise import (
+    is_memory_error,
+    is_worker,
+    mark_reported,
+    run_supervised,
+    stopped_line,
+)
 
 # Commands that convert: run in a child process, which the CLI cleans up after if
 # it crashes or is killed (``supervise``).
@@ -120,8 +126,6 @@ class _InterruptWatch:
     would stay behind. As KeyboardInterrupt, SIGTERM unwinds like Ctrl-C and cleans up.
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
     def __init__(self) -> None:
         self.signal: int | None = None
         self._previous: dict[int, object] = {}
@@ -140,8 +144,8 @@ class _InterruptWatch:
         if threading.current_thread() is not threading.main_thread():
             return self
         defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-        for signum in self.SIGNALS:
-            if signal.getsignal(signum) is defaults[signum]:
+        for signum, default in defaults.items():
+            if signal.getsignal(signum) is default:
                 self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
@@ -151,9 +155,9 @@ class _InterruptWatch:
 
 
 def _interrupted(command: str, signum: int | None = signal.SIGINT) -> int:
-    what = "terminated" if signum == signal.SIGTERM else "interrupted"
-    print(f"litecomplete {command}: {what}{_nothing_written(command)}", file=sys.stderr)
-    return 128 + int(signum or signal.SIGINT)
+    signum = int(signum or signal.SIGINT)
+    print(stopped_line(command, signum, command in SUPERVISED), file=sys.stderr)
+    return 128 + signum
 
 
 def _nothing_written(command: str) -> str:

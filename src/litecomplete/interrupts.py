@@ -1,7 +1,7 @@
-"""Whether Ctrl-C (SIGINT) arrived during this command.
+"""Whether Ctrl-C (SIGINT) or SIGTERM arrived during this command.
 
 Native code (TensorFlow's tracer, for one) can swallow the KeyboardInterrupt that
-Ctrl-C raised and fail with an unrelated error instead; the CLI records the signal
+the signal raised and fail with an unrelated error instead; the CLI records the signal
 here so that such a failure is still treated as an interruption everywhere.
 """
 
@@ -11,7 +11,7 @@ _seen = False
 
 
 def mark() -> None:
-    """Record that SIGINT arrived (called from the CLI's signal handler)."""
+    """Record that SIGINT or SIGTERM arrived (called from the CLI's signal handler)."""
     global _seen
     _seen = True
 

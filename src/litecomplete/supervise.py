@@ -25,7 +25,10 @@ from types import FrameType
 WORKER_ENV = "LITECOMPLETE_WORKER"  # set in the child: run the command itself
 REPORTED_FILE = ".reported"  # in the child's TMPDIR: it has reported its failure
 KEEP_GLOB = "litecomplete-native-*.log"  # a failed conversion's log, for the user to read
-MEMORY_ERRORS = ("MemoryError", "_ArrayMemoryError", "ResourceExhaustedError", "bad_alloc")
+# Exception classes that say memory ran out (NumPy's is a MemoryError), and words that
+# say it in other errors' messages.
+MEMORY_ERRORS = ("MemoryError", "ResourceExhaustedError")
+MEMORY_WORDS = ("bad_alloc", "failed to map segment", "Cannot allocate memory")
 
 
 def is_worker() -> bool:
@@ -40,10 +43,13 @@ def mark_reported() -> None:
 def is_memory_error(error: BaseException) -> bool:
     """Whether ``error`` says memory ran out (Python's, NumPy's or TensorFlow's way)."""
     names = {cls.__name__ for cls in type(error).__mro__}
-    text = str(error)
-    return bool(names & set(MEMORY_ERRORS)) or any(
-        sign in text for sign in ("bad_alloc", "failed to map segment", "Cannot allocate memory")
-    )
+    return bool(names & set(MEMORY_ERRORS)) or any(word in str(error) for word in MEMORY_WORDS)
+
+
+def stopped_line(command: str, signum: int, nothing_written: bool) -> str:
+    """What the CLI says when SIGINT or SIGTERM stopped ``command``."""
+    what = "terminated" if signum == signal.SIGTERM else "interrupted"
+    return f"litecomplete {command}: {what}{'; nothing was written' if nothing_written else ''}"
 
 
 def _die_with_parent() -> None:
@@ -128,8 +134,7 @@ def run_supervised(command: str, argv: Sequence[str], out: Path | None) -> int:
         return code
     signum = -code
     if signum in forwarded:  # it died before it could report the signal itself
-        what = "terminated" if signum == signal.SIGTERM else "interrupted"
-        print(f"litecomplete {command}: {what}{written}", file=sys.stderr)
+        print(stopped_line(command, signum, out is not None), file=sys.stderr)
     else:
         name = signal.Signals(signum).name
         cause = (

@@ -60,10 +60,10 @@ class RequestLimits:
         self.body_timeout_s = body_timeout_s
         self.allowed_hosts = {h.lower() for h in allowed_hosts}
 
-    def _host_allowed(self, scope: Scope) -> bool:
+    def _host_allowed(self, headers: dict[bytes, bytes]) -> bool:
         if "*" in self.allowed_hosts:
             return True
-        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+        host = headers.get(b"host", b"").decode("latin-1").lower()
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         return name in self.allowed_hosts
 
@@ -71,11 +71,12 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not self._host_allowed(scope):
+        headers = dict(scope["headers"])
+        if not self._host_allowed(headers):
             message = "this server answers to localhost only (Host header refused)"
             await _send_error(send, 400, message, "host_not_allowed")
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await _send_error(send, 413, self._too_large(), "body_too_large")
             return

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Far above any model this runtime can hold in memory; they bound loops and shapes.
+# Far above any model this runtime can hold in memory; they bound loops and shapes
+# (here, and for a preset directory's config in ``models.loader``).
 MAX_LENGTH_LIMIT = 1 << 20
 MAX_LAYERS = 1024
 MAX_HEADS = 1024
@@ -18,14 +19,15 @@ MAX_VOCABULARY = 1 << 22
 MAX_BUCKETS = 64
 
 
-def _is_int(value: Any, low: int, high: int) -> bool:
+def int_in_range(value: Any, low: int, high: int) -> bool:
+    """Whether ``value`` is an integer (not a bool) from ``low`` to ``high``."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _int_problem(where: dict[str, Any], key: str, low: int, high: int, label: str) -> str | None:
     if key not in where:
         return f"{label} is missing"
-    if not _is_int(where[key], low, high):
+    if not int_in_range(where[key], low, high):
         return f"{label} is {where[key]!r}, expected an integer from {low} to {high}"
     return None
 
@@ -54,7 +56,7 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
     if (
         not isinstance(buckets, list)
         or not 1 <= len(buckets) <= MAX_BUCKETS
-        or not all(_is_int(b, 1, max_length) for b in buckets)
+        or not all(int_in_range(b, 1, max_length) for b in buckets)
     ):
         found.append(
             f"buckets is {buckets!r}, expected a list of 1 to {MAX_BUCKETS} lengths "
@@ -64,9 +66,9 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
     if token:
         found.append(token)
     end_ids = manifest.get("end_token_ids", [])
-    if not isinstance(end_ids, list) or not all(_is_int(t, 0, vocab - 1) for t in end_ids):
+    if not isinstance(end_ids, list) or not all(int_in_range(t, 0, vocab - 1) for t in end_ids):
         found.append(f"end_token_ids is {end_ids!r}, expected token ids below {vocab}")
     start = manifest.get("start_token_id")
-    if start is not None and not _is_int(start, 0, vocab - 1):
+    if start is not None and not int_in_range(start, 0, vocab - 1):
         found.append(f"start_token_id is {start!r}, expected null or a token id below {vocab}")
     return found

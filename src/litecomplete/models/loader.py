@@ -25,6 +25,13 @@ from litecomplete.errors import (
     PresetDirectoryError,
     UnsupportedArchitectureError,
 )
+from litecomplete.inspect.manifest import (
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LENGTH_LIMIT,
+    MAX_VOCABULARY,
+    int_in_range,
+)
 from litecomplete.models.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
 from litecomplete.models.embedded import gguf_model_path
 
@@ -40,14 +47,14 @@ SUPPORTED_BACKBONES = (
 WEIGHTS_FILES = ("model.weights.h5", "model.weights.json")  # whole, or sharded
 # Backbone sizes a preset may declare (far above any model that fits in memory here).
 BACKBONE_SIZE_LIMITS = {
-    "vocabulary_size": 1 << 22,
-    "num_layers": 1024,
-    "num_heads": 1024,
-    "num_query_heads": 1024,
-    "num_key_value_heads": 1024,
+    "vocabulary_size": MAX_VOCABULARY,
+    "num_layers": MAX_LAYERS,
+    "num_heads": MAX_HEADS,
+    "num_query_heads": MAX_HEADS,
+    "num_key_value_heads": MAX_HEADS,
     "hidden_dim": 1 << 16,
     "intermediate_dim": 1 << 18,
-    "max_sequence_length": 1 << 20,
+    "max_sequence_length": MAX_LENGTH_LIMIT,
 }
 # Hosts KerasHub downloads presets from, by handle scheme.
 HUB_HOSTS = {"kaggle": "www.kaggle.com", "hf": "huggingface.co"}
@@ -125,7 +132,7 @@ def _check_backbone_sizes(config_file: Path, keys: tuple[str, ...]) -> None:
         raise PresetDirectoryError(f"{config_file}: the backbone config is not an object")
     for key, limit in BACKBONE_SIZE_LIMITS.items():
         value = sizes.get(key, 1)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        if not int_in_range(value, 1, limit):
             raise PresetDirectoryError(
                 f"{config_file}: {key} is {value!r}, expected an integer from 1 to {limit}"
             )
