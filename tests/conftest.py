@@ -194,6 +194,28 @@ def tiny_llama(tiny_llama_gguf: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
+def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Greedy app-format models of the tiny Llama in every mode the app format takes."""
+    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.convert.app_export import convert_app_model
+    from litecomplete.quantize.modes import APP_QUANT_MODES
+
+    out = tmp_path_factory.mktemp("llama_app")
+    paths = {}
+    for mode in APP_QUANT_MODES:
+        paths[mode.value] = out / f"tiny-llama-{mode.value}.tflite"
+        config = ExportConfig(
+            max_length=TINY_LLAMA_MAX_LENGTH,
+            context_length=TINY_LLAMA_MAX_LENGTH // 2,
+            sampler=Sampler.GREEDY,
+            quant=mode,
+            calibration_samples=2,
+        )
+        convert_app_model(tiny_llama, config, paths[mode.value])
+    return paths
+
+
+@pytest.fixture(scope="session")
 def tiny_llama_fast_none(tiny_llama_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Llama's GGUF converted straight to the fast format, float32."""
     from litecomplete.convert.fast_export import (

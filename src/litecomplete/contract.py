@@ -37,6 +37,14 @@ class ModelFormat(Choice):
 APP_SIGNATURE = "serving_default"
 APP_INPUT = "prompt"
 APP_OUTPUT = "output_0"
+# The seed app (tensorflow/examples lite/examples/generative_ai/android) copies output 0's
+# raw bytes into ``ByteBuffer.allocateDirect(800)``; a larger tensor makes the copy throw.
+APP_OUTPUT_BUFFER_BYTES = 800
+# A string tensor's raw bytes start with its count and one more offset than strings:
+# int32 count, int32 start, int32 end for the one string of a scalar.
+STRING_TENSOR_HEADER_BYTES = 12
+# The TensorFlow Lite release the seed app ships (org.tensorflow:tensorflow-lite:2.12.0).
+APP_RUNTIME_VERSION = "2.12.0"
 
 DECODE_SIGNATURE = "decode"
 PREFILL_PREFIX = "prefill_"

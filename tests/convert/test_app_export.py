@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from litecomplete.contract import ModelFormat
+from litecomplete.contract import STRING_TENSOR_HEADER_BYTES, ModelFormat
 from litecomplete.convert import ExportConfig, Sampler
 from litecomplete.errors import ConfigError, PromptError
 from litecomplete.inspect import check_contract, read_model_info
+from litecomplete.inspect.contracts import runs_on_app_runtime
 from litecomplete.quantize import QuantMode
 from litecomplete.quantize.modes import APP_QUANT_MODES
 from litecomplete.runtime import AppModel
@@ -40,6 +41,10 @@ def test_every_mode_converts_to_the_app_contract(app_models: dict[str, Path], mo
     assert info.quantization == mode
     assert info.manifest["quantization"] == mode
     assert info.manifest["max_length"] == TINY_MAX_LENGTH
+    assert info.manifest["max_output_bytes"] == 800
+    # Every builtin op version exists in the seed app's TF Lite 2.12 (the converter's count).
+    assert info.min_runtime_version is not None
+    assert runs_on_app_runtime(info)
 
 
 def test_quantized_files_are_smaller(app_models: dict[str, Path]) -> None:
@@ -83,6 +88,39 @@ def test_quantized_models_write_valid_utf8(loaded: dict[str, AppModel], mode: st
         assert completion
 
 
+@pytest.mark.parametrize(
+    "prompt", ["I'm enjoying a", "Zürich café", "東京 " * 4, "çok güzel " * 4, "x" * 51, "y" * 60]
+)
+def test_a_small_buffer_cuts_the_completion_at_a_character(
+    convert_tiny: Any, loaded: dict[str, AppModel], prompt: str
+) -> None:
+    """The output holds the prompt and the longest run of whole characters that fits."""
+    capped = AppModel.load(
+        convert_tiny(
+            "tiny-64-bytes",
+            sampler=Sampler.GREEDY,
+            context_length=TINY_CONTEXT_LENGTH,
+            max_output_bytes=64,
+        )
+    )
+    data = prompt.encode("utf-8")
+    room = 64 - STRING_TENSOR_HEADER_BYTES - len(data)
+    output = capped.generate(prompt)
+    if room < 0:
+        assert output == b""  # the app reads an empty output as "no suggestion"
+        return
+    assert output.startswith(data)
+    completion = output[len(data) :].decode("utf-8")  # strict
+    uncapped = loaded["none"].generate(prompt)[len(data) :].decode("utf-8")
+    expected = ""
+    for char in uncapped:
+        if len((expected + char).encode("utf-8")) > room:
+            break
+        expected += char
+    assert completion == expected
+    assert len(output) + STRING_TENSOR_HEADER_BYTES <= 64
+
+
 def test_top_k_of_one_is_greedy(convert_tiny: Any, loaded: dict[str, AppModel]) -> None:
     top1 = AppModel.load(
         convert_tiny(
@@ -103,8 +141,9 @@ def test_long_prompt_keeps_the_newest_tokens(loaded: dict[str, AppModel]) -> Non
     model = loaded["none"]
     newest = " word" * TINY_MAX_LENGTH  # one token per " word", more than the context keeps
     oldest = "An unrelated beginning that must be dropped entirely from the context."
-    assert model.complete(oldest * 20 + newest) == model.complete("A" + newest)
-    assert model.complete(oldest * 20 + newest) != model.complete(oldest)
+    # Five copies are far more tokens than the context keeps, and still fit the output.
+    assert model.complete(oldest * 5 + newest) == model.complete("A" + newest)
+    assert model.complete(oldest * 5 + newest) != model.complete(oldest)
 
 
 def test_empty_and_invalid_prompts(loaded: dict[str, AppModel]) -> None:
@@ -137,6 +176,7 @@ def test_max_length_beyond_the_models_positions(tiny_lm: Any, tmp_path: Path) ->
         ({"temperature": 0.0}, "temperature"),
         ({"quant": QuantMode.INT4}, "app format cannot take --quant int4"),
         ({"quant": QuantMode.INT8W}, "app format cannot take --quant int8w"),
+        ({"max_output_bytes": 13}, "max-output-bytes 13 cannot hold any completion"),
     ],
 )
 def test_invalid_export_config(fields: dict[str, Any], message: str) -> None:

@@ -19,26 +19,6 @@ PROMPTS = ["I'm enjoying a", "In 1969, the", "Zürich café — 東京"]
 
 
 @pytest.fixture(scope="module")
-def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from litecomplete.convert import ExportConfig, Sampler
-    from litecomplete.convert.app_export import convert_app_model
-
-    out = tmp_path_factory.mktemp("llama_app")
-    paths = {}
-    for mode in APP_QUANT_MODES:
-        paths[mode.value] = out / f"tiny-llama-{mode.value}.tflite"
-        config = ExportConfig(
-            max_length=TINY_LLAMA_MAX_LENGTH,
-            context_length=TINY_LLAMA_MAX_LENGTH // 2,
-            sampler=Sampler.GREEDY,
-            quant=mode,
-            calibration_samples=2,
-        )
-        convert_app_model(tiny_llama, config, paths[mode.value])
-    return paths
-
-
-@pytest.fixture(scope="module")
 def llama_fast_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
 

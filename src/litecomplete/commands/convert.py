@@ -58,6 +58,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--temperature", type=float, default=None, help="app: top_k temperature (default 1)"
     )
     p.add_argument(
+        "--max-output-bytes",
+        type=int,
+        default=None,
+        help="app: the output tensor's bytes at most, 12-byte string header included; the "
+        "completion is cut at a character to fit (default 800, the seed app's buffer)",
+    )
+    p.add_argument(
         "--sequence-length", type=int, default=256, help="preprocessor packing length (default 256)"
     )
     p.add_argument(
@@ -85,6 +92,7 @@ def _export_config(args: argparse.Namespace) -> Any:
         "--sampler": args.sampler,
         "--top-k": args.top_k,
         "--temperature": args.temperature,
+        "--max-output-bytes": args.max_output_bytes,
     }
     if fmt is ModelFormat.APP:
         if args.buckets is not None:
@@ -97,6 +105,11 @@ def _export_config(args: argparse.Namespace) -> Any:
             temperature=args.temperature if args.temperature is not None else 1.0,
             quant=quant,
             calibration_samples=args.calibration_samples,
+            max_output_bytes=(
+                args.max_output_bytes
+                if args.max_output_bytes is not None
+                else ExportConfig.max_output_bytes
+            ),
         )
     given = [flag for flag, value in app_only.items() if value is not None]
     if given:
@@ -121,6 +134,7 @@ def _export_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from litecomplete.commands.inspect_file import runtime_line
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.convert.fast_export import (
         FastExportConfig,
@@ -168,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
                 "peak_rss_bytes": result.peak_rss_bytes,
                 "op_set": result.info.op_set,
                 "float_fallback_ops": result.float_fallback_ops,
+                "min_runtime_version": result.info.min_runtime_version,
             }
         )
         return 0
@@ -176,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  time         {result.seconds:.1f} s")
     print(f"  peak memory  {mib(result.peak_rss_bytes)}")
     print(f"  ops          {result.info.op_set}")
+    if fmt == "app":
+        print(f"  TF Lite      {runtime_line(result.info)}")
     if result.float_fallback_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(result.float_fallback_ops.items()))
         print(f"  left in float (no integer kernel or not quantizable): {ops}")

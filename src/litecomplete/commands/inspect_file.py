@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from litecomplete.commands.common import emit_json, mib
+from litecomplete.contract import APP_RUNTIME_VERSION, ModelFormat
 from litecomplete.errors import ModelFileError
+from litecomplete.inspect.contracts import runs_on_app_runtime
+from litecomplete.inspect.model_info import ModelInfo
 
 NAME = "inspect"
 HELP = "Show what a .tflite file holds and which contract it fits."
@@ -17,6 +21,12 @@ EXAMPLE = "litecomplete inspect autocomplete.tflite"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help=".tflite file")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def runtime_line(info: ModelInfo) -> str:
+    if info.min_runtime_version is None:
+        return "unknown (the file has no min_runtime_version from the TFLite converter)"
+    return f"{info.min_runtime_version} (every builtin op version it uses; Flex ops aside)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
                 "custom_ops": dict(info.custom_ops),
                 "weight_bytes_by_dtype": dict(info.weight_bytes_by_dtype),
                 "manifest": info.manifest,
+                "min_runtime_version": info.min_runtime_version,
+                "runs_on_seed_app_runtime": runs_on_app_runtime(info),
             }
         )
     else:
@@ -69,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"custom ops    {', '.join(sorted(info.custom_ops))}")
         if info.manifest:
             print(f"manifest      {json.dumps(info.manifest, sort_keys=True)}")
+        print(f"oldest TFLite {runtime_line(info)}")
+        if contract is ModelFormat.APP and runs_on_app_runtime(info) is False:
+            print(
+                f"warning: needs TensorFlow Lite {info.min_runtime_version}; the seed app "
+                f"ships {APP_RUNTIME_VERSION} and cannot load it",
+                file=sys.stderr,
+            )
     if contract is None:
         raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")
     return 0

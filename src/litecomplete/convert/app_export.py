@@ -8,13 +8,20 @@ from_saved_model``. Going through a SavedModel is what embeds Keras 3 weights;
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from litecomplete.contract import APP_INPUT, APP_SIGNATURE, MANIFEST_METADATA_NAME, ModelFormat
+from litecomplete.contract import (
+    APP_INPUT,
+    APP_RUNTIME_VERSION,
+    APP_SIGNATURE,
+    MANIFEST_METADATA_NAME,
+    ModelFormat,
+)
 from litecomplete.convert.app_graph import make_generate_fn
 from litecomplete.convert.config import ExportConfig
 from litecomplete.convert.decoder_weights import LLAMA_MAX_POSITIONS, architecture_of
@@ -25,10 +32,14 @@ from litecomplete.convert.output import (
     quantize_and_convert,
     write_model,
 )
+from litecomplete.convert.tflite_compat import int32_ranges
 from litecomplete.convert.tokenizer_export import end_token_ids
 from litecomplete.errors import ConfigError
+from litecomplete.inspect.contracts import runs_on_app_runtime
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
+
+log = logging.getLogger(__name__)
 
 # TF Text and string ops that the converter must keep as Select TF ops (the seed's list).
 SELECT_USER_TF_OPS = ["UnsortedSegmentJoin", "UpperBound"]
@@ -68,12 +79,13 @@ def app_tflite_bytes(
         stage("export SavedModel")
         archive = keras.export.ExportArchive()
         archive.track(causal_lm)
-        archive.add_endpoint(
-            APP_SIGNATURE,
-            make_generate_fn(causal_lm, config),
-            input_signature=[tf.TensorSpec([], tf.string, name=APP_INPUT)],
-        )
-        archive.write_out(saved_model_dir, verbose=False)
+        with int32_ranges():  # TF Lite 2.12 has no int64 RANGE
+            archive.add_endpoint(
+                APP_SIGNATURE,
+                make_generate_fn(causal_lm, config),
+                input_signature=[tf.TensorSpec([], tf.string, name=APP_INPUT)],
+            )
+            archive.write_out(saved_model_dir, verbose=False)
 
         stage(f"convert to TFLite ({config.quant.value})")
         converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
@@ -110,6 +122,7 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
         "sampler": config.sampler.value,
         "top_k": config.top_k,
         "temperature": config.temperature,
+        "max_output_bytes": config.max_output_bytes,
         "end_token_id": int(tokenizer.end_token_id),
         "end_token_ids": list(end_token_ids(tokenizer)),
         "vocabulary_size": int(tokenizer.vocabulary_size()),
@@ -131,4 +144,14 @@ def convert_app_model(
     if on_stage:
         on_stage("write")
     manifest = json.dumps(app_manifest(causal_lm, config), sort_keys=True).encode("utf-8")
-    return write_model(data, {MANIFEST_METADATA_NAME: manifest}, out, config.quant, start)
+    result = write_model(
+        data, {MANIFEST_METADATA_NAME: manifest}, out, config.quant, start, app_runtime=True
+    )
+    if runs_on_app_runtime(result.info) is False:
+        log.warning(
+            "%s needs TensorFlow Lite %s; the seed app ships %s and cannot load it",
+            out,
+            result.info.min_runtime_version,
+            APP_RUNTIME_VERSION,
+        )
+    return result

@@ -15,6 +15,11 @@ The loop mirrors ``GPT2CausalLM.generate_step``: prefill a cache of
 ``max_length`` positions with one forward pass, then feed the token at
 ``index - 1`` and write the sampled token at ``index`` until ``max_length`` or
 the end token.
+
+The output must fit the app's buffer (``config.max_output_bytes``, string header
+included), so the completion is cut at a character boundary to fit; the output
+always starts with the prompt exactly as sent, which is how the app finds the
+completion (``output.indexOf(input) + input.length``).
 """
 
 from __future__ import annotations
@@ -71,10 +76,33 @@ def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
         )
         stop = tf.where(ended, index - 1, index)  # drop the end token itself
         completion = tokenizer.detokenize(token_ids[0, n:stop])
-        # A completion cut at max_length may end inside a UTF-8 character.
-        completion = tf.strings.unicode_transcode(
-            completion, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+        # Bytes left for the completion in the app's output buffer.
+        room = config.max_text_bytes - tf.strings.length(prompt)
+        completion = fit_utf8(completion, tf.maximum(room, 0))
+        # A prompt that leaves no room gets an empty output: the app's "no suggestion".
+        return tf.cond(
+            room >= 0,
+            lambda: tf.strings.join([prompt, completion]),
+            lambda: tf.constant(""),
         )
-        return tf.strings.join([prompt, completion])
 
     return generate
+
+
+def fit_utf8(text: Any, max_bytes: Any) -> Any:
+    """The longest prefix of ``text`` (tf.string[]) of whole characters in ``max_bytes``.
+
+    Invalid UTF-8 (a completion cut at ``max_length`` inside a character) becomes
+    U+FFFD first, so the result is always valid UTF-8.
+    """
+    import tensorflow as tf
+
+    codepoints = tf.strings.unicode_decode(
+        text, "UTF-8", errors="replace", replacement_char=0xFFFD
+    )  # (chars,)
+    # UTF-8 bytes of each character: 1 below U+0080, 2 below U+0800, 3 below U+10000, else 4.
+    sizes = 1 + sum(
+        tf.cast(codepoints >= first, tf.int32) for first in (0x80, 0x800, 0x10000)
+    )  # (chars,)
+    kept = tf.reduce_sum(tf.cast(tf.cumsum(sizes) <= max_bytes, tf.int32))
+    return tf.strings.unicode_encode(codepoints[:kept], "UTF-8")

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litecomplete.choices import Choice
+from litecomplete.contract import APP_OUTPUT_BUFFER_BYTES, STRING_TENSOR_HEADER_BYTES
 from litecomplete.errors import ConfigError
 from litecomplete.quantize.modes import APP_QUANT_MODES, QuantMode
+
+# The string header, a one-byte prompt and a one-byte completion.
+MIN_OUTPUT_BYTES = STRING_TENSOR_HEADER_BYTES + 2
 
 
 class Sampler(Choice):
@@ -30,6 +34,10 @@ class ExportConfig:
         temperature: divides the logits before ``top_k`` sampling.
         quant: quantization mode.
         calibration_samples: passages of real text fed to ``int8`` calibration.
+        max_output_bytes: the output tensor's raw bytes at most (string header
+            included): the seed app's 800-byte buffer by default. The completion is
+            cut at a character boundary to fit; a prompt that leaves no room gets
+            an empty output, which the app reads as "no suggestion".
     """
 
     max_length: int = 100
@@ -39,6 +47,7 @@ class ExportConfig:
     temperature: float = 1.0
     quant: QuantMode = QuantMode.NONE
     calibration_samples: int = 16
+    max_output_bytes: int = APP_OUTPUT_BUFFER_BYTES
 
     def __post_init__(self) -> None:
         if self.max_length < 2:
@@ -61,6 +70,19 @@ class ExportConfig:
             raise ConfigError(
                 f"calibration needs at least 1 sample, got {self.calibration_samples}"
             )
+
+        if self.max_output_bytes < MIN_OUTPUT_BYTES:
+            raise ConfigError(
+                f"--max-output-bytes {self.max_output_bytes} cannot hold any completion: "
+                f"the string header takes {STRING_TENSOR_HEADER_BYTES} bytes, and "
+                f"{MIN_OUTPUT_BYTES} is the least that holds a one-byte prompt and a "
+                "one-byte completion"
+            )
+
+    @property
+    def max_text_bytes(self) -> int:
+        """Bytes of prompt plus completion that fit in ``max_output_bytes``."""
+        return self.max_output_bytes - STRING_TENSOR_HEADER_BYTES
 
     @property
     def prompt_tokens(self) -> int:

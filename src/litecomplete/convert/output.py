@@ -17,6 +17,7 @@ from litecomplete.convert.flatbuffer_edit import (
     write_model_object,
 )
 from litecomplete.convert.manifest import add_metadata_entries
+from litecomplete.convert.tflite_compat import strip_flex_default_attrs
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes
 from litecomplete.quantize.modes import QuantMode, RepresentativeDataset, apply_quant_mode
@@ -72,17 +73,22 @@ def write_model(
     quant: QuantMode,
     started: float,
     share_weights: bool = False,
+    app_runtime: bool = False,
 ) -> ConvertResult:
     """Add ``metadata`` to the converted ``data`` and write it to ``out`` atomically.
 
     ``started`` is the ``time.perf_counter()`` reading when the conversion began.
     ``share_weights`` first points tensors at one copy of repeated weights
-    (``flatbuffer_edit``), in the same pass over the flatbuffer.
+    (``flatbuffer_edit``), in the same pass over the flatbuffer. ``app_runtime``
+    drops Flex attributes the seed app's TensorFlow Lite 2.12 does not know
+    (``tflite_compat``).
     """
     model = read_model_object(data)
     if share_weights:
         share_identical_buffers(model)
         share_requantized_tables(model)
+    if app_runtime:
+        strip_flex_default_attrs(model)
     add_metadata_entries(model, metadata)
     data = write_model_object(model)
     info = parse_model_bytes(data)

@@ -7,7 +7,7 @@ from typing import Any
 from litecomplete import contract as c
 from litecomplete.contract import ModelFormat
 from litecomplete.inspect.manifest import fast_manifest_problems
-from litecomplete.inspect.model_info import ModelInfo, SignatureInfo, TensorInfo
+from litecomplete.inspect.model_info import ModelInfo, SignatureInfo, TensorInfo, version_tuple
 
 
 def app_contract_problems(info: ModelInfo) -> list[str]:
@@ -28,6 +28,16 @@ def app_contract_problems(info: ModelInfo) -> list[str]:
     elif out.dtype != "STRING":
         problems.append(f"output {c.APP_OUTPUT!r} is {out.dtype}, expected STRING")
     return problems
+
+
+def runs_on_app_runtime(info: ModelInfo) -> bool | None:
+    """Whether the seed app's TF Lite has every builtin op version ``info`` uses.
+
+    None when the file does not say (no ``min_runtime_version`` from the converter).
+    """
+    if info.min_runtime_version is None:
+        return None
+    return version_tuple(info.min_runtime_version) <= version_tuple(c.APP_RUNTIME_VERSION)
 
 
 def _expect(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from litecomplete.contract import MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAM
 from litecomplete.errors import ModelFileError
 
 FILE_IDENTIFIER = b"TFL3"
+MIN_RUNTIME_METADATA_NAME = "min_runtime_version"
 SCHEMA_VERSION = 3
 # Ops whose integer activations mean full-integer quantization. A dynamic-range
 # file also moves int8 data (an embedding GATHER before its DEQUANTIZE), but
@@ -60,6 +62,9 @@ class ModelInfo:
     float_activation_ops: Counter[str]  # ops computing on float activations
     manifest: dict[str, Any] = field(default_factory=dict)
     tokenizer_json: str | None = None  # Hugging Face tokenizer.json carried by the file
+    # The oldest TensorFlow Lite release with every builtin op version the file uses,
+    # as the TFLite converter wrote it (metadata ``min_runtime_version``); None if absent.
+    min_runtime_version: str | None = None
 
     @property
     def op_set(self) -> str:
@@ -224,9 +229,13 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
 
     manifest: dict[str, Any] = {}
     tokenizer_json = None
+    min_runtime = None
     for m in range(model.MetadataLength()):
         entry = model.Metadata(m)
         name = _str(entry.Name())
+        if name == MIN_RUNTIME_METADATA_NAME and min_runtime is None:
+            # The converter fills the first entry; a quantizing pass may add an empty one.
+            min_runtime = _runtime_version(model, entry.Buffer())
         if name in (MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAME):
             raw = _metadata_text(model, entry.Buffer(), name)
             if name == MANIFEST_METADATA_NAME:
@@ -248,4 +257,18 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
         float_activation_ops=float_ops,
         manifest=manifest,
         tokenizer_json=tokenizer_json,
+        min_runtime_version=min_runtime,
     )
+
+
+def _runtime_version(model: Any, index: int) -> str | None:
+    """The converter's NUL-padded version string in buffer ``index``; None if not one."""
+    if not 0 <= index < model.BuffersLength() or model.Buffers(index).DataLength() == 0:
+        return None
+    text = model.Buffers(index).DataAsNumpy().tobytes().split(b"\0", 1)[0]
+    return text.decode() if re.fullmatch(rb"\d+(\.\d+)*", text) else None
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.12.0"`` -> ``(2, 12, 0)``, for comparing releases."""
+    return tuple(int(part) for part in version.split("."))
