@@ -32,6 +32,7 @@ class ModelFormat(Choice):
     __choice__ = "format"
     APP = "app"
     FAST = "fast"
+    LITERTLM = "litertlm"  # a LiteRT-LM bundle (convert.litertlm_export)
 
 
 APP_SIGNATURE = "serving_default"

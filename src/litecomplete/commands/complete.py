@@ -11,13 +11,17 @@ from typing import Any
 from litecomplete.commands.common import emit_json
 
 NAME = "complete"
-HELP = "Complete a prompt with a .tflite model (app or fast format)."
+HELP = "Complete a prompt with a .tflite model (app or fast format) or a .litertlm bundle."
 EXAMPLE = 'litecomplete complete --model autocomplete.tflite "I\'m enjoying a"'
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("prompt", help="text to complete; - reads it from standard input")
-    p.add_argument("--model", default=None, help=".tflite file (default: the default model)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help=".tflite file, or a .litertlm bundle run by LiteRT-LM (default: the default model)",
+    )
     p.add_argument(
         "--threads",
         type=int,
@@ -78,7 +82,7 @@ def _generation_config(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from litecomplete.errors import ConfigError
     from litecomplete.native_output import captured_native_stderr
-    from litecomplete.runtime import AppModel, load_model, validate_prompt
+    from litecomplete.runtime import AppModel, LitertLmModel, load_model, validate_prompt
 
     prompt = _read_prompt(args)
     validate_prompt(prompt)
@@ -108,7 +112,21 @@ def run(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             completions = [model.complete(prompt)]
             latency_ms = (time.perf_counter() - start) * 1000
-    if not isinstance(model, AppModel):
+    if isinstance(model, LitertLmModel):
+        if args.n != 1:
+            raise ConfigError("LiteRT-LM writes one completion per prompt; drop -n")
+        config = _generation_config(args)
+        start = time.perf_counter()
+        completions = [""]
+        for text_piece in model.stream(prompt, config):
+            if not args.json:
+                print(text_piece, end="", flush=True)
+            completions[0] += text_piece
+        latency_ms = (time.perf_counter() - start) * 1000
+        if not args.json:
+            print()
+            return 0
+    elif not isinstance(model, AppModel):
         config = _generation_config(args)
         start = time.perf_counter()
         if args.json or args.n > 1:

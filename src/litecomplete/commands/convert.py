@@ -9,7 +9,10 @@ from typing import Any
 from litecomplete.commands.common import emit_json, mib
 
 NAME = "convert"
-HELP = "Convert a GPT-2 or Llama-family model to a .tflite file (app or fast format)."
+HELP = (
+    "Convert a GPT-2 or Llama-family model to a .tflite file (app or fast format) or a "
+    "LiteRT-LM bundle (.litertlm)."
+)
 EXAMPLE = (
     "litecomplete convert --model tiny --format app --quant dynamic --max-length 100 "
     "--out autocomplete.tflite"
@@ -27,8 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--format",
         default="app",
-        help="app (the guide's single graph, default) or fast (prefill/decode, "
-        "builtins only, runs without TensorFlow)",
+        help="app (the guide's single graph, default), fast (prefill/decode, "
+        "builtins only, runs without TensorFlow) or litertlm (a LiteRT-LM bundle: the "
+        "model in LiteRT-LM's prefill/decode contract, the tokenizer and LLM metadata)",
     )
     p.add_argument(
         "--quant",
@@ -41,10 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="total tokens, prompt plus completion (default 100 for app; "
-        "256 for fast, where it is the KV-cache length)",
+        "256 for fast and litertlm, where it is the KV-cache length)",
     )
     p.add_argument(
-        "--buckets", default=None, help="fast: prefill lengths, comma-separated (default 16,64,256)"
+        "--buckets",
+        default=None,
+        help="fast, litertlm: prefill lengths, comma-separated (default 16,64,256)",
     )
     p.add_argument(
         "--context-length",
@@ -114,8 +120,8 @@ def _export_config(args: argparse.Namespace) -> Any:
     given = [flag for flag, value in app_only.items() if value is not None]
     if given:
         raise ConfigError(
-            f"{', '.join(given)} applies to the app format only; a fast-format model samples "
-            "when it runs (`litecomplete complete --temperature ... --top-k ...`)"
+            f"{', '.join(given)} applies to the app format only; a {fmt.value}-format model "
+            "samples when it runs (`litecomplete complete --temperature ... --top-k ...`)"
         )
     try:
         buckets = (
@@ -135,12 +141,14 @@ def _export_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from litecomplete.commands.inspect_file import runtime_line
+    from litecomplete.contract import ModelFormat
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.convert.fast_export import (
         FastExportConfig,
         convert_fast_model,
         gguf_fast_source,
     )
+    from litecomplete.convert.litertlm_export import convert_litertlm_model
     from litecomplete.convert.output import check_output_path
     from litecomplete.errors import ConversionError
     from litecomplete.models import load_causal_lm
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.progress import stage_progress
 
     config = _export_config(args)
+    fmt = ModelFormat.parse(args.format)
     out = Path(args.out)
     check_output_path(out)  # before minutes of work, not after
     # A GGUF goes straight to the fast format; the app format needs its KerasHub model.
@@ -164,18 +173,19 @@ def run(args: argparse.Namespace) -> int:
         else:
             causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
         try:
-            if isinstance(config, FastExportConfig):
+            if fmt is ModelFormat.LITERTLM:
+                result = convert_litertlm_model(causal_lm, config, out, on_stage=bar)
+            elif isinstance(config, FastExportConfig):
                 result = convert_fast_model(causal_lm, config, out, on_stage=bar)
             else:
                 result = convert_app_model(causal_lm, config, out, on_stage=bar)
         except ConversionError as e:
             raise ConversionError(f"{e}; the converter's full log is in {log_path}") from e
-    fmt = "fast" if isinstance(config, FastExportConfig) else "app"
     if args.json:
         emit_json(
             {
                 "path": str(result.path),
-                "format": fmt,
+                "format": fmt.value,
                 "quantization": result.quant.value,
                 "size_bytes": result.size_bytes,
                 "seconds": result.seconds,
@@ -186,12 +196,12 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"wrote {result.path} ({fmt} format)")
+    print(f"wrote {result.path} ({fmt.value} format)")
     print(f"  size         {mib(result.size_bytes)} ({result.size_bytes} bytes)")
     print(f"  time         {result.seconds:.1f} s")
     print(f"  peak memory  {mib(result.peak_rss_bytes)}")
     print(f"  ops          {result.info.op_set}")
-    if fmt == "app":
+    if fmt is ModelFormat.APP:
         print(f"  TF Lite      {runtime_line(result.info)}")
     if result.float_fallback_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(result.float_fallback_ops.items()))

@@ -11,15 +11,16 @@ from litecomplete.commands.common import emit_json, mib
 from litecomplete.contract import APP_RUNTIME_VERSION, ModelFormat
 from litecomplete.errors import ModelFileError
 from litecomplete.inspect.contracts import runs_on_app_runtime
+from litecomplete.inspect.litertlm_file import is_litertlm, read_litertlm_info
 from litecomplete.inspect.model_info import ModelInfo
 
 NAME = "inspect"
-HELP = "Show what a .tflite file holds and which contract it fits."
+HELP = "Show what a .tflite file or a .litertlm bundle holds and which contract it fits."
 EXAMPLE = "litecomplete inspect autocomplete.tflite"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help=".tflite file")
+    p.add_argument("file", help=".tflite file or .litertlm bundle")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.inspect.contracts import contract_problems
 
     path = Path(args.file)
+    if is_litertlm(path):
+        return _inspect_litertlm(path, args.json)
     info = read_model_info(path)
     contract = check_contract(info)
     if args.json:
@@ -90,4 +93,40 @@ def run(args: argparse.Namespace) -> int:
             )
     if contract is None:
         raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")
+    return 0
+
+
+def _inspect_litertlm(path: Path, as_json: bool) -> int:
+    """Print a LiteRT-LM bundle's version, sections and metadata."""
+    info = read_litertlm_info(path)
+    if as_json:
+        emit_json(
+            {
+                "path": str(path),
+                "size_bytes": info.size_bytes,
+                "contract": "litertlm",
+                "version": ".".join(map(str, info.version)),
+                "system_metadata": info.system_metadata,
+                "sections": [
+                    {"type": s.kind, "size_bytes": s.size_bytes, "metadata": s.items}
+                    for s in info.sections
+                ],
+                "llm_metadata": info.llm_metadata,
+                "manifest": info.manifest,
+            }
+        )
+        return 0
+    print(f"file          {path}")
+    print(f"size          {mib(info.size_bytes)} ({info.size_bytes} bytes)")
+    print("contract      litertlm (a LiteRT-LM bundle)")
+    print(f"version       {'.'.join(map(str, info.version))}")
+    for key, value in info.system_metadata.items():
+        print(f"system        {key}: {value}")
+    for section in info.sections:
+        items = ", ".join(f"{k}={v}" for k, v in section.items.items())
+        described = f" ({items})" if items else ""
+        print(f"section       {section.kind}: {mib(section.size_bytes)}{described}")
+    print(f"llm metadata  {json.dumps(info.llm_metadata, sort_keys=True)}")
+    if info.manifest:
+        print(f"manifest      {json.dumps(info.manifest, sort_keys=True)}")
     return 0

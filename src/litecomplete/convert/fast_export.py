@@ -88,6 +88,7 @@ class FastSource:
     tokenizer_json: str  # Hugging Face tokenizer.json
     start_token_id: int | None  # put before every prompt, or None
     end_token_ids: tuple[int, ...]
+    chat_template: str | None = None  # Jinja, where the model has one (GGUF)
 
     def encode(self, text: str) -> list[int]:
         from tokenizers import Tokenizer
@@ -130,11 +131,12 @@ def gguf_fast_source(path: str | Path) -> FastSource:
         tokenizer_json=str(tokenizer.to_str()),
         start_token_id=int(bos) if add_bos and bos is not None else None,
         end_token_ids=tuple(sorted(ends)),
+        chat_template=meta.get("tokenizer.chat_template"),
     )
 
 
 def _representative_dataset(
-    signatures: dict[str, Any], source: FastSource, config: FastExportConfig
+    signatures: dict[str, Any], source: FastSource, config: FastExportConfig, litert_lm: bool
 ) -> Callable[[], Iterator[tuple[str, dict[str, np.ndarray]]]]:
     """Calibration inputs for EVERY signature, from real text.
 
@@ -153,6 +155,10 @@ def _representative_dataset(
     def prefill_inputs(ids: np.ndarray, bucket: int, caches: dict[str, np.ndarray]) -> Any:
         tokens = np.zeros((1, bucket), np.int32)
         tokens[0, : len(ids)] = ids
+        if litert_lm:  # a position per token, padding rows at 0 as LiteRT-LM leaves them
+            positions = np.zeros(bucket, np.int32)
+            positions[: len(ids)] = np.arange(len(ids))
+            return {c.TOKENS: tokens, c.INPUT_POS: positions, **caches}
         return {
             c.TOKENS: tokens,
             c.INPUT_POS: np.array([0], np.int32),
@@ -181,18 +187,20 @@ def _representative_dataset(
             # The float prefill of all n tokens gives decode its caches.
             run = signatures[c.prefill_signature(largest)]
             feed = prefill_inputs(ids[:n], largest, zeros)
-            out = run(
-                tf.constant(feed[c.TOKENS]),
-                tf.constant(feed[c.INPUT_POS]),
-                tf.constant(feed[c.LENGTH]),
-                *(tf.constant(zeros[name]) for name in zeros),
-            )
+            inputs = [c.TOKENS, c.INPUT_POS] if litert_lm else [c.TOKENS, c.INPUT_POS, c.LENGTH]
+            out = run(*(tf.constant(feed[name]) for name in inputs + list(zeros)))
             caches = {}
             for i in range(spec.num_layers):
+                # Only the n real tokens' keys and values; the rest stays zero.
                 k = np.zeros(k_shape, np.float32)
                 v = np.zeros(v_shape, np.float32)
-                k[:, :, :n, :] = out[c.k_out_name(i)].numpy()[:, :, :n, :]
-                v[:, :, :, :n] = out[c.v_out_name(i)].numpy()[:, :, :, :n]
+                k_out, v_out = (
+                    (c.k_cache_name(i), c.v_cache_name(i))
+                    if litert_lm
+                    else (c.k_out_name(i), c.v_out_name(i))
+                )
+                k[:, :, :n, :] = out[k_out].numpy()[:, :, :n, :]
+                v[:, :, :, :n] = out[v_out].numpy()[:, :, :, :n]
                 caches[c.k_cache_name(i)], caches[c.v_cache_name(i)] = k, v
             yield (
                 c.DECODE_SIGNATURE,
@@ -207,9 +215,13 @@ def _representative_dataset(
 
 
 def fast_tflite_bytes(
-    source: FastSource, config: FastExportConfig, on_stage: StageCallback | None = None
+    source: FastSource,
+    config: FastExportConfig,
+    on_stage: StageCallback | None = None,
+    litert_lm: bool = False,
 ) -> bytes:
-    """The fast-format file's bytes (no metadata yet)."""
+    """The fast-format file's bytes (no metadata yet); with ``litert_lm``, the same
+    model in LiteRT-LM's signature contract (``fast_graph.litert_lm_signatures``)."""
     import tensorflow as tf
 
     from litecomplete.convert.fast_graph import make_fast_decoder
@@ -228,7 +240,7 @@ def fast_tflite_bytes(
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
         module = make_fast_decoder(weights, config.max_length, int8_embedding)
-        signatures = module.signatures(list(config.buckets))
+        signatures = module.signatures(list(config.buckets), litert_lm)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
         stage(f"convert to TFLite ({converter_quant.value})")
@@ -239,7 +251,7 @@ def fast_tflite_bytes(
         data = quantize_and_convert(converter, converter_quant, None)
         if config.quant is QuantMode.INT8:
             stage("calibrate and quantize (int8)")
-            calibration = _representative_dataset(signatures, source, config)
+            calibration = _representative_dataset(signatures, source, config, litert_lm)
             data = quantize_static_int8(data, calibration())
     if config.quant.weight_only:
         from litecomplete.quantize.weights import quantize_weights
@@ -264,6 +276,11 @@ def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any
     }
 
 
+def fast_source(model: Any) -> FastSource:
+    """``model`` as a fast-format source: a ``FastSource`` as it is, or a KerasHub causal LM."""
+    return model if isinstance(model, FastSource) else keras_fast_source(model)
+
+
 def convert_fast_model(
     model: Any,
     config: FastExportConfig,
@@ -275,7 +292,7 @@ def convert_fast_model(
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
-    source = model if isinstance(model, FastSource) else keras_fast_source(model)
+    source = fast_source(model)
     fields = fast_manifest(source, config)
     problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
     if problems:

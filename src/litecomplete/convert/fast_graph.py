@@ -103,17 +103,9 @@ def make_fast_decoder(
             y = tf.matmul(x, kernel, name=name)  # a fused bias keeps the matmul's name
             return y + bias if bias is not None else y
 
-        def attention(
-            self,
-            x: Any,
-            w: dict[str, Any],
-            pos: Any,
-            positions: Any,
-            k_cache: Any,
-            v_cache: Any,
-            t: int,
-        ) -> tuple[Any, Any, Any]:
-            """x: (T, hidden) -> (T, hidden), new k (1, kv, T, dh), new v (1, kv, dh, T)."""
+        def project_qkv(self, x: Any, w: dict[str, Any], positions: Any, t: int) -> Any:
+            """x: (T, hidden) -> q (1, kv, group * T, dh) scaled, k (1, kv, T, dh),
+            v (1, kv, dh, T); q and k rotated by ``positions`` (T,) where the model ropes."""
             # (T, (h + 2kv) * dh)
             qkv = self.dense(x, w["qkv_kernel"], w["qkv_bias"], "qkv_proj")
             q, k, v = tf.split(
@@ -129,6 +121,29 @@ def make_fast_decoder(
             k = tf.transpose(tf.reshape(k, [t, kv_heads, head_dim]), [1, 0, 2])[tf.newaxis]
             # k: (1, kv, T, dh); v stored transposed: (1, kv, dh, T)
             v = tf.transpose(tf.reshape(v, [t, kv_heads, head_dim]), [1, 2, 0])[tf.newaxis]
+            return q, k, v
+
+        def merge_heads(self, out: Any, w: dict[str, Any], t: int) -> Any:
+            """(1, kv, group * T, dh) -> output projection (T, hidden)."""
+            out = tf.reshape(out, [kv_heads, group, t, head_dim])
+            out = tf.reshape(tf.transpose(out, [2, 0, 1, 3]), [t, heads * head_dim])
+            return self.dense(out, w["out_kernel"], w["out_bias"], "out_proj")
+
+        def attention(
+            self,
+            x: Any,
+            w: dict[str, Any],
+            pos: Any,
+            positions: Any,
+            k_cache: Any,
+            v_cache: Any,
+            t: int,
+        ) -> tuple[Any, Any, Any]:
+            """x: (T, hidden) -> (T, hidden), new k (1, kv, T, dh), new v (1, kv, dh, T).
+
+            The caches are read, not written: new tokens attend to them and to each other.
+            """
+            q, k, v = self.project_qkv(x, w, positions, t)
             max_length = k_cache.shape[2]
             # Cache slot j is visible to every new token iff j < pos.
             cache_mask = tf.where(tf.range(max_length) < pos, 0.0, NEG_INF)  # (max_length,)
@@ -144,9 +159,31 @@ def make_fast_decoder(
             out = tf.matmul(p_cache, v_cache, transpose_b=True) + tf.matmul(
                 p_new, v, transpose_b=True
             )  # (1, kv, group * T, dh)
-            out = tf.reshape(out, [kv_heads, group, t, head_dim])
-            out = tf.reshape(tf.transpose(out, [2, 0, 1, 3]), [t, heads * head_dim])
-            return self.dense(out, w["out_kernel"], w["out_bias"], "out_proj"), k, v
+            return self.merge_heads(out, w, t), k, v
+
+        def attention_in_cache(
+            self, x: Any, w: dict[str, Any], input_pos: Any, k_cache: Any, v_cache: Any, t: int
+        ) -> tuple[Any, Any, Any]:
+            """LiteRT-LM's contract: x (T, hidden) at ``input_pos`` (T,) -> (T, hidden) and
+            the whole caches with the new keys and values written at ``input_pos[0]``."""
+            from tensorflow.compiler.tf2xla.python import xla
+
+            q, k, v = self.project_qkv(x, w, input_pos, t)
+            start = input_pos[0]
+            zero = tf.constant(0, tf.int32)
+            # (1, kv, max_length, dh) and (1, kv, dh, max_length), T slots from ``start``.
+            k_cache = xla.dynamic_update_slice(k_cache, k, [zero, zero, start, zero])
+            v_cache = xla.dynamic_update_slice(v_cache, v, [zero, zero, zero, start])
+            max_length = k_cache.shape[2]
+            # Row r sees slot j iff j <= input_pos[r]; rows repeat per group.
+            mask = tf.where(
+                tf.range(max_length)[tf.newaxis, :] <= input_pos[:, tf.newaxis], 0.0, NEG_INF
+            )  # (T, max_length)
+            mask = tf.tile(mask, [group, 1])  # (group * T, max_length)
+            scores = tf.matmul(q, k_cache, transpose_b=True) + mask  # (1, kv, gT, max_length)
+            probs = tf.nn.softmax(scores, axis=-1)
+            out = tf.matmul(probs, v_cache, transpose_b=True)  # (1, kv, group * T, dh)
+            return self.merge_heads(out, w, t), k_cache, v_cache
 
         def mlp(self, x: Any, w: dict[str, Any]) -> Any:
             up = self.dense(x, w["up_kernel"], w["up_bias"], "up_proj")
@@ -170,11 +207,8 @@ def make_fast_decoder(
             x1, x2 = x[..., :half], x[..., half:]
             return tf.concat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
 
-        def forward(
-            self, tokens: Any, pos: Any, length: Any, caches: list[Any], t: int
-        ) -> dict[str, Any]:
-            """tokens (1, T) from position ``pos`` -> logits of row length-1, new k/v."""
-            positions = tf.minimum(pos + tf.range(t), spec.max_positions - 1)  # (T,)
+        def embed(self, tokens: Any, positions: Any) -> Any:
+            """tokens (1, T) at positions (T,) -> (T, hidden)."""
             if self.embedding_rows is not None:
                 rows, row_scale = self.embedding_rows
                 x = tf.cast(tf.gather(rows, tokens[0]), tf.float32)  # (T, hidden)
@@ -183,6 +217,24 @@ def make_fast_decoder(
                 x = tf.gather(self.token_embedding, tokens[0])  # (T, hidden)
             if self.position_embedding is not None:
                 x = x + tf.gather(self.position_embedding, positions)
+            return x
+
+        def lm_head(self, last: Any) -> Any:
+            """(1, hidden) -> logits (1, vocab)."""
+            # The converter folds a constant scale that ends a matmul's input into the
+            # matmul's weights; with a tied table that would store the table twice.
+            last = self.norm(last, *self.final_norm, scale_first=True)
+            # Output projection, tied to the embedding unless the model has its own:
+            # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
+            output = self.output_kernel if self.output_kernel is not None else self.token_embedding
+            return tf.matmul(last, output, transpose_b=True, name="lm_head")
+
+        def forward(
+            self, tokens: Any, pos: Any, length: Any, caches: list[Any], t: int
+        ) -> dict[str, Any]:
+            """tokens (1, T) from position ``pos`` -> logits of row length-1, new k/v."""
+            positions = tf.minimum(pos + tf.range(t), spec.max_positions - 1)  # (T,)
+            x = self.embed(tokens, positions)
             outputs: dict[str, Any] = {}
             for i, w in enumerate(self.blocks):
                 a = self.norm(x, w["attn_norm_scale"], w["attn_norm_bias"])
@@ -196,13 +248,28 @@ def make_fast_decoder(
             # A gather with a static index shape keeps every output's shape static, so
             # the runtime can hold views of them.
             last = tf.gather(x, tf.reshape(length - 1, [1]))  # (1, hidden)
-            # The converter folds a constant scale that ends a matmul's input into the
-            # matmul's weights; with a tied table that would store the table twice.
-            last = self.norm(last, *self.final_norm, scale_first=True)
-            # Output projection, tied to the embedding unless the model has its own:
-            # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
-            output = self.output_kernel if self.output_kernel is not None else self.token_embedding
-            outputs[c.LOGITS] = tf.matmul(last, output, transpose_b=True, name="lm_head")
+            outputs[c.LOGITS] = self.lm_head(last)
+            return outputs
+
+        def forward_in_cache(
+            self, tokens: Any, input_pos: Any, caches: list[Any], t: int, logits: bool
+        ) -> dict[str, Any]:
+            """LiteRT-LM's contract: tokens (1, T) at ``input_pos`` (T,) -> the whole updated
+            caches under the inputs' names and, for decode, logits (1, 1, vocab)."""
+            positions = tf.minimum(input_pos, spec.max_positions - 1)  # (T,)
+            x = self.embed(tokens, positions)
+            outputs: dict[str, Any] = {}
+            for i, w in enumerate(self.blocks):
+                a = self.norm(x, w["attn_norm_scale"], w["attn_norm_bias"])
+                a, k_cache, v_cache = self.attention_in_cache(
+                    a, w, input_pos, caches[2 * i], caches[2 * i + 1], t
+                )
+                x = x + a
+                x = x + self.mlp(self.norm(x, w["mlp_norm_scale"], w["mlp_norm_bias"]), w)
+                outputs[c.k_cache_name(i)] = k_cache
+                outputs[c.v_cache_name(i)] = v_cache
+            if logits:  # LiteRT-LM reads logits from decode only
+                outputs[c.LOGITS] = tf.reshape(self.lm_head(x[-1:]), [1, 1, -1])
             return outputs
 
         # ------------------------------------------------------------ signatures
@@ -222,8 +289,11 @@ def make_fast_decoder(
                 )
             return specs
 
-        def signatures(self, buckets: list[int]) -> dict[str, Any]:
-            """``{signature key: concrete function}`` for prefill buckets and decode."""
+        def signatures(self, buckets: list[int], litert_lm: bool = False) -> dict[str, Any]:
+            """``{signature key: concrete function}`` for prefill buckets and decode, in
+            the fast contract or (``litert_lm``) in LiteRT-LM's."""
+            if litert_lm:
+                return self.litert_lm_signatures(buckets)
             result = {}
             for t in buckets:
 
@@ -241,6 +311,29 @@ def make_fast_decoder(
 
             def decode(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
                 return self.forward(tokens, input_pos[0], tf.constant(1), list(caches), 1)
+
+            result[c.DECODE_SIGNATURE] = tf.function(decode).get_concrete_function(
+                tf.TensorSpec([1, 1], tf.int32, name=c.TOKENS),
+                tf.TensorSpec([1], tf.int32, name=c.INPUT_POS),
+                *self.cache_specs(),
+            )
+            return result
+
+        def litert_lm_signatures(self, buckets: list[int]) -> dict[str, Any]:
+            result = {}
+            for t in buckets:
+
+                def prefill(tokens: Any, input_pos: Any, *caches: Any, t: int = t) -> Any:
+                    return self.forward_in_cache(tokens, input_pos, list(caches), t, False)
+
+                result[c.prefill_signature(t)] = tf.function(prefill).get_concrete_function(
+                    tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
+                    tf.TensorSpec([t], tf.int32, name=c.INPUT_POS),
+                    *self.cache_specs(),
+                )
+
+            def decode(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
+                return self.forward_in_cache(tokens, input_pos, list(caches), 1, True)
 
             result[c.DECODE_SIGNATURE] = tf.function(decode).get_concrete_function(
                 tf.TensorSpec([1, 1], tf.int32, name=c.TOKENS),

@@ -66,18 +66,14 @@ def quantize_and_convert(
         raise ConversionError(f"the TFLite converter failed: {e}") from e
 
 
-def write_model(
+def finish_model(
     data: bytes,
     metadata: dict[str, bytes],
-    out: Path,
-    quant: QuantMode,
-    started: float,
     share_weights: bool = False,
     app_runtime: bool = False,
-) -> ConvertResult:
-    """Add ``metadata`` to the converted ``data`` and write it to ``out`` atomically.
+) -> bytes:
+    """The converted ``data`` with ``metadata`` added.
 
-    ``started`` is the ``time.perf_counter()`` reading when the conversion began.
     ``share_weights`` first points tensors at one copy of repeated weights
     (``flatbuffer_edit``), in the same pass over the flatbuffer. ``app_runtime``
     drops Flex attributes the seed app's TensorFlow Lite 2.12 does not know
@@ -90,14 +86,37 @@ def write_model(
     if app_runtime:
         strip_flex_default_attrs(model)
     add_metadata_entries(model, metadata)
-    data = write_model_object(model)
+    return write_model_object(model)
+
+
+def write_model(
+    data: bytes,
+    metadata: dict[str, bytes],
+    out: Path,
+    quant: QuantMode,
+    started: float,
+    share_weights: bool = False,
+    app_runtime: bool = False,
+) -> ConvertResult:
+    """``finish_model``, then write the file to ``out`` atomically.
+
+    ``started`` is the ``time.perf_counter()`` reading when the conversion began.
+    """
+    data = finish_model(data, metadata, share_weights, app_runtime)
     info = parse_model_bytes(data)
     atomic_write_bytes(out, data)
+    return converted(out, len(data), quant, started, info)
+
+
+def converted(
+    out: Path, size_bytes: int, quant: QuantMode, started: float, info: ModelInfo
+) -> ConvertResult:
+    """The result of a conversion that wrote ``out``; logs it."""
     seconds = time.perf_counter() - started
-    log.info("wrote %s (%d bytes) in %.1f s", out, len(data), seconds)
+    log.info("wrote %s (%d bytes) in %.1f s", out, size_bytes, seconds)
     return ConvertResult(
         path=out,
-        size_bytes=len(data),
+        size_bytes=size_bytes,
         seconds=seconds,
         peak_rss_bytes=peak_rss_bytes(),
         quant=quant,

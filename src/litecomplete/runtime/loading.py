@@ -7,18 +7,26 @@ from pathlib import Path
 from litecomplete.contract import ModelFormat
 from litecomplete.errors import ModelFileError
 from litecomplete.inspect.contracts import check_contract, contract_problems
+from litecomplete.inspect.litertlm_file import is_litertlm
 from litecomplete.inspect.model_info import read_model_info
 from litecomplete.runtime.app_model import AppModel
 from litecomplete.runtime.fast_model import FastModel
+from litecomplete.runtime.litertlm_model import LitertLmModel
 
 
-def load_model(path: str | Path, num_threads: int | None = None) -> AppModel | FastModel:
-    """An ``AppModel`` or a ``FastModel``, by the file's contract.
+def load_model(
+    path: str | Path, num_threads: int | None = None
+) -> AppModel | FastModel | LitertLmModel:
+    """An ``AppModel``, a ``FastModel`` or (a ``.litertlm`` bundle) a ``LitertLmModel``.
 
     Raises:
-        ModelFileError: missing, not TFLite, or fits neither contract.
+        ModelFileError: missing, neither TFLite nor LiteRT-LM, or fits no contract.
     """
     path = Path(path)
+    if is_litertlm(path):
+        if num_threads is None:
+            return LitertLmModel.load(path)
+        return LitertLmModel.load(path, num_threads)
     info = read_model_info(path)
     fmt = check_contract(info)
     if fmt is ModelFormat.APP:
