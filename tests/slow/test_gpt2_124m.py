@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from litecomplete.contract import APP_OUTPUT_BUFFER_BYTES
 from litecomplete.convert import ExportConfig
 from litecomplete.models import BUILTIN_CONFIGS, load_causal_lm
 from litecomplete.quantize import QuantMode
 from litecomplete.runtime import AppModel
+from tests.convert.test_seed_app_runtime import PROMPTS, fits
+from tests.oracles import run_like_seed_app
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +31,13 @@ def test_gpt2_124m_dynamic_is_about_a_quarter_of_fp32(tmp_path: Path) -> None:
     assert result.size_bytes <= 0.27 * fp32_bytes, (result.size_bytes, fp32_bytes)
     completion = AppModel.load(result.path).complete("I'm enjoying a")
     assert completion
+    # The seed app's runtime runs it, and its output fits the app's buffer.
+    runs = run_like_seed_app({"gpt2": result.path}, list(PROMPTS.values()))["gpt2"]
+    assert not isinstance(runs, str), f"TF Lite 2.12 failed: {runs}"
+    for prompt, run in zip(PROMPTS.values(), runs, strict=True):
+        assert run.raw_bytes <= APP_OUTPUT_BUFFER_BYTES, (prompt[:40], run.raw_bytes)
+        text = run.output.decode("utf-8")
+        assert text.startswith(prompt) if fits(prompt) else text == ""
 
 
 def test_gpt2_124m_fast_fp32_matches_keras(tmp_path: Path) -> None:

@@ -184,11 +184,17 @@ def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: in
     from litecomplete.bench.engines import LitecompleteEngine, LlamaCppEngine
 
     engine: Any
-    if kind == "litecomplete":
-        engine = LitecompleteEngine(model, config.threads)
+    if kind == "litertlm":
+        from litecomplete.bench.litertlm_bench import LitertLmBench, measure_litertlm
+
+        engine = LitertLmBench(model, config.threads)
+        figures = measure_litertlm(engine, config)
     else:
-        engine = LlamaCppEngine(model, config.threads, max_length)
-    figures = measure(engine, config)
+        if kind == "litecomplete":
+            engine = LitecompleteEngine(model, config.threads)
+        else:
+            engine = LlamaCppEngine(model, config.threads, max_length)
+        figures = measure(engine, config)
     return EngineResult(
         engine=engine.name,
         model=str(model),
@@ -223,34 +229,44 @@ def bench_in_subprocess(
 
 @dataclass(frozen=True)
 class Ratio:
-    """Ours over the peer, per thread count: above 1 means litecomplete is faster."""
+    """Ours against a peer, per thread count: above 1 means litecomplete is faster.
+
+    Rates are ours over theirs; ``first_token`` is their time over ours.
+    """
 
     threads: int
     ours: str
     peer: str
     decode: float
     prefill: dict[int, float]
+    peer_engine: str = "llama.cpp"
+    first_token: float = 0.0
 
 
 def pair_ratios(rows: list[EngineResult]) -> list[Ratio]:
-    """Pair the n-th litecomplete row with the n-th llama.cpp row of each thread count."""
+    """Pair the n-th litecomplete row with the n-th row of each peer engine, per thread
+    count."""
     ratios = []
     for threads in dict.fromkeys(r.threads for r in rows):
         ours = [r for r in rows if r.threads == threads and r.engine == "litecomplete"]
-        peers = [r for r in rows if r.threads == threads and r.engine == "llama.cpp"]
-        for a, b in zip(ours, peers, strict=False):
-            ratios.append(
-                Ratio(
-                    threads=threads,
-                    ours=a.variant,
-                    peer=b.variant,
-                    decode=a.decode_tokens_per_s.median / b.decode_tokens_per_s.median,
-                    prefill={
-                        k: a.prefill_tokens_per_s[k].median / b.prefill_tokens_per_s[k].median
-                        for k in a.prefill_tokens_per_s
-                    },
+        for peer_engine in dict.fromkeys(r.engine for r in rows if r.engine != "litecomplete"):
+            peers = [r for r in rows if r.threads == threads and r.engine == peer_engine]
+            for a, b in zip(ours, peers, strict=False):
+                ratios.append(
+                    Ratio(
+                        threads=threads,
+                        ours=a.variant,
+                        peer=b.variant,
+                        decode=a.decode_tokens_per_s.median / b.decode_tokens_per_s.median,
+                        prefill={
+                            k: a.prefill_tokens_per_s[k].median / b.prefill_tokens_per_s[k].median
+                            for k in a.prefill_tokens_per_s
+                            if k in b.prefill_tokens_per_s
+                        },
+                        peer_engine=peer_engine,
+                        first_token=b.first_token_ms.median / a.first_token_ms.median,
+                    )
                 )
-            )
     return ratios
 
 
@@ -319,8 +335,9 @@ def format_fast_report(
     for ratio in ratios:
         prefill = ", ".join(f"{k}: {v:.2f}x" for k, v in ratio.prefill.items())
         lines.append(
-            f"{ratio.threads} thread(s): litecomplete {ratio.ours} vs llama.cpp {ratio.peer}: "
-            f"decode {ratio.decode:.2f}x, prefill {prefill}"
+            f"{ratio.threads} thread(s): litecomplete {ratio.ours} vs {ratio.peer_engine} "
+            f"{ratio.peer}: decode {ratio.decode:.2f}x, prefill {prefill}, "
+            f"first token {ratio.first_token:.2f}x"
         )
     for key, stat in runner_copy.items():
         lines.append(

@@ -11,9 +11,12 @@ from litecomplete.errors import ModelFileError
 NAME = "bench"
 HELP = (
     "Benchmark models: whole completions (app format), or prefill, decode and typing "
-    "latency (fast format), optionally against llama.cpp on the same weights."
+    "latency (fast format), optionally against llama.cpp and LiteRT-LM on the same weights."
 )
-EXAMPLE = "litecomplete bench --model fast.tflite --threads 1,2 --vs-llamacpp model.gguf"
+EXAMPLE = (
+    "litecomplete bench --model fast.tflite --threads 1,2 --vs-llamacpp model.gguf "
+    "--vs-litertlm model.litertlm"
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +33,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="GGUF",
         help="fast: also run llama.cpp on this GGUF (repeatable; needs the "
         "llamacpp extra); ratios pair the n-th model with the n-th GGUF",
+    )
+    p.add_argument(
+        "--vs-litertlm",
+        action="append",
+        default=None,
+        metavar="LITERTLM",
+        help="fast: also run LiteRT-LM's engine on this bundle (repeatable; convert one "
+        "with --format litertlm); ratios pair the n-th model with the n-th bundle",
     )
     p.add_argument(
         "--threads", default=None, help="threads; fast takes a list such as 1,2 (default 2)"
@@ -76,6 +87,8 @@ def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
             rows.append(bench_in_subprocess("litecomplete", model, config, max_length))
         for gguf in args.vs_llamacpp or []:
             rows.append(bench_in_subprocess("llama.cpp", Path(gguf), config, max_length))
+        for bundle in args.vs_litertlm or []:
+            rows.append(bench_in_subprocess("litertlm", Path(bundle), config, max_length))
     ratios = pair_ratios(rows)
     runner_copy = {}
     if args.runner_copy:  # the design the in-place caches replace, for comparison
@@ -118,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         raise ModelFileError("bench takes app- or fast-format files; see `litecomplete inspect`")
     if formats == {ModelFormat.FAST}:
         return _bench_fast(args, models)
-    if len(models) > 1 or args.vs_llamacpp:
+    if len(models) > 1 or args.vs_llamacpp or args.vs_litertlm:
         raise ConfigError("bench compares fast-format files only; give one app-format file")
     config = BenchConfig(
         prompt=args.prompt,
