@@ -55,3 +55,42 @@ def test_bad_files(tmp_path: Path, content: bytes, message: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="does not exist"):
         read_model_info(tmp_path / "absent.tflite")
+
+
+def _with_min_runtime(source: Path, version: bytes, out: Path) -> Path:
+    """A copy of ``source`` whose converter metadata names another minimum runtime."""
+    import numpy as np
+
+    from litecomplete.convert.flatbuffer_edit import read_model_object, write_model_object
+
+    model = read_model_object(source.read_bytes())
+    entry = next(m for m in model.metadata if m.name == b"min_runtime_version")
+    model.buffers[entry.buffer].data = np.frombuffer(version.ljust(16, b"\0"), np.uint8)
+    out.write_bytes(write_model_object(model))
+    return out
+
+
+def test_inspect_names_the_oldest_runtime_and_warns_past_the_apps(
+    app_models: dict[str, Path], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    def inspect(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "litecomplete", "inspect", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    fine = inspect(app_models["int8"])
+    assert fine.returncode == 0, fine.stderr
+    assert "oldest TFLite 2.11.0 (every builtin op version" in fine.stdout
+    assert "warning" not in fine.stderr
+    newer = _with_min_runtime(app_models["none"], b"2.14.0", tmp_path / "newer.tflite")
+    assert read_model_info(newer).min_runtime_version == "2.14.0"
+    warned = inspect(newer)
+    assert warned.returncode == 0
+    assert "needs TensorFlow Lite 2.14.0; the seed app ships 2.12.0" in warned.stderr
