@@ -14,7 +14,6 @@ from tests.oracles import run_like_seed_app
 
 pytestmark = pytest.mark.slow
 
-GREEDY = GenerationConfig(max_new_tokens=24)
 QUESTIONS = [
     "The capital of France is",
     "Once upon a time, there was a",
@@ -38,18 +37,41 @@ def test_app_format_runs_on_tflite_212(tmp_path: Path) -> None:
         assert text.startswith(prompt) if fits(prompt) else text == ""
 
 
-def test_litertlm_dynamic_gives_our_runtimes_tokens(tmp_path: Path) -> None:
-    from litecomplete.convert.fast_export import FastExportConfig, gguf_fast_source
+def _bundle_and_fast_file(tmp_path: Path, quant: QuantMode) -> tuple[Path, Path]:
+    from litecomplete.convert.fast_export import (
+        FastExportConfig,
+        convert_fast_model,
+        gguf_fast_source,
+    )
     from litecomplete.convert.litertlm_export import convert_litertlm_model
-    from litecomplete.default_model import ensure_default_model
     from litecomplete.models.embedded import smollm2_gguf_path
 
-    path = tmp_path / "smollm2-dynamic.litertlm"
     source = gguf_fast_source(smollm2_gguf_path())
-    convert_litertlm_model(source, FastExportConfig(quant=QuantMode.DYNAMIC), path)
-    ours = FastModel.load(ensure_default_model())  # the same weights, fast format
-    theirs = LitertLmModel.load(path)
+    bundle = tmp_path / f"smollm2-{quant.value}.litertlm"
+    convert_litertlm_model(source, FastExportConfig(quant=quant), bundle)
+    fast = tmp_path / f"smollm2-{quant.value}.tflite"
+    convert_fast_model(source, FastExportConfig(quant=quant), fast)
+    return bundle, fast
+
+
+def test_litertlm_float32_writes_our_runtimes_text(tmp_path: Path) -> None:
+    """The two contracts compute the same function: 48 greedy tokens agree exactly."""
+    bundle, fast = _bundle_and_fast_file(tmp_path, QuantMode.NONE)
+    ours, theirs = FastModel.load(fast), LitertLmModel.load(bundle)
     assert "<|im_start|>" in theirs.info.llm_metadata["jinjaPromptTemplate"]
+    config = GenerationConfig(max_new_tokens=48)
+    for prompt in [*QUESTIONS, "In 1969, the first", "The best way to learn a language"]:
+        assert theirs.complete(prompt, config) == ours.complete(prompt, config).text, prompt
+
+
+def test_litertlm_dynamic_agrees_on_a_suggestion(tmp_path: Path) -> None:
+    """Dynamic int8 quantizes each matmul's input row on the fly, so the float rounding
+    in which the two graphs differ (the order attention sums in) can flip an int8
+    rounding and, tokens later, a near tie: measured here over 48 greedy tokens, the
+    first difference came at token 10 to 38, or never. A suggestion's 8 tokens agree."""
+    bundle, fast = _bundle_and_fast_file(tmp_path, QuantMode.DYNAMIC)
+    ours, theirs = FastModel.load(fast), LitertLmModel.load(bundle)
+    suggestion = GenerationConfig(max_new_tokens=8)
     for prompt in QUESTIONS:
-        assert theirs.complete(prompt, GREEDY) == ours.complete(prompt, GREEDY).text, prompt
-    assert "Paris" in theirs.complete(QUESTIONS[0], GenerationConfig(max_new_tokens=8))
+        assert theirs.complete(prompt, suggestion) == ours.complete(prompt, suggestion).text
+    assert "Paris" in theirs.complete(QUESTIONS[0], suggestion)

@@ -70,7 +70,6 @@ class ExportConfig:
             raise ConfigError(
                 f"calibration needs at least 1 sample, got {self.calibration_samples}"
             )
-
         if self.max_output_bytes < MIN_OUTPUT_BYTES:
             raise ConfigError(
                 f"--max-output-bytes {self.max_output_bytes} cannot hold any completion: "
