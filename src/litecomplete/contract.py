@@ -1,24 +1,23 @@
 """The file contracts: signature and tensor names shared by converters and runtimes.
 
-``fast`` is litecomplete's own builtins-only contract, runnable on ai-edge-litert
-without TensorFlow. Signatures ``prefill_<T>`` (one per bucket length T) and
-``decode`` share one copy of the weights. Per layer ``i`` the KV cache is held
-by the runtime, head-major, so both attention matmuls read it as stored:
+``fast`` is litecomplete's builtins-only contract, runnable on ai-edge-litert
+without TensorFlow, and the same graph LiteRT-LM runs from a ``.litertlm`` bundle
+(its executor's contract, 0.18.1). Signatures ``prefill_<T>`` (one per bucket
+length T) and ``decode`` share one copy of the weights. Per layer ``i`` the KV cache
+is head-major, so both attention matmuls read it as stored:
 
 * ``k_cache_<i>``: float32[1, kv_heads, max_length, head_dim]
 * ``v_cache_<i>``: float32[1, kv_heads, head_dim, max_length] (transposed)
 
 Inputs: ``tokens`` int32[1, T] (T = 1 for decode, padded to the bucket for
-prefill), ``input_pos`` int32[1] (position of ``tokens[0, 0]``), ``length``
-int32[1] (real tokens, prefill only; shape [1] rather than a scalar because the
-runtime writes inputs through numpy views and a 0-d view is read-only), and the
-caches. Cache slots at and after ``input_pos`` are masked, so stale values
-there are harmless; but masking adds a large negative number to the scores, so
-every slot must hold a finite value: a runtime zero-fills the caches first.
-Outputs: ``logits`` float32[1, vocab] for the last real token, and only the NEW
-keys and values, ``k_<i>`` float32[1, kv_heads, T, head_dim] and ``v_<i>``
-float32[1, kv_heads, head_dim, T]; the runtime writes them into its caches at
-``input_pos``, in place, instead of copying whole caches through every call.
+prefill), ``input_pos`` int32[T] (each token's position; padding rows hold 0), and
+the caches. Outputs: the caches again, under the same names, with the T new keys
+and values written as slots ``input_pos[0]`` to ``input_pos[0] + T - 1`` (so a
+runtime binds one buffer as both input and output, and a chunk must end inside the
+cache), and ``logits`` float32[1, 1, vocab] of the last real token (the row with the
+largest position). Row r attends to slots 0..input_pos[r]: slots beyond the current
+length may hold anything finite (stale or padding rows' values); masking adds a
+large negative number, so a runtime zero-fills the caches before first use.
 """
 
 from __future__ import annotations
@@ -51,8 +50,11 @@ DECODE_SIGNATURE = "decode"
 PREFILL_PREFIX = "prefill_"
 TOKENS = "tokens"
 INPUT_POS = "input_pos"
-LENGTH = "length"
 LOGITS = "logits"
+# The fast contract's version, in the manifest (``contract_version``). Version 1 files
+# (an ``input_pos`` of one start, a ``length`` input, only new keys and values out)
+# must be converted again.
+FAST_CONTRACT_VERSION = 2
 
 
 def prefill_signature(bucket: int) -> str:
@@ -65,14 +67,6 @@ def k_cache_name(layer: int) -> str:
 
 def v_cache_name(layer: int) -> str:
     return f"v_cache_{layer}"
-
-
-def k_out_name(layer: int) -> str:
-    return f"k_{layer}"
-
-
-def v_out_name(layer: int) -> str:
-    return f"v_{layer}"
 
 
 # Key of the JSON manifest stored in the .tflite file's metadata table.

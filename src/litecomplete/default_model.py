@@ -10,12 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from litecomplete.contract import FAST_CONTRACT_VERSION
 from litecomplete.paths import data_dir
 
 if TYPE_CHECKING:
     from litecomplete.convert.output import StageCallback
 
-DEFAULT_MODEL_FILE = "smollm2-135m-instruct-fast-dynamic.tflite"
+DEFAULT_MODEL_STEM = "smollm2-135m-instruct-fast-dynamic"
+# Named by the fast contract it was written for: a newer litecomplete converts again.
+DEFAULT_MODEL_FILE = f"{DEFAULT_MODEL_STEM}-c{FAST_CONTRACT_VERSION}.tflite"
 
 
 def default_model_path() -> Path:
@@ -40,4 +43,7 @@ def ensure_default_model(on_stage: StageCallback | None = None) -> Path:
         on_stage("read SmolLM2-135M-Instruct")
     source = gguf_fast_source(smollm2_gguf_path())
     convert_fast_model(source, FastExportConfig(quant=QuantMode.DYNAMIC), path, on_stage)
+    for stale in path.parent.glob(f"{DEFAULT_MODEL_STEM}*.tflite"):  # older contracts'
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return path

@@ -1,7 +1,8 @@
 """LiteRT-LM bundles (.litertlm) of the tiny GPT-2 and tiny Llama, run by LiteRT-LM itself.
 
 LiteRT-LM's engine (``litert-lm-api``) loads each bundle and generates greedily; the
-text must be what our runtime writes from a fast-format file of the same weights.
+bundle's model is the fast-format file's, so the text must be what our runtime writes
+from that file.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from tests.conftest import FAST_BUCKETS, FAST_MAX_LENGTH
 
 PROMPTS = ["I'm enjoying a", "The quick brown fox", "Zürich café — 東京", "def main():"]
 GREEDY = GenerationConfig(max_new_tokens=12)
-# Modes whose bundle is the fast file's model exactly, so greedy tokens must agree. int8's
-# activation ranges are calibrated on each graph's own tensors, so it may differ.
-SAME_AS_FAST = ("none", "float16", "dynamic", "int8w", "int4")
+# int8 runs too, but on other kernels: the same file gives the same logits in our runtime
+# either way, while LiteRT-LM's engine computes the int8 activations of q/k/v its own way
+# and this random model's flat logits tip to other tokens.
+SAME_AS_OURS = ("none", "float16", "dynamic", "int8w", "int4")
 
 
 def _config(mode: QuantMode) -> Any:
@@ -67,7 +69,7 @@ def test_every_mode_runs_in_litert_lm(
     for prompt in PROMPTS:
         text = theirs.complete(prompt, GREEDY)
         assert text
-        if mode in SAME_AS_FAST:
+        if mode in SAME_AS_OURS:
             assert text == ours.complete(prompt, GREEDY).text, (mode, prompt)
 
 
@@ -98,7 +100,7 @@ def test_the_bundle_says_what_it_holds(bundles: dict[str, Path], llama_bundle: P
     assert meta["stopTokens"] == [{"tokenIds": {"ids": [50256]}}]
     assert meta["maxNumTokens"] == FAST_MAX_LENGTH
     assert meta["samplerParams"] == {"type": "TOP_P", "k": 1, "p": 1.0, "temperature": 1.0}
-    assert info.manifest["format"] == ModelFormat.LITERTLM.value
+    assert info.manifest["format"] == ModelFormat.FAST.value  # the bundled model is one
     assert info.manifest["quantization"] == "none"
     llama = read_litertlm_info(llama_bundle).llm_metadata
     assert "startToken" not in llama  # SmolLM2's GGUF adds no start token

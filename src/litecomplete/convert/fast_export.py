@@ -136,7 +136,7 @@ def gguf_fast_source(path: str | Path) -> FastSource:
 
 
 def _representative_dataset(
-    signatures: dict[str, Any], source: FastSource, config: FastExportConfig, litert_lm: bool
+    signatures: dict[str, Any], source: FastSource, config: FastExportConfig
 ) -> Callable[[], Iterator[tuple[str, dict[str, np.ndarray]]]]:
     """Calibration inputs for EVERY signature, from real text.
 
@@ -155,16 +155,9 @@ def _representative_dataset(
     def prefill_inputs(ids: np.ndarray, bucket: int, caches: dict[str, np.ndarray]) -> Any:
         tokens = np.zeros((1, bucket), np.int32)
         tokens[0, : len(ids)] = ids
-        if litert_lm:  # a position per token, padding rows at 0 as LiteRT-LM leaves them
-            positions = np.zeros(bucket, np.int32)
-            positions[: len(ids)] = np.arange(len(ids))
-            return {c.TOKENS: tokens, c.INPUT_POS: positions, **caches}
-        return {
-            c.TOKENS: tokens,
-            c.INPUT_POS: np.array([0], np.int32),
-            c.LENGTH: np.array([len(ids)], np.int32),
-            **caches,
-        }
+        positions = np.zeros(bucket, np.int32)  # padding rows hold position 0
+        positions[: len(ids)] = np.arange(len(ids))
+        return {c.TOKENS: tokens, c.INPUT_POS: positions, **caches}
 
     def dataset() -> Iterator[tuple[str, dict[str, np.ndarray]]]:
         text = " ".join(calibration_passages())
@@ -187,21 +180,16 @@ def _representative_dataset(
             # The float prefill of all n tokens gives decode its caches.
             run = signatures[c.prefill_signature(largest)]
             feed = prefill_inputs(ids[:n], largest, zeros)
-            inputs = [c.TOKENS, c.INPUT_POS] if litert_lm else [c.TOKENS, c.INPUT_POS, c.LENGTH]
-            out = run(*(tf.constant(feed[name]) for name in inputs + list(zeros)))
+            out = run(*(tf.constant(feed[name]) for name in [c.TOKENS, c.INPUT_POS, *zeros]))
             caches = {}
-            for i in range(spec.num_layers):
-                # Only the n real tokens' keys and values; the rest stays zero.
-                k = np.zeros(k_shape, np.float32)
-                v = np.zeros(v_shape, np.float32)
-                k_out, v_out = (
-                    (c.k_cache_name(i), c.v_cache_name(i))
-                    if litert_lm
-                    else (c.k_out_name(i), c.v_out_name(i))
-                )
-                k[:, :, :n, :] = out[k_out].numpy()[:, :, :n, :]
-                v[:, :, :, :n] = out[v_out].numpy()[:, :, :, :n]
-                caches[c.k_cache_name(i)], caches[c.v_cache_name(i)] = k, v
+            for name in zeros:
+                # Only the n real tokens' keys and values; the padding rows' stay zero.
+                cache = np.zeros_like(zeros[name])
+                if name.startswith("k_"):
+                    cache[:, :, :n, :] = out[name].numpy()[:, :, :n, :]
+                else:
+                    cache[:, :, :, :n] = out[name].numpy()[:, :, :, :n]
+                caches[name] = cache
             yield (
                 c.DECODE_SIGNATURE,
                 {
@@ -215,13 +203,9 @@ def _representative_dataset(
 
 
 def fast_tflite_bytes(
-    source: FastSource,
-    config: FastExportConfig,
-    on_stage: StageCallback | None = None,
-    litert_lm: bool = False,
+    source: FastSource, config: FastExportConfig, on_stage: StageCallback | None = None
 ) -> bytes:
-    """The fast-format file's bytes (no metadata yet); with ``litert_lm``, the same
-    model in LiteRT-LM's signature contract (``fast_graph.litert_lm_signatures``)."""
+    """The fast-format file's bytes (no metadata yet)."""
     import tensorflow as tf
 
     from litecomplete.convert.fast_graph import make_fast_decoder
@@ -240,7 +224,7 @@ def fast_tflite_bytes(
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
         module = make_fast_decoder(weights, config.max_length, int8_embedding)
-        signatures = module.signatures(list(config.buckets), litert_lm)
+        signatures = module.signatures(list(config.buckets))
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
         stage(f"convert to TFLite ({converter_quant.value})")
@@ -251,7 +235,7 @@ def fast_tflite_bytes(
         data = quantize_and_convert(converter, converter_quant, None)
         if config.quant is QuantMode.INT8:
             stage("calibrate and quantize (int8)")
-            calibration = _representative_dataset(signatures, source, config, litert_lm)
+            calibration = _representative_dataset(signatures, source, config)
             data = quantize_static_int8(data, calibration())
     if config.quant.weight_only:
         from litecomplete.quantize.weights import quantize_weights
@@ -264,6 +248,7 @@ def fast_tflite_bytes(
 def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any]:
     return {
         "format": c.ModelFormat.FAST.value,
+        "contract_version": c.FAST_CONTRACT_VERSION,
         "architecture": source.weights.spec.architecture,
         "quantization": config.quant.value,
         "max_length": config.max_length,

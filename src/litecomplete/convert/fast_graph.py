@@ -130,42 +130,10 @@ def make_fast_decoder(
             return self.dense(out, w["out_kernel"], w["out_bias"], "out_proj")
 
         def attention(
-            self,
-            x: Any,
-            w: dict[str, Any],
-            pos: Any,
-            positions: Any,
-            k_cache: Any,
-            v_cache: Any,
-            t: int,
-        ) -> tuple[Any, Any, Any]:
-            """x: (T, hidden) -> (T, hidden), new k (1, kv, T, dh), new v (1, kv, dh, T).
-
-            The caches are read, not written: new tokens attend to them and to each other.
-            """
-            q, k, v = self.project_qkv(x, w, positions, t)
-            max_length = k_cache.shape[2]
-            # Cache slot j is visible to every new token iff j < pos.
-            cache_mask = tf.where(tf.range(max_length) < pos, 0.0, NEG_INF)  # (max_length,)
-            # New token r sees new token s iff s <= r (causal); rows repeat per group.
-            causal = tf.where(
-                tf.range(t)[tf.newaxis, :] <= tf.range(t)[:, tf.newaxis], 0.0, NEG_INF
-            )  # (T, T)
-            causal = tf.tile(causal, [group, 1])  # (group * T, T)
-            scores_cache = tf.matmul(q, k_cache, transpose_b=True) + cache_mask  # (1,kv,gT,max)
-            scores_new = tf.matmul(q, k, transpose_b=True) + causal  # (1, kv, gT, T)
-            probs = tf.nn.softmax(tf.concat([scores_cache, scores_new], axis=-1), axis=-1)
-            p_cache, p_new = tf.split(probs, [max_length, t], axis=-1)
-            out = tf.matmul(p_cache, v_cache, transpose_b=True) + tf.matmul(
-                p_new, v, transpose_b=True
-            )  # (1, kv, group * T, dh)
-            return self.merge_heads(out, w, t), k, v
-
-        def attention_in_cache(
             self, x: Any, w: dict[str, Any], input_pos: Any, k_cache: Any, v_cache: Any, t: int
         ) -> tuple[Any, Any, Any]:
-            """LiteRT-LM's contract: x (T, hidden) at ``input_pos`` (T,) -> (T, hidden) and
-            the whole caches with the new keys and values written at ``input_pos[0]``."""
+            """x (T, hidden) at ``input_pos`` (T,) -> (T, hidden), and the whole caches with
+            the new keys and values written as T slots from ``input_pos[0]``."""
             from tensorflow.compiler.tf2xla.python import xla
 
             q, k, v = self.project_qkv(x, w, input_pos, t)
@@ -229,47 +197,25 @@ def make_fast_decoder(
             output = self.output_kernel if self.output_kernel is not None else self.token_embedding
             return tf.matmul(last, output, transpose_b=True, name="lm_head")
 
-        def forward(
-            self, tokens: Any, pos: Any, length: Any, caches: list[Any], t: int
-        ) -> dict[str, Any]:
-            """tokens (1, T) from position ``pos`` -> logits of row length-1, new k/v."""
-            positions = tf.minimum(pos + tf.range(t), spec.max_positions - 1)  # (T,)
-            x = self.embed(tokens, positions)
-            outputs: dict[str, Any] = {}
-            for i, w in enumerate(self.blocks):
-                a = self.norm(x, w["attn_norm_scale"], w["attn_norm_bias"])
-                a, k, v = self.attention(
-                    a, w, pos, pos + tf.range(t), caches[2 * i], caches[2 * i + 1], t
-                )
-                x = x + a
-                x = x + self.mlp(self.norm(x, w["mlp_norm_scale"], w["mlp_norm_bias"]), w)
-                outputs[c.k_out_name(i)] = k
-                outputs[c.v_out_name(i)] = v
-            # A gather with a static index shape keeps every output's shape static, so
-            # the runtime can hold views of them.
-            last = tf.gather(x, tf.reshape(length - 1, [1]))  # (1, hidden)
-            outputs[c.LOGITS] = self.lm_head(last)
-            return outputs
-
-        def forward_in_cache(
-            self, tokens: Any, input_pos: Any, caches: list[Any], t: int, logits: bool
-        ) -> dict[str, Any]:
-            """LiteRT-LM's contract: tokens (1, T) at ``input_pos`` (T,) -> the whole updated
-            caches under the inputs' names and, for decode, logits (1, 1, vocab)."""
+        def forward(self, tokens: Any, input_pos: Any, caches: list[Any], t: int) -> dict[str, Any]:
+            """tokens (1, T) at ``input_pos`` (T,) -> the whole updated caches under the
+            inputs' names, and logits (1, 1, vocab) of the last real token."""
             positions = tf.minimum(input_pos, spec.max_positions - 1)  # (T,)
             x = self.embed(tokens, positions)
             outputs: dict[str, Any] = {}
             for i, w in enumerate(self.blocks):
                 a = self.norm(x, w["attn_norm_scale"], w["attn_norm_bias"])
-                a, k_cache, v_cache = self.attention_in_cache(
+                a, k_cache, v_cache = self.attention(
                     a, w, input_pos, caches[2 * i], caches[2 * i + 1], t
                 )
                 x = x + a
                 x = x + self.mlp(self.norm(x, w["mlp_norm_scale"], w["mlp_norm_bias"]), w)
                 outputs[c.k_cache_name(i)] = k_cache
                 outputs[c.v_cache_name(i)] = v_cache
-            if logits:  # LiteRT-LM reads logits from decode only
-                outputs[c.LOGITS] = tf.reshape(self.lm_head(x[-1:]), [1, 1, -1])
+            # The last real token holds the largest position (padding rows hold 0). A
+            # gather with a static index shape keeps the output's shape static.
+            last = tf.gather(x, tf.reshape(tf.argmax(input_pos, output_type=tf.int32), [1]))
+            outputs[c.LOGITS] = tf.reshape(self.lm_head(last), [1, 1, -1])  # (1, 1, vocab)
             return outputs
 
         # ------------------------------------------------------------ signatures
@@ -289,42 +235,13 @@ def make_fast_decoder(
                 )
             return specs
 
-        def signatures(self, buckets: list[int], litert_lm: bool = False) -> dict[str, Any]:
-            """``{signature key: concrete function}`` for prefill buckets and decode, in
-            the fast contract or (``litert_lm``) in LiteRT-LM's."""
-            if litert_lm:
-                return self.litert_lm_signatures(buckets)
-            result = {}
-            for t in buckets:
-
-                def prefill(
-                    tokens: Any, input_pos: Any, length: Any, *caches: Any, t: int = t
-                ) -> dict[str, Any]:
-                    return self.forward(tokens, input_pos[0], length[0], list(caches), t)
-
-                result[c.prefill_signature(t)] = tf.function(prefill).get_concrete_function(
-                    tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
-                    tf.TensorSpec([1], tf.int32, name=c.INPUT_POS),
-                    tf.TensorSpec([1], tf.int32, name=c.LENGTH),
-                    *self.cache_specs(),
-                )
-
-            def decode(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
-                return self.forward(tokens, input_pos[0], tf.constant(1), list(caches), 1)
-
-            result[c.DECODE_SIGNATURE] = tf.function(decode).get_concrete_function(
-                tf.TensorSpec([1, 1], tf.int32, name=c.TOKENS),
-                tf.TensorSpec([1], tf.int32, name=c.INPUT_POS),
-                *self.cache_specs(),
-            )
-            return result
-
-        def litert_lm_signatures(self, buckets: list[int]) -> dict[str, Any]:
+        def signatures(self, buckets: list[int]) -> dict[str, Any]:
+            """``{signature key: concrete function}`` for prefill buckets and decode."""
             result = {}
             for t in buckets:
 
                 def prefill(tokens: Any, input_pos: Any, *caches: Any, t: int = t) -> Any:
-                    return self.forward_in_cache(tokens, input_pos, list(caches), t, False)
+                    return self.forward(tokens, input_pos, list(caches), t)
 
                 result[c.prefill_signature(t)] = tf.function(prefill).get_concrete_function(
                     tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
@@ -333,7 +250,7 @@ def make_fast_decoder(
                 )
 
             def decode(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
-                return self.forward_in_cache(tokens, input_pos, list(caches), 1, True)
+                return self.forward(tokens, input_pos, list(caches), 1)
 
             result[c.DECODE_SIGNATURE] = tf.function(decode).get_concrete_function(
                 tf.TensorSpec([1, 1], tf.int32, name=c.TOKENS),

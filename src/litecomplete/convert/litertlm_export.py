@@ -1,10 +1,10 @@
 """Convert a causal LM to a LiteRT-LM bundle (``.litertlm``), written by litert-lm-builder.
 
-The bundle holds three sections: the model in LiteRT-LM's prefill/decode contract
-(``fast_graph.litert_lm_signatures``: ``tokens`` [1, T], ``input_pos`` with a position
-per token, the caches ``k_cache_<i>`` / ``v_cache_<i>`` in our layout as inputs and,
-updated whole, as outputs of the same names; decode ``logits`` [1, 1, vocab]), the
-Hugging Face ``tokenizer.json``, and ``LlmMetadata``: start and stop tokens, the
+The bundle holds three sections: the fast-format model, whose contract is LiteRT-LM's
+(``litecomplete.contract``: ``tokens`` [1, T], ``input_pos`` with a position per
+token, the caches ``k_cache_<i>`` / ``v_cache_<i>`` as inputs and, updated whole, as
+outputs of the same names, ``logits`` [1, 1, vocab]), the Hugging Face
+``tokenizer.json``, and ``LlmMetadata``: start and stop tokens, the
 cache length as ``max_num_tokens``, the chat template where the model has one, and a
 greedy sampler in the form LiteRT-LM's CPU sampler implements (top-p with k = 1).
 """
@@ -105,10 +105,9 @@ def convert_litertlm_model(
     problems = fast_manifest_problems(fields)
     if problems:
         raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
-    data = fast_tflite_bytes(source, config, on_stage, litert_lm=True)
+    data = fast_tflite_bytes(source, config, on_stage)
     if on_stage:
         on_stage("bundle")
-    fields["format"] = c.ModelFormat.LITERTLM.value
     manifest = json.dumps(fields, sort_keys=True).encode("utf-8")
     tflite = finish_model(data, {c.MANIFEST_METADATA_NAME: manifest}, share_weights=True)
     bundle = bundle_bytes(tflite, source, config)

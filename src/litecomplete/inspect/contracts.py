@@ -63,16 +63,14 @@ def _fast_signature_problems(sig: SignatureInfo, t: int, manifest: dict[str, Any
     max_length, vocab = manifest["max_length"], d["vocabulary_size"]
     problems: list[str] = []
     _expect(problems, sig, sig.inputs, c.TOKENS, "INT32", (1, t))
-    _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (1,))
-    if sig.key != c.DECODE_SIGNATURE:
-        _expect(problems, sig, sig.inputs, c.LENGTH, "INT32", (1,))
-    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", (1, vocab))
+    _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (t,))
+    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", (1, 1, vocab))
     for i in range(layers):
-        _expect(problems, sig, sig.inputs, c.k_cache_name(i), "FLOAT32", (1, kv, max_length, dh))
-        _expect(problems, sig, sig.inputs, c.v_cache_name(i), "FLOAT32", (1, kv, dh, max_length))
-        _expect(problems, sig, sig.outputs, c.k_out_name(i), "FLOAT32", (1, kv, t, dh))
-        _expect(problems, sig, sig.outputs, c.v_out_name(i), "FLOAT32", (1, kv, dh, t))
-    expected_inputs = 2 * layers + (2 if sig.key == c.DECODE_SIGNATURE else 3)
+        k_shape, v_shape = (1, kv, max_length, dh), (1, kv, dh, max_length)
+        for io in (sig.inputs, sig.outputs):  # updated in place: outputs are the inputs
+            _expect(problems, sig, io, c.k_cache_name(i), "FLOAT32", k_shape)
+            _expect(problems, sig, io, c.v_cache_name(i), "FLOAT32", v_shape)
+    expected_inputs = 2 * layers + 2
     if len(sig.inputs) != expected_inputs:
         problems.append(
             f"signature {sig.key!r} has {len(sig.inputs)} inputs, the manifest implies "
@@ -93,6 +91,11 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
         return [f"uses non-builtin ops: {', '.join(sorted(info.flex_ops | info.custom_ops))}"]
     if not info.tokenizer_json:
         return ["no tokenizer in the file's metadata"]
+    if manifest.get("contract_version") != c.FAST_CONTRACT_VERSION:
+        return [
+            f"written for fast contract {manifest.get('contract_version', 1)}; this "
+            f"litecomplete runs contract {c.FAST_CONTRACT_VERSION}: convert the model again"
+        ]
     malformed = fast_manifest_problems(manifest)
     if malformed:
         return [f"manifest is malformed: {'; '.join(malformed)}"]

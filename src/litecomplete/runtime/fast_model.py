@@ -1,10 +1,9 @@
 """Run a fast-format model on ai-edge-litert: no TensorFlow, caches kept in place.
 
-The KV caches live in the ``decode`` signature's own input tensors. A decode
-step writes one token and its position, invokes, and copies the new key and
-value slice (a few KB per layer) into the caches at that position. A prefill
-copies the cached prefix into its bucket's cache inputs only when it starts
-after position 0 (prefix reuse), then writes its new slices back the same way.
+The KV caches are buffers that every signature reads and writes in place
+(``compiled_graph``): a decode step writes one token and its position and runs; a
+prefill feeds a bucket of tokens from wherever the cached prefix ends (prefix
+reuse). Nothing but tokens, positions and the logits crosses into Python.
 """
 
 from __future__ import annotations
@@ -22,21 +21,21 @@ from litecomplete.errors import ConfigError, ModelFileError, PromptError
 from litecomplete.inspect.contracts import fast_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
 from litecomplete.runtime.byte_vocab import unspellable_characters
+from litecomplete.runtime.compiled_graph import CompiledGraphs
 from litecomplete.runtime.generation import (
     Completion,
     FinishReason,
     GenerationConfig,
     Piece,
 )
-from litecomplete.runtime.litert_graph import SignatureGraph
 from litecomplete.runtime.prompt import validate_prompt
 from litecomplete.runtime.sampling import SamplingConfig, TokenSampler
 from litecomplete.runtime.stopping import StopMatcher
 from litecomplete.runtime.streaming import TextDecoder
 
 DEFAULT_THREADS = 2  # ai-edge-litert defaults to 1
-# A prompt extension this short is fed through decode steps, which use the
-# caches where they lie; a longer one pays for copying the prefix into a bucket.
+# A prompt extension this short is fed through decode steps; a longer one through
+# a prefill bucket from the cached prefix's end.
 DECODE_EXTENSION_MAX = 2
 
 
@@ -81,13 +80,13 @@ class _Prepared:
 class FastModel:
     """A loaded fast-format model; one generation at a time."""
 
-    def __init__(self, path: Path, info: ModelInfo, tokenizer: Any, interpreter: Any) -> None:
+    def __init__(self, path: Path, info: ModelInfo, tokenizer: Any, graphs: CompiledGraphs) -> None:
         self.path = path
         self.info = info
         self.manifest = info.manifest
         self.tokenizer = tokenizer
         self._unspellable = unspellable_characters(tokenizer)
-        self._interpreter = interpreter
+        self._graphs = graphs
         self.max_length = int(self.manifest["max_length"])
         self.buckets = sorted(int(b) for b in self.manifest["buckets"])
         self.end_token_id = int(self.manifest["end_token_id"])
@@ -97,19 +96,11 @@ class FastModel:
         self.start_token_id = self.manifest.get("start_token_id")
         self.num_layers = int(self.manifest["decoder"]["num_layers"])
         self.vocabulary_size = int(self.manifest["decoder"]["vocabulary_size"])
-        self._decode = SignatureGraph(interpreter, c.DECODE_SIGNATURE, str(path))
-        self._prefill = {
-            b: SignatureGraph(interpreter, c.prefill_signature(b), str(path)) for b in self.buckets
-        }
-        # The caches: views of decode's inputs, (k, v) per layer.
-        self._k = [self._decode.inputs[c.k_cache_name(i)] for i in range(self.num_layers)]
-        self._v = [self._decode.inputs[c.v_cache_name(i)] for i in range(self.num_layers)]
         self._cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
 
     @classmethod
     def load(cls, path: str | Path, num_threads: int = DEFAULT_THREADS) -> FastModel:
         """Load ``path``; ModelFileError if it is not a valid fast-format file."""
-        from ai_edge_litert.interpreter import Interpreter
         from tokenizers import Tokenizer
 
         path = Path(path)
@@ -124,11 +115,9 @@ class FastModel:
         # A user's text is text: "<|endoftext|>" typed in a prompt is those characters,
         # not the end token (which would end the document the model thinks it reads).
         tokenizer.encode_special_tokens = True
-        try:
-            interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        except (RuntimeError, ValueError) as e:
-            raise ModelFileError(f"cannot load {path}: {e}") from None
-        return cls(path, info, tokenizer, interpreter)
+        buckets = sorted(int(b) for b in info.manifest["buckets"])
+        keys = [c.DECODE_SIGNATURE, *(c.prefill_signature(b) for b in buckets)]
+        return cls(path, info, tokenizer, CompiledGraphs(path, keys, num_threads))
 
     # ------------------------------------------------------------ tokens
 
@@ -206,39 +195,27 @@ class FastModel:
 
     def _run_decode(self, token: int, pos: int) -> np.ndarray:
         """Feed ``token`` at ``pos``; logits float32[vocab] for the next position."""
-        graph = self._decode
-        graph.inputs[c.TOKENS][0, 0] = token
-        graph.inputs[c.INPUT_POS][...] = pos
-        graph.invoke()
-        for i in range(self.num_layers):
-            self._k[i][:, :, pos, :] = graph.output(c.k_out_name(i))[:, :, 0, :]
-            self._v[i][:, :, :, pos] = graph.output(c.v_out_name(i))[:, :, :, 0]
-        return np.array(graph.output(c.LOGITS)[0])
+        return self._graphs.run(c.DECODE_SIGNATURE, [token], pos)
 
     def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
-        """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one."""
+        """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one.
+
+        A chunk writes a whole bucket of cache slots, so it must end inside the cache:
+        near the end only the buckets that fit are used, and decode steps after them.
+        """
         logits = None
-        for bucket in plan_chunks(len(ids), tuple(self.buckets)):
+        while ids:
+            fitting = tuple(b for b in self.buckets if pos + b <= self.max_length)
+            if not fitting:
+                for token in ids:
+                    logits = self._run_decode(token, pos)
+                    pos += 1
+                break
+            bucket = plan_chunks(len(ids), fitting)[0]
             chunk, ids = ids[:bucket], ids[bucket:]
-            assert chunk, "a chunk plan covers its tokens without empty chunks"
-            graph = self._prefill[bucket]
-            if pos:  # the bucket's own cache inputs must hold the prefix
-                for i in range(self.num_layers):
-                    graph.inputs[c.k_cache_name(i)][:, :, :pos, :] = self._k[i][:, :, :pos, :]
-                    graph.inputs[c.v_cache_name(i)][:, :, :, :pos] = self._v[i][:, :, :, :pos]
-            tokens = graph.inputs[c.TOKENS]
-            tokens[...] = 0
-            tokens[0, : len(chunk)] = chunk
-            graph.inputs[c.INPUT_POS][...] = pos
-            graph.inputs[c.LENGTH][...] = len(chunk)
-            graph.invoke()
-            n = len(chunk)
-            for i in range(self.num_layers):
-                self._k[i][:, :, pos : pos + n, :] = graph.output(c.k_out_name(i))[:, :, :n, :]
-                self._v[i][:, :, :, pos : pos + n] = graph.output(c.v_out_name(i))[:, :, :, :n]
-            pos += n
-            logits = np.array(graph.output(c.LOGITS)[0])
-        assert logits is not None
+            logits = self._graphs.run(c.prefill_signature(bucket), chunk, pos)
+            pos += len(chunk)
+        assert logits is not None, "a prompt has at least one token"
         return logits
 
     def _feed(self, ids: list[int]) -> _Prepared:

@@ -1,0 +1,126 @@
+"""The fast format's signatures on ai-edge-litert's ``CompiledModel``, caches bound in place.
+
+One set of cache buffers serves every signature as input and as output: a call
+writes its new keys and values into them (``litecomplete.contract``), so nothing
+is copied between calls, and a prompt that extends the cached one is fed from
+where the cache ends. XNNPACK's weights cache, kept in memory, packs each weight
+once for all signatures; without it every signature packed its own copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from litecomplete import contract as c
+from litecomplete.errors import ModelFileError, ModelRunError
+
+# XNNPACK packs weights into this cache once, shared by every signature.
+IN_MEMORY_WEIGHT_CACHE = ":memory"
+
+
+class CompiledGraphs:
+    """Every signature of one fast-format file, sharing its KV-cache buffers."""
+
+    def __init__(self, path: Path, signatures: list[str], num_threads: int) -> None:
+        """Compile ``path``; ModelFileError naming it if the runtime refuses it."""
+        from ai_edge_litert.compiled_model import CompiledModel
+        from ai_edge_litert.options import Options
+
+        self.label = str(path)
+        _verify(path)
+        options = Options.create()
+        options.cpu_options.num_threads = num_threads
+        options.cpu_options.xnnpack_weight_cache_path = IN_MEMORY_WEIGHT_CACHE
+        try:
+            self._model = CompiledModel.from_file(str(path), options=options)
+            decode = self._model.get_input_tensor_details(c.DECODE_SIGNATURE)
+            self._caches = {
+                name: self._zeroed(
+                    self._model.create_input_buffer_by_name(c.DECODE_SIGNATURE, name), d
+                )
+                for name, d in decode.items()
+                if name not in (c.TOKENS, c.INPUT_POS)
+            }
+            self._inputs: dict[str, dict[str, Any]] = {}
+            self._outputs: dict[str, dict[str, Any]] = {}
+            self._lengths: dict[str, int] = {}
+            for key in signatures:
+                inputs = self._model.get_input_tensor_details(key)
+                self._lengths[key] = int(np.prod(inputs[c.TOKENS]["shape"]))
+                self._inputs[key] = {
+                    name: self._model.create_input_buffer_by_name(key, name)
+                    for name in (c.TOKENS, c.INPUT_POS)
+                } | self._caches
+                self._outputs[key] = {
+                    c.LOGITS: self._model.create_output_buffer_by_name(key, c.LOGITS)
+                } | self._caches
+            logits = self._model.get_output_tensor_details(c.DECODE_SIGNATURE)[c.LOGITS]
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ModelFileError(f"{path} cannot be prepared: {one_line(e)}") from None
+        self._prepared: set[str] = set()  # signatures that ran once
+        self.vocabulary_size = int(np.prod(logits["shape"]))
+
+    def _buffer(self, key: str, name: str) -> Any:
+        return self._model.create_input_buffer_by_name(key, name)
+
+    @staticmethod
+    def _zeroed(buffer: Any, details: dict[str, Any]) -> Any:
+        # Masked slots add a large negative score: they must hold finite values.
+        buffer.write(np.zeros(details["shape"], details["dtype"]))
+        return buffer
+
+    def run(self, key: str, tokens: list[int], start: int) -> np.ndarray:
+        """Feed ``tokens`` at positions ``start``, ``start + 1``, ... through signature
+        ``key`` (padded to its length); logits float32[vocab] after the last one.
+
+        Raises:
+            ModelFileError: the signature's first run fails: the runtime prepares a
+                graph then, and a damaged one cannot be prepared.
+            ModelRunError: a signature that ran before fails.
+        """
+        length = self._lengths[key]
+        padded = np.zeros((1, length), np.int32)
+        padded[0, : len(tokens)] = tokens
+        positions = np.zeros(length, np.int32)  # padding rows hold position 0
+        positions[: len(tokens)] = np.arange(start, start + len(tokens))
+        inputs = self._inputs[key]
+        try:
+            inputs[c.TOKENS].write(padded)
+            inputs[c.INPUT_POS].write(positions)
+            self._model.run_by_name(key, inputs, self._outputs[key])
+            logits = self._outputs[key][c.LOGITS].read(self.vocabulary_size, np.float32)
+        except RuntimeError as e:
+            if key not in self._prepared:
+                raise ModelFileError(
+                    f"{self.label}: signature {key!r} cannot be prepared: {one_line(e)}"
+                ) from None
+            raise ModelRunError(f"{self.label}: signature {key!r} failed: {one_line(e)}") from None
+        self._prepared.add(key)
+        return logits
+
+    def signature_length(self, key: str) -> int:
+        """Tokens signature ``key`` takes per call."""
+        return self._lengths[key]
+
+
+def _verify(path: Path) -> None:
+    """Refuse a damaged flatbuffer before ``CompiledModel`` reads it.
+
+    ``CompiledModel`` trusts the file's offsets (a flipped byte crashed the process);
+    the ``Interpreter`` runs FlatBuffers' verifier and resolves every op first. Built
+    without allocating tensors, it packs no weights.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        Interpreter(model_path=str(path))
+    except (RuntimeError, ValueError) as e:
+        raise ModelFileError(f"cannot load {path}: {one_line(e)}") from None
+
+
+def one_line(error: Exception) -> str:
+    """The runtime's message on one line (LiteRT's come boxed over several)."""
+    return " ".join(str(error).replace("└", " ").split())
