@@ -54,24 +54,13 @@ def _bundle_and_fast_file(tmp_path: Path, quant: QuantMode) -> tuple[Path, Path]
     return bundle, fast
 
 
-def test_litertlm_float32_writes_our_runtimes_text(tmp_path: Path) -> None:
-    """The two contracts compute the same function: 48 greedy tokens agree exactly."""
-    bundle, fast = _bundle_and_fast_file(tmp_path, QuantMode.NONE)
+@pytest.mark.parametrize("quant", [QuantMode.NONE, QuantMode.DYNAMIC])
+def test_litertlm_writes_our_runtimes_text(tmp_path: Path, quant: QuantMode) -> None:
+    """The bundle holds the fast-format model: 48 greedy tokens agree exactly."""
+    bundle, fast = _bundle_and_fast_file(tmp_path, quant)
     ours, theirs = FastModel.load(fast), LitertLmModel.load(bundle)
     assert "<|im_start|>" in theirs.info.llm_metadata["jinjaPromptTemplate"]
     config = GenerationConfig(max_new_tokens=48)
     for prompt in [*QUESTIONS, "In 1969, the first", "The best way to learn a language"]:
         assert theirs.complete(prompt, config) == ours.complete(prompt, config).text, prompt
-
-
-def test_litertlm_dynamic_agrees_on_a_suggestion(tmp_path: Path) -> None:
-    """Dynamic int8 quantizes each matmul's input row on the fly, so the float rounding
-    in which the two graphs differ (the order attention sums in) can flip an int8
-    rounding and, tokens later, a near tie: measured here over 48 greedy tokens, the
-    first difference came at token 10 to 38, or never. A suggestion's 8 tokens agree."""
-    bundle, fast = _bundle_and_fast_file(tmp_path, QuantMode.DYNAMIC)
-    ours, theirs = FastModel.load(fast), LitertLmModel.load(bundle)
-    suggestion = GenerationConfig(max_new_tokens=8)
-    for prompt in QUESTIONS:
-        assert theirs.complete(prompt, suggestion) == ours.complete(prompt, suggestion).text
-    assert "Paris" in theirs.complete(QUESTIONS[0], suggestion)
+    assert "Paris" in theirs.complete(QUESTIONS[0], GenerationConfig(max_new_tokens=8))
