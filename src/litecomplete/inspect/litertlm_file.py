@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from litecomplete.errors import ModelFileError
-from litecomplete.inspect.model_info import parse_model_bytes
+from litecomplete.inspect.model_info import parse_model_bytes, read_file_bytes
 
 MAGIC = b"LITERTLM"
 HEADER_END_OFFSET = 24
@@ -87,12 +87,7 @@ def read_litertlm_info(path: Path) -> LitertLmInfo:
         ModelFileError: missing, not a LiteRT-LM file, truncated or damaged, or
             holding no LLM (no TFLite model or no LLM metadata section).
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {path} does not exist") from None
-    except OSError as e:
-        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+    data = read_file_bytes(path)
     if data[: len(MAGIC)] != MAGIC:
         raise ModelFileError(f"{path} is not a LiteRT-LM file (no LITERTLM magic bytes)")
     try:

@@ -105,18 +105,23 @@ def _shape(tensor: Any) -> tuple[int, ...]:
     return () if isinstance(dims, int) else tuple(int(d) for d in dims)
 
 
+def read_file_bytes(path: Path) -> bytes:
+    """A model file's bytes; ModelFileError naming it when it is missing or unreadable."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} does not exist") from None
+    except OSError as e:
+        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+
+
 def read_model_info(path: Path) -> ModelInfo:
     """Read ``path`` as a TFLite model.
 
     Raises:
         ModelFileError: the file is missing, empty, not TFLite, or damaged.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {path} does not exist") from None
-    except OSError as e:
-        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+    data = read_file_bytes(path)
     if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
         raise ModelFileError(
             f"{path} is not a TFLite model (no TFL3 identifier); give a .tflite file "
