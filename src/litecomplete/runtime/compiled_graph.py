@@ -63,9 +63,6 @@ class CompiledGraphs:
         self._prepared: set[str] = set()  # signatures that ran once
         self.vocabulary_size = int(np.prod(logits["shape"]))
 
-    def _buffer(self, key: str, name: str) -> Any:
-        return self._model.create_input_buffer_by_name(key, name)
-
     @staticmethod
     def _zeroed(buffer: Any, details: dict[str, Any]) -> Any:
         # Masked slots add a large negative score: they must hold finite values.
@@ -100,10 +97,6 @@ class CompiledGraphs:
             raise ModelRunError(f"{self.label}: signature {key!r} failed: {one_line(e)}") from None
         self._prepared.add(key)
         return logits
-
-    def signature_length(self, key: str) -> int:
-        """Tokens signature ``key`` takes per call."""
-        return self._lengths[key]
 
 
 def _verify(path: Path) -> None:
