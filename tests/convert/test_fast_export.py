@@ -13,6 +13,7 @@ from litecomplete.convert.fast_export import FastExportConfig
 from litecomplete.errors import ConfigError
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.models import BUILTIN_CONFIGS
+from litecomplete.quantize import QuantMode
 from litecomplete.runtime import FastModel, GenerationConfig
 from tests.conftest import FAST_BUCKETS, FAST_MAX_LENGTH, keras_logits
 
@@ -132,3 +133,32 @@ def test_int8_calibrates_every_signature(fast_models: dict[str, Path]) -> None:
     # Float weights left: the position table (1024 x 128, a lookup), norms and biases.
     position_table = 1024 * 128 * 4
     assert info.weight_bytes_by_dtype["FLOAT32"] < 1.5 * position_table
+
+
+@pytest.mark.parametrize("mode", [m.value for m in QuantMode])
+def test_the_runtime_computes_what_the_interpreter_computes(
+    fast_models: dict[str, Path], mode: str
+) -> None:
+    """Our runtime (CompiledModel, one packed copy of the weights for all signatures)
+    against ai-edge-litert's Interpreter on the same file, prefill then decode."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = FastModel.load(fast_models[mode])
+    ids = [model.start_token_id, *model.encode(TEXT)][:12]
+    ours = [model._graphs.run("prefill_16", ids, 0), model._graphs.run("decode", [ids[0]], 12)]
+    interpreter = Interpreter(model_path=str(fast_models[mode]), num_threads=2)
+    prefill = interpreter.get_signature_runner("prefill_16")
+    inputs = {k: np.zeros(v["shape"], v["dtype"]) for k, v in prefill.get_input_details().items()}
+    inputs["tokens"][0, : len(ids)] = ids
+    inputs["input_pos"][: len(ids)] = np.arange(len(ids))
+    out = prefill(**inputs)
+    caches = {k: v for k, v in out.items() if k != "logits"}
+    decode = interpreter.get_signature_runner("decode")
+    theirs = [
+        out["logits"].reshape(-1),
+        decode(tokens=np.array([[ids[0]]], np.int32), input_pos=np.array([12], np.int32), **caches)[
+            "logits"
+        ].reshape(-1),
+    ]
+    for a, b in zip(ours, theirs, strict=True):
+        assert np.abs(a - b).max() <= 1e-4 * max(1.0, float(np.abs(b).max())), mode

@@ -131,12 +131,17 @@ def _export_config(args: argparse.Namespace) -> Any:
         raise ConfigError(
             f"--buckets must be comma-separated lengths, got {args.buckets!r}"
         ) from None
-    return FastExportConfig(
+    config = FastExportConfig(
         max_length=args.max_length or 256,
         buckets=buckets,
         quant=quant,
         calibration_samples=args.calibration_samples,
     )
+    if fmt is ModelFormat.LITERTLM:
+        from litecomplete.convert.litertlm_export import check_litertlm_config
+
+        check_litertlm_config(config)  # before minutes of work
+    return config
 
 
 def run(args: argparse.Namespace) -> int:

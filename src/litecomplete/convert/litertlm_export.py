@@ -34,10 +34,22 @@ from litecomplete.convert.output import (
     converted,
     finish_model,
 )
-from litecomplete.errors import ConversionError
+from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.litertlm_file import import_litertlm_builder
 from litecomplete.inspect.manifest import fast_manifest_problems
 from litecomplete.inspect.model_info import parse_model_bytes
+from litecomplete.quantize.modes import QuantMode
+
+
+def check_litertlm_config(config: FastExportConfig) -> None:
+    """ConfigError for settings a bundle cannot honour in LiteRT-LM."""
+    if config.quant is QuantMode.INT8:
+        raise ConfigError(
+            "--format litertlm cannot take --quant int8: LiteRT-LM packs each weight once "
+            "for all signatures (XNNPACK's weights cache), and int8's per-signature "
+            "activation zero points make a shared packed weight compute wrongly; use "
+            "dynamic, int8w or int4"
+        )
 
 
 def llm_metadata(source: FastSource, config: FastExportConfig) -> bytes:
@@ -100,6 +112,7 @@ def convert_litertlm_model(
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
+    check_litertlm_config(config)
     source = fast_source(model)
     fields = fast_manifest(source, config)
     problems = fast_manifest_problems(fields)

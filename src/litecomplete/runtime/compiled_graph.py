@@ -24,8 +24,17 @@ IN_MEMORY_WEIGHT_CACHE = ":memory"
 class CompiledGraphs:
     """Every signature of one fast-format file, sharing its KV-cache buffers."""
 
-    def __init__(self, path: Path, signatures: list[str], num_threads: int) -> None:
-        """Compile ``path``; ModelFileError naming it if the runtime refuses it."""
+    def __init__(
+        self, path: Path, signatures: list[str], num_threads: int, share_packed_weights: bool
+    ) -> None:
+        """Compile ``path``; ModelFileError naming it if the runtime refuses it.
+
+        ``share_packed_weights`` turns XNNPACK's weights cache on. A model whose matmuls
+        take static int8 activations (``int8``) must not share: XNNPACK folds the
+        input's zero point into the packed weights, each signature has its own
+        calibrated zero point, and a weight packed for one signature gives another
+        wrong results (SmolLM2's perplexity ratio went to 39,000).
+        """
         from ai_edge_litert.compiled_model import CompiledModel
         from ai_edge_litert.options import Options
 
@@ -33,7 +42,8 @@ class CompiledGraphs:
         _verify(path)
         options = Options.create()
         options.cpu_options.num_threads = num_threads
-        options.cpu_options.xnnpack_weight_cache_path = IN_MEMORY_WEIGHT_CACHE
+        if share_packed_weights:
+            options.cpu_options.xnnpack_weight_cache_path = IN_MEMORY_WEIGHT_CACHE
         try:
             self._model = CompiledModel.from_file(str(path), options=options)
             decode = self._model.get_input_tensor_details(c.DECODE_SIGNATURE)

@@ -117,7 +117,9 @@ class FastModel:
         tokenizer.encode_special_tokens = True
         buckets = sorted(int(b) for b in info.manifest["buckets"])
         keys = [c.DECODE_SIGNATURE, *(c.prefill_signature(b) for b in buckets)]
-        return cls(path, info, tokenizer, CompiledGraphs(path, keys, num_threads))
+        # Static int8 activations cannot share packed weights (see CompiledGraphs).
+        share = info.manifest.get("quantization") != "int8"
+        return cls(path, info, tokenizer, CompiledGraphs(path, keys, num_threads, share))
 
     # ------------------------------------------------------------ tokens
 
