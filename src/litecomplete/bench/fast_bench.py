@@ -190,10 +190,11 @@ def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: in
         engine = LitertLmBench(model, config.threads)
         figures = measure_litertlm(engine, config)
     else:
-        if kind == "litecomplete":
-            engine = LitecompleteEngine(model, config.threads)
-        else:
-            engine = LlamaCppEngine(model, config.threads, max_length)
+        engine = (
+            LitecompleteEngine(model, config.threads)
+            if kind == "litecomplete"
+            else LlamaCppEngine(model, config.threads, max_length)
+        )
         figures = measure(engine, config)
     return EngineResult(
         engine=engine.name,

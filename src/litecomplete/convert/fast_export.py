@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
+from litecomplete.atomic import atomic_write_bytes
 from litecomplete.convert.decoder_weights import (
     DecoderWeights,
     architecture_of,
@@ -28,8 +29,9 @@ from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
     check_output_path,
+    converted,
+    finish_model,
     quantize_and_convert,
-    write_model,
 )
 from litecomplete.convert.tokenizer_export import (
     END_OF_TEXT_TOKENS,
@@ -38,6 +40,7 @@ from litecomplete.convert.tokenizer_export import (
 )
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.manifest import fast_manifest_problems
+from litecomplete.inspect.model_info import parse_model_bytes
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.static import quantize_static_int8
@@ -266,6 +269,31 @@ def fast_source(model: Any) -> FastSource:
     return model if isinstance(model, FastSource) else keras_fast_source(model)
 
 
+def fast_file_bytes(
+    source: FastSource,
+    config: FastExportConfig,
+    on_stage: StageCallback | None = None,
+    last_stage: str = "write",
+) -> bytes:
+    """The whole fast-format file: the graph with its manifest and tokenizer, each weight
+    stored once. ``last_stage`` names the step after conversion for ``on_stage``."""
+    fields = fast_manifest(source, config)
+    problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
+    if problems:
+        raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
+    data = fast_tflite_bytes(source, config, on_stage)
+    if on_stage:
+        on_stage(last_stage)
+    manifest = json.dumps(fields, sort_keys=True)
+    metadata = {
+        c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
+        c.TOKENIZER_METADATA_NAME: source.tokenizer_json.encode("utf-8"),
+    }
+    # One weight can land in the file more than once: ai-edge-quantizer writes it per
+    # signature, and a tied table's lookup and output matmul get a quantized copy each.
+    return finish_model(data, metadata, share_weights=True)
+
+
 def convert_fast_model(
     model: Any,
     config: FastExportConfig,
@@ -277,19 +305,7 @@ def convert_fast_model(
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
-    source = fast_source(model)
-    fields = fast_manifest(source, config)
-    problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
-    if problems:
-        raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
-    data = fast_tflite_bytes(source, config, on_stage)
-    if on_stage:
-        on_stage("write")
-    manifest = json.dumps(fields, sort_keys=True)
-    metadata = {
-        c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),
-        c.TOKENIZER_METADATA_NAME: source.tokenizer_json.encode("utf-8"),
-    }
-    # One weight can land in the file more than once: ai-edge-quantizer writes it per
-    # signature, and a tied table's lookup and output matmul get a quantized copy each.
-    return write_model(data, metadata, out, config.quant, start, share_weights=True)
+    data = fast_file_bytes(fast_source(model), config, on_stage)
+    info = parse_model_bytes(data)
+    atomic_write_bytes(out, data)
+    return converted(out, len(data), config.quant, start, info)

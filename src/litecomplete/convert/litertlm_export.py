@@ -1,6 +1,6 @@
 """Convert a causal LM to a LiteRT-LM bundle (``.litertlm``), written by litert-lm-builder.
 
-The bundle holds three sections: the fast-format model, whose contract is LiteRT-LM's
+The bundle holds three sections: the fast-format file itself, whose contract is LiteRT-LM's
 (``litecomplete.contract``: ``tokens`` [1, T], ``input_pos`` with a position per
 token, the caches ``k_cache_<i>`` / ``v_cache_<i>`` as inputs and, updated whole, as
 outputs of the same names, ``logits`` [1, 1, vocab]), the Hugging Face
@@ -12,31 +12,21 @@ greedy sampler in the form LiteRT-LM's CPU sampler implements (top-p with k = 1)
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from litecomplete import contract as c
 from litecomplete.atomic import atomic_write_bytes
 from litecomplete.convert.fast_export import (
     FastExportConfig,
     FastSource,
-    fast_manifest,
+    fast_file_bytes,
     fast_source,
-    fast_tflite_bytes,
 )
-from litecomplete.convert.output import (
-    ConvertResult,
-    StageCallback,
-    check_output_path,
-    converted,
-    finish_model,
-)
+from litecomplete.convert.output import ConvertResult, StageCallback, check_output_path, converted
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.litertlm_file import import_litertlm_builder
-from litecomplete.inspect.manifest import fast_manifest_problems
 from litecomplete.inspect.model_info import parse_model_bytes
 from litecomplete.quantize.modes import QuantMode
 
@@ -114,15 +104,7 @@ def convert_litertlm_model(
     check_output_path(out)
     check_litertlm_config(config)
     source = fast_source(model)
-    fields = fast_manifest(source, config)
-    problems = fast_manifest_problems(fields)
-    if problems:
-        raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
-    data = fast_tflite_bytes(source, config, on_stage)
-    if on_stage:
-        on_stage("bundle")
-    manifest = json.dumps(fields, sort_keys=True).encode("utf-8")
-    tflite = finish_model(data, {c.MANIFEST_METADATA_NAME: manifest}, share_weights=True)
+    tflite = fast_file_bytes(source, config, on_stage, last_stage="bundle")
     bundle = bundle_bytes(tflite, source, config)
     atomic_write_bytes(out, bundle)
     return converted(out, len(bundle), config.quant, start, parse_model_bytes(tflite))
