@@ -11,12 +11,8 @@ trap 'rm -rf "$work"' EXIT
   "llama-cpp-python==$version" -d "$work"
 tar xzf "$work"/llama_cpp_python-"$version".tar.gz -C "$work"
 src="$work/llama_cpp_python-$version/vendor/llama.cpp"
-# Same CPU flags as scripts/install-llamacpp.sh: no AMX (it crashes on Q8_0 there).
-if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-  flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AMX_INT8=OFF"
-else
-  flags="-DGGML_NATIVE=ON -DGGML_AMX_INT8=OFF"
-fi
+# Same CPU flags as scripts/install-llamacpp.sh.
+flags=$(scripts/llamacpp-cpu-flags.sh)
 # shellcheck disable=SC2086
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
