@@ -53,7 +53,7 @@ def _entry(model_id: str, path: Path) -> ModelEntry:
 
 def _check(model_id: str, path: Path) -> ModelEntry:
     try:
-        info = read_model_info(path)
+        info = read_model_info(path, ops=False)
         fmt = check_contract(info)
     except LitecompleteError as e:
         return ModelEntry(model_id, path, None, path.stat().st_size, None, str(e))

@@ -28,10 +28,10 @@ class Engine(Protocol):
 class LitecompleteEngine:
     name = "litecomplete"
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, weights_cache_dir: Path | None = None) -> None:
         from litecomplete.runtime.fast_model import FastModel
 
-        self.model = FastModel.load(path, num_threads=threads)
+        self.model = FastModel.load(path, num_threads=threads, weights_cache_dir=weights_cache_dir)
         self.variant = self.model.manifest["quantization"]
         self.max_length = self.model.max_length
 

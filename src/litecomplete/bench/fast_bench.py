@@ -11,6 +11,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -21,7 +22,7 @@ import numpy as np
 
 from litecomplete.bench.app_bench import machine_fields
 from litecomplete.errors import ConfigError
-from litecomplete.resources import peak_rss_bytes
+from litecomplete.resources import peak_rss_bytes, rss_bytes
 
 DECODE_PROMPT = 16  # tokens fed before the decode rate is timed
 
@@ -79,6 +80,9 @@ class EngineResult:
     context_tokens: int  # prompt size of first_token_ms and suggestion_ms
     peak_rss_bytes: int
     machine: dict[str, Any] = field(default_factory=dict)
+    load_s: float = 0.0  # the engine's load, as a user's next run does it
+    cold_load_s: float | None = None  # ours with no packed-weights cache yet
+    rss_after_load_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -104,6 +108,9 @@ class EngineResult:
             context_tokens=d["context_tokens"],
             peak_rss_bytes=d["peak_rss_bytes"],
             machine=d.get("machine", {}),
+            load_s=d.get("load_s", 0.0),
+            cold_load_s=d.get("cold_load_s"),
+            rss_after_load_bytes=d.get("rss_after_load_bytes", 0),
         )
 
 
@@ -184,18 +191,31 @@ def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: in
     from litecomplete.bench.engines import LitecompleteEngine, LlamaCppEngine
 
     engine: Any
-    if kind == "litertlm":
-        from litecomplete.bench.litertlm_bench import LitertLmBench, measure_litertlm
+    cold_load_s = None
+    with tempfile.TemporaryDirectory(prefix="litecomplete-bench-") as cache_dir:
+        if kind == "litertlm":
+            from litecomplete.bench.litertlm_bench import LitertLmBench, measure_litertlm
 
-        engine = LitertLmBench(model, config.threads)
-        figures = measure_litertlm(engine, config)
-    else:
-        engine = (
-            LitecompleteEngine(model, config.threads)
-            if kind == "litecomplete"
-            else LlamaCppEngine(model, config.threads, max_length)
-        )
-        figures = measure(engine, config)
+            start = time.perf_counter()
+            engine = LitertLmBench(model, config.threads)
+        elif kind == "litecomplete":
+            # The first load packs the weights into an empty cache directory; the
+            # measured one maps that file, as every later run of a user's does.
+            start = time.perf_counter()
+            cold = LitecompleteEngine(model, config.threads, Path(cache_dir))
+            cold_load_s = time.perf_counter() - start
+            del cold
+            start = time.perf_counter()
+            engine = LitecompleteEngine(model, config.threads, Path(cache_dir))
+        else:
+            start = time.perf_counter()
+            engine = LlamaCppEngine(model, config.threads, max_length)
+        load_s = time.perf_counter() - start
+        rss_after_load = rss_bytes()
+        if kind == "litertlm":
+            figures = measure_litertlm(engine, config)
+        else:
+            figures = measure(engine, config)
     return EngineResult(
         engine=engine.name,
         model=str(model),
@@ -203,6 +223,9 @@ def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: in
         threads=config.threads,
         peak_rss_bytes=peak_rss_bytes(),
         machine=machine_fields(),
+        load_s=load_s,
+        cold_load_s=cold_load_s,
+        rss_after_load_bytes=rss_after_load,
         **figures,
     )
 
@@ -320,13 +343,17 @@ def format_fast_report(
     ]
     lengths = list(rows[0].prefill_tokens_per_s)
     header = ["engine", "variant", "threads"] + [f"prefill {k} tok/s" for k in lengths]
-    header += ["decode tok/s", "first token ms", "typing suggestion ms", "peak RSS MiB"]
+    header += ["decode tok/s", "first token ms", "typing suggestion ms"]
+    header += ["load s", "RSS after load MiB", "peak RSS MiB"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for r in rows:
         cells = [r.engine, r.variant, str(r.threads)]
         cells += [_fmt(r.prefill_tokens_per_s[k]) for k in lengths]
         cells += [_fmt(r.decode_tokens_per_s), _fmt(r.first_token_ms), _fmt(r.suggestion_ms)]
+        cold = "" if r.cold_load_s is None else f" (cold {r.cold_load_s:.2f})"
+        cells.append(f"{r.load_s:.2f}{cold}")
+        cells.append(f"{r.rss_after_load_bytes / 2**20:.0f}")
         cells.append(f"{r.peak_rss_bytes / 2**20:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import mmap
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -115,22 +118,39 @@ def read_file_bytes(path: Path) -> bytes:
         raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
 
 
-def read_model_info(path: Path) -> ModelInfo:
+def read_model_info(path: Path, ops: bool = True) -> ModelInfo:
     """Read ``path`` as a TFLite model.
+
+    The file is mapped, not read: only the parts parsed are touched. ``ops=False``
+    leaves out what needs every operator and tensor (op counts, weight bytes by type,
+    activation types): a runtime loading the file needs its signatures and metadata
+    only, and walking thousands of operators in Python costs most of a load.
 
     Raises:
         ModelFileError: the file is missing, empty, not TFLite, or damaged.
     """
-    data = read_file_bytes(path)
-    if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
-        raise ModelFileError(
-            f"{path} is not a TFLite model (no TFL3 identifier); give a .tflite file "
-            "written by `litecomplete convert`"
-        )
     try:
-        return parse_model_bytes(data)
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < 8 or f.read(8)[4:8] != FILE_IDENTIFIER:
+                raise ModelFileError(
+                    f"{path} is not a TFLite model (no TFL3 identifier); give a .tflite file "
+                    "written by `litecomplete convert`"
+                )
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"cannot read model file {path}: it is a directory") from None
+    except OSError as e:
+        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+    try:
+        return parse_model_bytes(data, ops=ops)
     except Exception as e:  # a damaged flatbuffer fails in many ways
         raise ModelFileError(f"{path} is a damaged TFLite file: {type(e).__name__}: {e}") from None
+    finally:
+        with contextlib.suppress(BufferError):  # a numpy view survived: closes when it goes
+            data.close()
 
 
 def _metadata_text(model: Any, index: int, name: str) -> str:
@@ -144,8 +164,12 @@ def _metadata_text(model: Any, index: int, name: str) -> str:
         raise ValueError(f"metadata {name!r} is not UTF-8 text (byte {e.start})") from None
 
 
-def parse_model_bytes(data: bytes) -> ModelInfo:
-    """Parse a TFLite flatbuffer already in memory (exceptions are not wrapped)."""
+def parse_model_bytes(data: bytes | mmap.mmap, ops: bool = True) -> ModelInfo:
+    """Parse a TFLite flatbuffer in memory or mapped (exceptions are not wrapped).
+
+    ``ops=False``: op counts, weights and activation types are left empty, and
+    Flex and custom ops are read from the file's table of operator codes.
+    """
     from ai_edge_litert import schema_py_generated as schema
 
     dtype_names = _enum_names(schema.TensorType)
@@ -173,12 +197,16 @@ def parse_model_bytes(data: bytes) -> ModelInfo:
         code = model.OperatorCodes(i)
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         op_codes.append((op_names.get(builtin, str(builtin)), _str(code.CustomCode())))
+    if not ops:
+        for name, custom in op_codes:
+            if name == "CUSTOM":
+                (flex_ops if custom.startswith("Flex") else custom_ops)[custom] += 1
 
     weights: Counter[str] = Counter()
     counted_buffers: set[int] = set()  # subgraphs of a while loop share weight buffers
     quantized_ops: Counter[str] = Counter()
     float_ops: Counter[str] = Counter()
-    for g in range(model.SubgraphsLength()):
+    for g in range(model.SubgraphsLength() if ops else 0):
         graph = model.Subgraphs(g)
         const = set()
         for t in range(graph.TensorsLength()):

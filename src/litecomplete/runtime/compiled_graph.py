@@ -3,8 +3,9 @@
 One set of cache buffers serves every signature as input and as output: a call
 writes its new keys and values into them (``litecomplete.contract``), so nothing
 is copied between calls, and a prompt that extends the cached one is fed from
-where the cache ends. XNNPACK's weights cache, kept in memory, packs each weight
-once for all signatures; without it every signature packed its own copy.
+where the cache ends. XNNPACK's weights cache packs each weight once for all
+signatures (without it every signature packed its own copy), into a file that the
+next load maps instead of packing again (``weights_cache``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, ModelRunError
+from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 
-# XNNPACK packs weights into this cache once, shared by every signature.
+# XNNPACK's weights cache in memory: where no cache file can be written.
 IN_MEMORY_WEIGHT_CACHE = ":memory"
 
 
@@ -25,25 +27,56 @@ class CompiledGraphs:
     """Every signature of one fast-format file, sharing its KV-cache buffers."""
 
     def __init__(
-        self, path: Path, signatures: list[str], num_threads: int, share_packed_weights: bool
+        self,
+        path: Path,
+        signatures: list[str],
+        num_threads: int,
+        share_packed_weights: bool,
+        weights_cache_dir: Path | None = None,
     ) -> None:
         """Compile ``path``; ModelFileError naming it if the runtime refuses it.
 
-        ``share_packed_weights`` turns XNNPACK's weights cache on. A model whose matmuls
-        take static int8 activations (``int8``) must not share: XNNPACK folds the
-        input's zero point into the packed weights, each signature has its own
-        calibrated zero point, and a weight packed for one signature gives another
-        wrong results (SmolLM2's perplexity ratio went to 39,000).
+        ``share_packed_weights`` turns XNNPACK's weights cache on, kept as a file in
+        ``weights_cache_dir`` (default: the data directory's ``weights-cache``). A
+        model whose matmuls take static int8 activations (``int8``) must not share:
+        XNNPACK folds the input's zero point into the packed weights, each signature
+        has its own calibrated zero point, and a weight packed for one signature
+        gives another wrong results (SmolLM2's perplexity ratio went to 39,000).
         """
-        from ai_edge_litert.compiled_model import CompiledModel
         from ai_edge_litert.options import Options
 
         self.label = str(path)
         _verify(path)
         options = Options.create()
         options.cpu_options.num_threads = num_threads
+        slot: CacheSlot | None = None
         if share_packed_weights:
-            options.cpu_options.xnnpack_weight_cache_path = IN_MEMORY_WEIGHT_CACHE
+            slot = open_slot(path, weights_cache_dir)
+            options.cpu_options.xnnpack_weight_cache_path = (
+                str(slot.path) if slot else IN_MEMORY_WEIGHT_CACHE
+            )
+        try:
+            self._compile(path, options, signatures)
+        except ModelFileError:
+            if slot:
+                slot.discard()
+            raise
+        # XNNPACK has packed every signature's weights by now (the file is complete).
+        self.weights_cache: Path | None = slot.commit() if slot else None
+        self.weights_cache_built = bool(slot and slot.built)
+        if slot and slot.built and self.weights_cache:
+            # Packing leaves its scratch mapped until the model goes (26 MB for
+            # SmolLM2): compiled again, the model maps the finished file only.
+            options.cpu_options.xnnpack_weight_cache_path = str(self.weights_cache)
+            del self._model, self._caches, self._inputs, self._outputs
+            self._compile(path, options, signatures)
+        release_freed_memory()
+        self._prepared: set[str] = set()  # signatures that ran once
+
+    def _compile(self, path: Path, options: Any, signatures: list[str]) -> None:
+        """The compiled model and its buffers, the caches bound for every signature."""
+        from ai_edge_litert.compiled_model import CompiledModel
+
         try:
             self._model = CompiledModel.from_file(str(path), options=options)
             decode = self._model.get_input_tensor_details(c.DECODE_SIGNATURE)
@@ -70,7 +103,6 @@ class CompiledGraphs:
             logits = self._model.get_output_tensor_details(c.DECODE_SIGNATURE)[c.LOGITS]
         except (RuntimeError, ValueError, KeyError) as e:
             raise ModelFileError(f"{path} cannot be prepared: {one_line(e)}") from None
-        self._prepared: set[str] = set()  # signatures that ran once
         self.vocabulary_size = int(np.prod(logits["shape"]))
 
     @staticmethod
@@ -105,7 +137,9 @@ class CompiledGraphs:
                     f"{self.label}: signature {key!r} cannot be prepared: {one_line(e)}"
                 ) from None
             raise ModelRunError(f"{self.label}: signature {key!r} failed: {one_line(e)}") from None
-        self._prepared.add(key)
+        if key not in self._prepared:
+            self._prepared.add(key)
+            release_freed_memory()  # a first run allocates scratch it frees again
         return logits
 
 
@@ -122,6 +156,23 @@ def _verify(path: Path) -> None:
         Interpreter(model_path=str(path))
     except (RuntimeError, ValueError) as e:
         raise ModelFileError(f"cannot load {path}: {one_line(e)}") from None
+
+
+def release_freed_memory() -> None:
+    """Give the C heap's freed pages back to the system (glibc's ``malloc_trim``).
+
+    Preparing a model frees tens of MB (the verifier's interpreter, parse buffers) that
+    glibc keeps mapped; trimmed, they leave the process's resident memory. A no-op
+    where the C library has no ``malloc_trim``.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def one_line(error: Exception) -> str:

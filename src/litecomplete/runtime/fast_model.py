@@ -9,7 +9,7 @@ reuse). Nothing but tokens, positions and the logits crosses into Python.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,8 @@ class FastModel:
 
     def __init__(self, path: Path, info: ModelInfo, tokenizer: Any, graphs: CompiledGraphs) -> None:
         self.path = path
-        self.info = info
+        # The tokenizer holds its JSON parsed: the text (MBs for a large vocabulary) goes.
+        self.info = replace(info, tokenizer_json=None)
         self.manifest = info.manifest
         self.tokenizer = tokenizer
         self._unspellable = unspellable_characters(tokenizer)
@@ -99,12 +100,23 @@ class FastModel:
         self._cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
 
     @classmethod
-    def load(cls, path: str | Path, num_threads: int = DEFAULT_THREADS) -> FastModel:
-        """Load ``path``; ModelFileError if it is not a valid fast-format file."""
+    def load(
+        cls,
+        path: str | Path,
+        num_threads: int = DEFAULT_THREADS,
+        weights_cache_dir: Path | None = None,
+        info: ModelInfo | None = None,
+    ) -> FastModel:
+        """Load ``path``; ModelFileError if it is not a valid fast-format file.
+
+        Packed weights are kept in a file in ``weights_cache_dir`` (default: the data
+        directory's ``weights-cache``) that later loads map instead of packing again.
+        ``info``: the file's ``read_model_info``, where the caller has read it.
+        """
         from tokenizers import Tokenizer
 
         path = Path(path)
-        info = read_model_info(path)
+        info = info or read_model_info(path, ops=False)
         problems = fast_contract_problems(info)
         if problems:
             raise ModelFileError(f"{path} is not a fast-format model: {'; '.join(problems)}")
@@ -119,7 +131,18 @@ class FastModel:
         keys = [c.DECODE_SIGNATURE, *(c.prefill_signature(b) for b in buckets)]
         # Static int8 activations cannot share packed weights (see CompiledGraphs).
         share = info.manifest.get("quantization") != "int8"
-        return cls(path, info, tokenizer, CompiledGraphs(path, keys, num_threads, share))
+        graphs = CompiledGraphs(path, keys, num_threads, share, weights_cache_dir)
+        return cls(path, info, tokenizer, graphs)
+
+    @property
+    def weights_cache(self) -> Path | None:
+        """The file holding this model's packed weights; None when packed in memory."""
+        return self._graphs.weights_cache
+
+    @property
+    def weights_cache_built(self) -> bool:
+        """True when this load packed the weights (no valid cache file was there)."""
+        return self._graphs.weights_cache_built
 
     # ------------------------------------------------------------ tokens
 

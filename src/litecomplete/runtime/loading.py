@@ -27,12 +27,14 @@ def load_model(
         if num_threads is None:
             return LitertLmModel.load(path)
         return LitertLmModel.load(path, num_threads)
-    info = read_model_info(path)
+    info = read_model_info(path, ops=False)  # signatures and metadata: all a load needs
     fmt = check_contract(info)
     if fmt is ModelFormat.APP:
         return AppModel.load(path, num_threads=num_threads)
     if fmt is ModelFormat.FAST:
-        return FastModel.load(path) if num_threads is None else FastModel.load(path, num_threads)
+        if num_threads is None:
+            return FastModel.load(path, info=info)
+        return FastModel.load(path, num_threads, info=info)
     raise ModelFileError(f"{path} fits no known contract: {contract_problems(info)}")
 
 
@@ -43,7 +45,7 @@ def load_fast_model(path: str | Path, num_threads: int, role: str = "model") -> 
     graph ends in text).
     """
     path = Path(path)
-    info = read_model_info(path)
+    info = read_model_info(path, ops=False)
     fmt = check_contract(info)
     if fmt is ModelFormat.APP:
         raise ModelFileError(
@@ -52,4 +54,4 @@ def load_fast_model(path: str | Path, num_threads: int, role: str = "model") -> 
         )
     if fmt is not ModelFormat.FAST:
         raise ModelFileError(f"{role} {path} fits no known contract: {contract_problems(info)}")
-    return FastModel.load(path, num_threads)
+    return FastModel.load(path, num_threads, info=info)
