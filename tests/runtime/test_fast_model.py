@@ -147,6 +147,15 @@ def test_invalid_generation_values(model: FastModel) -> None:
         model.complete(b"\xc3\x28")
 
 
+def test_models_of_one_tokenizer_share_it(fast_models: dict[str, Path]) -> None:
+    """A server holding several quantizations of a model parses their tokenizer once."""
+    dynamic = FastModel.load(fast_models["dynamic"])
+    int4 = FastModel.load(fast_models["int4"])
+    assert dynamic.tokenizer is int4.tokenizer
+    assert dynamic.info.tokenizer_json is None  # the parsed tokenizer is what stays
+    assert dynamic.encode("<|endoftext|>") == int4.encode("<|endoftext|>") != [50256]
+
+
 def test_an_app_format_file_is_not_fast(app_models: dict[str, Path]) -> None:
     with pytest.raises(ModelFileError, match="no 'decode' signature"):
         FastModel.load(app_models["none"])

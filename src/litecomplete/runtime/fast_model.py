@@ -32,6 +32,7 @@ from litecomplete.runtime.prompt import validate_prompt
 from litecomplete.runtime.sampling import SamplingConfig, TokenSampler
 from litecomplete.runtime.stopping import StopMatcher
 from litecomplete.runtime.streaming import TextDecoder
+from litecomplete.runtime.tokenizer import shared_tokenizer
 
 DEFAULT_THREADS = 2  # ai-edge-litert defaults to 1
 # A prompt extension this short is fed through decode steps; a longer one through
@@ -113,20 +114,15 @@ class FastModel:
         directory's ``weights-cache``) that later loads map instead of packing again.
         ``info``: the file's ``read_model_info``, where the caller has read it.
         """
-        from tokenizers import Tokenizer
-
         path = Path(path)
         info = info or read_model_info(path, ops=False)
         problems = fast_contract_problems(info)
         if problems:
             raise ModelFileError(f"{path} is not a fast-format model: {'; '.join(problems)}")
         try:
-            tokenizer = Tokenizer.from_str(info.tokenizer_json or "")
+            tokenizer = shared_tokenizer(info.tokenizer_json or "")
         except Exception as e:
             raise ModelFileError(f"{path} carries a tokenizer that does not load: {e}") from None
-        # A user's text is text: "<|endoftext|>" typed in a prompt is those characters,
-        # not the end token (which would end the document the model thinks it reads).
-        tokenizer.encode_special_tokens = True
         buckets = sorted(int(b) for b in info.manifest["buckets"])
         keys = [c.DECODE_SIGNATURE, *(c.prefill_signature(b) for b in buckets)]
         # Static int8 activations cannot share packed weights (see CompiledGraphs).

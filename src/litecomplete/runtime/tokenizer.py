@@ -23,3 +23,28 @@ def gpt2_tokenizer() -> Any:
 def count_gpt2_tokens(text: str) -> int:
     """Number of GPT-2 tokens ``text`` encodes to."""
     return len(gpt2_tokenizer().encode(text).ids)
+
+
+# Tokenizers already parsed, by the SHA-256 of their JSON: models sharing one (a
+# server with several quantizations of a model) hold it once.
+_PARSED: dict[bytes, Any] = {}
+
+
+def shared_tokenizer(tokenizer_json: str) -> Any:
+    """The ``tokenizers.Tokenizer`` of a ``tokenizer.json`` text, parsed once per process.
+
+    It treats special-token text typed by a user as text (``encode_special_tokens``);
+    callers must not change it. Raises whatever ``Tokenizer.from_str`` raises.
+    """
+    import hashlib
+
+    from tokenizers import Tokenizer
+
+    key = hashlib.sha256(tokenizer_json.encode("utf-8")).digest()
+    if key not in _PARSED:
+        tokenizer = Tokenizer.from_str(tokenizer_json)
+        # A user's text is text: "<|endoftext|>" typed in a prompt is those characters,
+        # not the end token (which would end the document the model thinks it reads).
+        tokenizer.encode_special_tokens = True
+        _PARSED[key] = tokenizer
+    return _PARSED[key]
