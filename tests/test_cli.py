@@ -177,7 +177,11 @@ def test_export_gguf_and_bench_a_fast_model(fast_models: dict[str, Path], tmp_pa
     assert bench.returncode == 0, bench.stderr
     results = json.loads(bench.stdout)["results"]
     assert [r["threads"] for r in results] == [1, 2]
-    assert all(r["decode_tokens_per_s"]["median"] > 0 for r in results)
+    for r in results:
+        assert r["decode_tokens_per_s"]["median"] > 0
+        # The first load packed the weights, the measured one mapped them.
+        assert r["cold_load_s"] > 0 and r["load_s"] > 0
+        assert 0 < r["rss_after_load_bytes"] <= r["peak_rss_bytes"]
 
 
 def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
