@@ -5,8 +5,8 @@
 # Why not GGML_NATIVE: a native build enables llama.cpp's AMX kernels wherever the CPU has
 # AMX, and they crash on Q8_0 weights (upstream issue ggml-org/llama.cpp#20824,
 # "segfault in ggml_backend_amx_mul_mat"). Why not a fixed list: an instruction the CPU
-# lacks stops the process with "Illegal instruction" (AVX512-BF16 and AVX-VNNI are on
-# AMD EPYC here and missing on some Intel Xeons CI runs on).
+# lacks stops the process with "Illegal instruction" (a list of AVX-512 with VBMI, VNNI
+# and BF16, right for the AMD EPYC here, did so on a CI machine).
 set -euo pipefail
 if [ "$(uname -m)" != x86_64 ]; then
   echo "-DGGML_NATIVE=ON" # AMX and these x86 options do not apply
