@@ -234,6 +234,29 @@ def test_an_error_raised_after_ctrl_c_counts_as_the_interrupt(
         cli.main(["inspect", "x.tflite"])
 
 
+def test_after_sigterm_the_command_exits_without_finalising(tmp_path: Path) -> None:
+    """Python's finalisation of what TensorFlow built took minutes after `serve` said it
+    had stopped; the command's own cleanup runs, the interpreter's does not."""
+    finalised = tmp_path / "finalised"
+    script = f"""
+import atexit, os, pathlib, signal, time
+from litecomplete import cli
+from litecomplete.commands import inspect_file
+atexit.register(lambda: pathlib.Path({str(finalised)!r}).write_text("slow"))
+def terminated(_):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+inspect_file.run = terminated
+import sys
+sys.argv = ["litecomplete", "inspect", "x.tflite"]
+cli.console_main()
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 143
+    assert "terminated" in proc.stderr
+    assert not finalised.exists()
+
+
 def test_eval_prints_perplexity_and_the_comparison(fast_models: dict[str, Path]) -> None:
     result = run(
         "eval",

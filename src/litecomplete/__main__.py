@@ -1,5 +1,3 @@
-import sys
+from litecomplete.cli import console_main
 
-from litecomplete.cli import main
-
-sys.exit(main())
+console_main()

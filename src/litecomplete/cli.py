@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from litecomplete import interrupts
 from litecomplete.commands import COMMANDS
@@ -70,6 +71,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code and is_worker():
         mark_reported()  # the parent need not say that it failed
     return code
+
+
+def console_main() -> NoReturn:
+    """The ``litecomplete`` command: ``main``, then exit with its status.
+
+    After Ctrl-C or SIGTERM the command has already cleaned up as it unwound; the
+    process then ends at once instead of waiting for Python to finalise what
+    TensorFlow built (a `serve` stopped while converting the default model took
+    minutes to exit after saying it had stopped).
+    """
+    code = main()
+    if interrupts.seen():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _run(args: argparse.Namespace, watch: _InterruptWatch) -> int:
