@@ -68,23 +68,31 @@ def test_random_bytes_behind_a_tflite_header(tmp_path: Path) -> None:
     assert_refused(path, "damaged TFLite file")
 
 
-@pytest.mark.parametrize("seed", range(12))
 def test_flipped_bytes_never_escape_as_another_error(
-    fast_models: dict[str, Path], tmp_path: Path, seed: int
+    fast_models: dict[str, Path], tmp_path: Path
 ) -> None:
     """Bytes flipped in the flatbuffer's tables (its first 4 KB and last 64 KB): either
-    the file still loads and runs, or loading fails with ModelFileError; no other error."""
-    data = bytearray(fast_models["none"].read_bytes())
-    rng = random.Random(seed)
-    for _ in range(1 + seed % 3):
-        start, stop = rng.choice([(0, 4096), (len(data) - 65536, len(data))])
-        data[rng.randrange(start, stop)] = rng.getrandbits(8)
-    path = tmp_path / "flipped.tflite"
-    path.write_bytes(bytes(data))
-    try:
-        load_model(path).complete("Hello there", SHORT)
-    except ModelFileError as e:
-        assert str(path) in str(e)
+    the file still loads and completes, or loading fails with ModelFileError naming the
+    file; no other error. A flip can land where nothing reads it, so a file may still
+    run; most must be caught (all 12 of these seeds were, when this was written)."""
+    original = fast_models["none"].read_bytes()
+    refused = 0
+    for seed in range(12):
+        data = bytearray(original)
+        rng = random.Random(seed)
+        for _ in range(1 + seed % 3):
+            start, stop = rng.choice([(0, 4096), (len(data) - 65536, len(data))])
+            data[rng.randrange(start, stop)] = rng.getrandbits(8)
+        path = tmp_path / f"flipped-{seed}.tflite"
+        path.write_bytes(bytes(data))
+        try:
+            completion = load_model(path).complete("Hello there", SHORT)
+        except ModelFileError as e:
+            assert str(path) in str(e) and "\n" not in str(e), seed
+            refused += 1
+        else:
+            assert isinstance(completion.text, str), seed
+    assert refused >= 9, f"only {refused} of 12 damaged files were refused"
 
 
 def test_a_graph_that_cannot_be_prepared(fast_models: dict[str, Path], tmp_path: Path) -> None:
