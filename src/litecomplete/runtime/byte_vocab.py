@@ -59,8 +59,8 @@ def unspellable_characters(tokenizer: Any) -> re.Pattern[str] | None:
     """
     if type(tokenizer.decoder).__name__ != "ByteLevel":
         return None
-    vocab = tokenizer.get_vocab()
-    missing = [b for b, char in byte_to_unicode().items() if char not in vocab]
+    # 256 lookups, not the whole vocabulary as a dict (49k strings for SmolLM2).
+    missing = [b for b, char in byte_to_unicode().items() if tokenizer.token_to_id(char) is None]
     ranges = sorted(r for b in missing if (r := _lead_range(b)) is not None)
     if not ranges:
         return None
