@@ -26,8 +26,10 @@ def count_gpt2_tokens(text: str) -> int:
 
 
 # Tokenizers already parsed, by the SHA-256 of their JSON: models sharing one (a
-# server with several quantizations of a model) hold it once.
+# server with several quantizations of a model) hold it once. The oldest goes past
+# _KEEP (its models keep their own reference; only the sharing is lost).
 _PARSED: dict[bytes, Any] = {}
+_KEEP = 8
 
 
 def shared_tokenizer(tokenizer_json: str) -> Any:
@@ -46,5 +48,7 @@ def shared_tokenizer(tokenizer_json: str) -> Any:
         # A user's text is text: "<|endoftext|>" typed in a prompt is those characters,
         # not the end token (which would end the document the model thinks it reads).
         tokenizer.encode_special_tokens = True
+        if len(_PARSED) >= _KEEP:
+            del _PARSED[next(iter(_PARSED))]
         _PARSED[key] = tokenizer
     return _PARSED[key]
