@@ -194,14 +194,14 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
     assert lines[1] == "['keras', 'tensorflow']"  # only the blocking placeholders
 
 
-@pytest.mark.parametrize("n", range(1, 300))
-def test_chunk_plans_cover_the_prompt_with_full_chunks_first(n: int) -> None:
+def test_chunk_plans_cover_the_prompt_with_full_chunks_first() -> None:
     from litecomplete.runtime.fast_model import plan_chunks
 
-    plan = plan_chunks(n, (16, 64, 256))
-    assert sum(plan) >= n
-    assert sum(plan[:-1]) < n  # only the last chunk is padded, and it is not empty
-    assert sum(plan) - n < 256
+    for n in range(1, 1025):  # one test, not a thousand: it was 40 % of the count
+        plan = plan_chunks(n, (16, 64, 256))
+        assert sum(plan) >= n, n
+        assert sum(plan[:-1]) < n, n  # only the last chunk is padded, and it is not empty
+        assert sum(plan) - n < 256, n
 
 
 def test_a_prompt_between_buckets_is_split_not_padded() -> None:
