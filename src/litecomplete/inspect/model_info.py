@@ -8,6 +8,7 @@ import mmap
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,14 +109,23 @@ def _shape(tensor: Any) -> tuple[int, ...]:
     return () if isinstance(dims, int) else tuple(int(d) for d in dims)
 
 
-def read_file_bytes(path: Path) -> bytes:
-    """A model file's bytes; ModelFileError naming it when it is missing or unreadable."""
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """ModelFileError naming ``path`` for the ways opening or reading it fails."""
     try:
-        return path.read_bytes()
+        yield
     except FileNotFoundError:
         raise ModelFileError(f"model file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"cannot read model file {path}: it is a directory") from None
     except OSError as e:
         raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+
+
+def read_file_bytes(path: Path) -> bytes:
+    """A model file's bytes; ModelFileError naming it when it is missing or unreadable."""
+    with _reading(path):
+        return path.read_bytes()
 
 
 def read_model_info(path: Path, ops: bool = True) -> ModelInfo:
@@ -129,21 +139,14 @@ def read_model_info(path: Path, ops: bool = True) -> ModelInfo:
     Raises:
         ModelFileError: the file is missing, empty, not TFLite, or damaged.
     """
-    try:
-        with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if size < 8 or f.read(8)[4:8] != FILE_IDENTIFIER:
-                raise ModelFileError(
-                    f"{path} is not a TFLite model (no TFL3 identifier); give a .tflite file "
-                    "written by `litecomplete convert`"
-                )
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"cannot read model file {path}: it is a directory") from None
-    except OSError as e:
-        raise ModelFileError(f"cannot read model file {path}: {e.strerror}") from None
+    with _reading(path), path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 8 or f.read(8)[4:8] != FILE_IDENTIFIER:
+            raise ModelFileError(
+                f"{path} is not a TFLite model (no TFL3 identifier); give a .tflite file "
+                "written by `litecomplete convert`"
+            )
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     try:
         return parse_model_bytes(data, ops=ops)
     except Exception as e:  # a damaged flatbuffer fails in many ways
