@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.atomic import atomic_write_bytes
 from litecomplete.convert.decoder_weights import (
     DecoderWeights,
     architecture_of,
@@ -29,9 +28,9 @@ from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
     check_output_path,
-    converted,
     finish_model,
     quantize_and_convert,
+    write_finished,
 )
 from litecomplete.convert.tokenizer_export import (
     END_OF_TEXT_TOKENS,
@@ -40,7 +39,6 @@ from litecomplete.convert.tokenizer_export import (
 )
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.manifest import fast_manifest_problems
-from litecomplete.inspect.model_info import parse_model_bytes
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.static import quantize_static_int8
@@ -306,6 +304,4 @@ def convert_fast_model(
     out = Path(out)
     check_output_path(out)
     data = fast_file_bytes(fast_source(model), config, on_stage)
-    info = parse_model_bytes(data)
-    atomic_write_bytes(out, data)
-    return converted(out, len(data), config.quant, start, info)
+    return write_finished(data, out, config.quant, start)

@@ -102,7 +102,13 @@ def write_model(
 
     ``started`` is the ``time.perf_counter()`` reading when the conversion began.
     """
-    data = finish_model(data, metadata, share_weights, app_runtime)
+    return write_finished(
+        finish_model(data, metadata, share_weights, app_runtime), out, quant, started
+    )
+
+
+def write_finished(data: bytes, out: Path, quant: QuantMode, started: float) -> ConvertResult:
+    """Write a finished model file to ``out`` atomically, once it parses."""
     info = parse_model_bytes(data)
     atomic_write_bytes(out, data)
     return converted(out, len(data), quant, started, info)
