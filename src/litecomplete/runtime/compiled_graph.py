@@ -10,6 +10,7 @@ next load maps instead of packing again (``weights_cache``).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -165,14 +166,21 @@ def release_freed_memory() -> None:
     glibc keeps mapped; trimmed, they leave the process's resident memory. A no-op
     where the C library has no ``malloc_trim``.
     """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, looked up once (finding libc runs ``ldconfig``)."""
     import ctypes
     import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 def one_line(error: Exception) -> str:
