@@ -90,17 +90,17 @@ def open_slot(model: Path, directory: Path | None = None) -> CacheSlot | None:
 
 def cache_key(model: Path) -> str:
     """The model file (where it is, its size and content), the runtime and the CPU."""
-    stat = model.stat()
+    where = str(model.resolve())
     identity = "\n".join(
         [
-            str(model.resolve()),
-            str(stat.st_size),
+            where,
+            str(model.stat().st_size),
             f"{file_crc32(model):08x}",
             _runtime_version(),
             _cpu_features(),
         ]
     )
-    place = hashlib.sha256(str(model.resolve()).encode()).hexdigest()[:12]
+    place = hashlib.sha256(where.encode()).hexdigest()[:12]
     return f"{place}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
@@ -125,9 +125,8 @@ def _prune(directory: Path, keep: Path) -> None:
     """Drop the other caches of the same model file, abandoned partial files, and
     the least recently used caches beyond ``MAX_CACHES``."""
     place = keep.name.split("-", 1)[0]
-    caches = [p for p in directory.glob(f"*{SUFFIX}") if p != keep]
-    for path in caches:
-        if path.name.startswith(f"{place}-"):
+    for path in directory.glob(f"{place}-*{SUFFIX}"):
+        if path != keep:
             path.unlink(missing_ok=True)
     now = time.time()
     for path in directory.glob(f".*{PARTIAL_SUFFIX}"):
