@@ -61,5 +61,21 @@ def test_the_default_model_costs_its_file_and_150_mb(tmp_path: Path) -> None:
     assert caches[0].stat().st_ino == packed, "the next run maps the file, not packs again"
     assert "Paris" in first and second == first
     mib = 2**20
-    assert first_peak <= bound, f"first run {first_peak / mib:.0f} MiB > {bound / mib:.0f}"
-    assert second_peak <= bound, f"next run {second_peak / mib:.0f} MiB > {bound / mib:.0f}"
+    seen = (
+        f"first run {first_peak / mib:.1f} MiB, next run {second_peak / mib:.1f} MiB, "
+        f"bound {bound / mib:.1f} MiB (file {model.stat().st_size / mib:.1f}, packed weights "
+        f"{caches[0].stat().st_size / mib:.1f}) on {_cpu_model()}"
+    )
+    assert first_peak <= bound and second_peak <= bound, seen
+
+
+def _cpu_model() -> str:
+    """The CPU's name (packing differs between instruction sets)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "an unknown CPU"

@@ -10,7 +10,6 @@ next load maps instead of packing again (``weights_cache``).
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, ModelRunError
+from litecomplete.runtime.process_memory import release_file_pages, release_freed_memory
 from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 
 # XNNPACK's weights cache in memory: where no cache file can be written.
@@ -71,7 +71,8 @@ class CompiledGraphs:
             options.cpu_options.xnnpack_weight_cache_path = str(self.weights_cache)
             del self._model, self._caches, self._inputs, self._outputs
             self._compile(path, options, signatures)
-        release_freed_memory()
+        self._path = path
+        self._release()
         self._prepared: set[str] = set()  # signatures that ran once
 
     def _compile(self, path: Path, options: Any, signatures: list[str]) -> None:
@@ -105,6 +106,11 @@ class CompiledGraphs:
         except (RuntimeError, ValueError, KeyError) as e:
             raise ModelFileError(f"{path} cannot be prepared: {one_line(e)}") from None
         self.vocabulary_size = int(np.prod(logits["shape"]))
+
+    def _release(self) -> None:
+        """Hand back what preparing left resident: freed heap, model-file pages read once."""
+        release_freed_memory()
+        release_file_pages(self._path)
 
     @staticmethod
     def _zeroed(buffer: Any, details: dict[str, Any]) -> Any:
@@ -140,7 +146,7 @@ class CompiledGraphs:
             raise ModelRunError(f"{self.label}: signature {key!r} failed: {one_line(e)}") from None
         if key not in self._prepared:
             self._prepared.add(key)
-            release_freed_memory()  # a first run allocates scratch it frees again
+            self._release()  # a first run allocates scratch it frees, and reads the file
         return logits
 
 
@@ -157,30 +163,6 @@ def _verify(path: Path) -> None:
         Interpreter(model_path=str(path))
     except (RuntimeError, ValueError) as e:
         raise ModelFileError(f"cannot load {path}: {one_line(e)}") from None
-
-
-def release_freed_memory() -> None:
-    """Give the C heap's freed pages back to the system (glibc's ``malloc_trim``).
-
-    Preparing a model frees tens of MB (the verifier's interpreter, parse buffers) that
-    glibc keeps mapped; trimmed, they leave the process's resident memory. A no-op
-    where the C library has no ``malloc_trim``.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@cache
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, looked up once (finding libc runs ``ldconfig``)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
 
 
 def one_line(error: Exception) -> str:
