@@ -15,7 +15,10 @@ the caches. Outputs: the caches again, under the same names, with the T new keys
 and values written as slots ``input_pos[0]`` to ``input_pos[0] + T - 1`` (so a
 runtime binds one buffer as both input and output, and a chunk must end inside the
 cache), and ``logits`` float32[1, 1, vocab] of the last real token (the row with the
-largest position). Row r attends to slots 0..input_pos[r]: slots beyond the current
+largest position). Optional ``verify_<T>`` signatures (listed in the manifest's
+``verify``) are prefill signatures whose ``logits`` are float32[1, T, vocab], every
+row's: a chunk of draft tokens is checked in one call (speculative decoding, scoring
+a window). Row r attends to slots 0..input_pos[r]: slots beyond the current
 length may hold anything finite (stale or padding rows' values); masking adds a
 large negative number, so a runtime zero-fills the caches before first use.
 """
@@ -57,8 +60,15 @@ LOGITS = "logits"
 FAST_CONTRACT_VERSION = 2
 
 
+VERIFY_PREFIX = "verify_"
+
+
 def prefill_signature(bucket: int) -> str:
     return f"{PREFILL_PREFIX}{bucket}"
+
+
+def verify_signature(length: int) -> str:
+    return f"{VERIFY_PREFIX}{length}"
 
 
 def k_cache_name(layer: int) -> str:

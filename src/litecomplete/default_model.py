@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from litecomplete.convert.output import StageCallback
 
 DEFAULT_MODEL_STEM = "smollm2-135m-instruct-fast-dynamic"
-# Named by the fast contract it was written for: a newer litecomplete converts again.
-DEFAULT_MODEL_FILE = f"{DEFAULT_MODEL_STEM}-c{FAST_CONTRACT_VERSION}.tflite"
+# Named by the fast contract it was written for and its layout (verify signatures since
+# speculative decoding): a litecomplete that needs another converts again.
+DEFAULT_MODEL_FILE = f"{DEFAULT_MODEL_STEM}-c{FAST_CONTRACT_VERSION}-verify.tflite"
 
 
 def default_model_path() -> Path:

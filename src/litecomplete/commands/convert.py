@@ -53,6 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fast, litertlm: prefill lengths, comma-separated (default 16,64,256)",
     )
     p.add_argument(
+        "--verify",
+        default=None,
+        help="fast: lengths of the signatures that check drafts in one call (speculative "
+        "decoding), comma-separated, or none (default 4,16)",
+    )
+    p.add_argument(
         "--context-length",
         type=int,
         default=None,
@@ -101,8 +107,9 @@ def _export_config(args: argparse.Namespace) -> Any:
         "--max-output-bytes": args.max_output_bytes,
     }
     if fmt is ModelFormat.APP:
-        if args.buckets is not None:
-            raise ConfigError("--buckets applies to the fast format only (--format fast)")
+        for flag, value in (("--buckets", args.buckets), ("--verify", args.verify)):
+            if value is not None:
+                raise ConfigError(f"{flag} applies to the fast format only (--format fast)")
         return ExportConfig(
             max_length=args.max_length or 100,
             context_length=args.context_length,
@@ -134,11 +141,17 @@ def _export_config(args: argparse.Namespace) -> Any:
     config = FastExportConfig(
         max_length=args.max_length or 256,
         buckets=buckets,
+        verify=_verify_lengths(args.verify),
         quant=quant,
         calibration_samples=args.calibration_samples,
     )
     if fmt is ModelFormat.LITERTLM:
         from litecomplete.convert.litertlm_export import check_litertlm_config
+
+        if args.verify is not None:
+            raise ConfigError(
+                "--verify applies to the fast format only: LiteRT-LM runs prefill and decode"
+            )
 
         check_litertlm_config(config)  # before minutes of work
     return config
@@ -212,3 +225,19 @@ def run(args: argparse.Namespace) -> int:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(result.float_fallback_ops.items()))
         print(f"  left in float (no integer kernel or not quantizable): {ops}")
     return 0
+
+
+def _verify_lengths(text: str | None) -> tuple[int, ...]:
+    """``--verify``: comma-separated lengths, ``none``, or the default when not given."""
+    from litecomplete.convert.fast_export import DEFAULT_VERIFY
+
+    if text is None:
+        return DEFAULT_VERIFY
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"--verify must be comma-separated lengths or none, got {text!r}"
+        ) from None

@@ -38,12 +38,15 @@ from litecomplete.convert.tokenizer_export import (
     hf_tokenizer_json,
 )
 from litecomplete.errors import ConfigError, ConversionError
-from litecomplete.inspect.manifest import fast_manifest_problems
+from litecomplete.inspect.manifest import MAX_VERIFY_LENGTH, fast_manifest_problems
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.static import quantize_static_int8
 
 DEFAULT_BUCKETS = (16, 64, 256)
+# Verify lengths for speculative decoding (``runtime.speculative``): a short one for
+# drafts found in the context, a long one for a previous suggestion's continuation.
+DEFAULT_VERIFY = (4, 16)
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,15 @@ class FastExportConfig:
             and longer prompts are fed in bucket-sized chunks.
         quant: quantization mode.
         calibration_samples: passages of real text for ``int8`` calibration.
+        verify: lengths of the signatures that return every row's logits (drafts
+            checked in one call); () writes none, and the file does not speculate.
     """
 
     max_length: int = 256
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
     quant: QuantMode = QuantMode.NONE
     calibration_samples: int = 16
+    verify: tuple[int, ...] = DEFAULT_VERIFY
 
     def __post_init__(self) -> None:
         if self.max_length < 2:
@@ -72,6 +78,13 @@ class FastExportConfig:
             raise ConfigError(f"bucket {max(self.buckets)} exceeds --max-length {self.max_length}")
         if sorted(set(self.buckets)) != list(self.buckets):
             raise ConfigError(f"--buckets must be increasing, got {list(self.buckets)}")
+        longest = min(self.max_length, MAX_VERIFY_LENGTH)
+        if any(not 2 <= t <= longest for t in self.verify):
+            raise ConfigError(
+                f"--verify lengths must be from 2 to {longest}, got {list(self.verify)}"
+            )
+        if sorted(set(self.verify)) != list(self.verify):
+            raise ConfigError(f"--verify must be increasing, got {list(self.verify)}")
 
 
 def decoder_weights(causal_lm: Any) -> DecoderWeights:
@@ -178,6 +191,9 @@ def _representative_dataset(
             for bucket in config.buckets:
                 full = ids_all[offset : offset + bucket]
                 yield c.prefill_signature(bucket), prefill_inputs(full, bucket, zeros)
+            for length in config.verify:
+                full = ids_all[offset : offset + length]
+                yield c.verify_signature(length), prefill_inputs(full, length, zeros)
             # The float prefill of all n tokens gives decode its caches.
             run = signatures[c.prefill_signature(largest)]
             feed = prefill_inputs(ids[:n], largest, zeros)
@@ -225,7 +241,7 @@ def fast_tflite_bytes(
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
         module = make_fast_decoder(weights, config.max_length, int8_embedding)
-        signatures = module.signatures(list(config.buckets))
+        signatures = module.signatures(list(config.buckets), config.verify)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
         stage(f"convert to TFLite ({converter_quant.value})")
@@ -254,6 +270,7 @@ def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any
         "quantization": config.quant.value,
         "max_length": config.max_length,
         "buckets": list(config.buckets),
+        "verify": list(config.verify),
         "end_token_id": source.end_token_ids[0],
         "end_token_ids": list(source.end_token_ids),
         "start_token_id": source.start_token_id,

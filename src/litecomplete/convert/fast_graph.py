@@ -188,7 +188,7 @@ def make_fast_decoder(
             return x
 
         def lm_head(self, last: Any) -> Any:
-            """(1, hidden) -> logits (1, vocab)."""
+            """(rows, hidden) -> logits (rows, vocab)."""
             # The converter folds a constant scale that ends a matmul's input into the
             # matmul's weights; with a tied table that would store the table twice.
             last = self.norm(last, *self.final_norm, scale_first=True)
@@ -197,9 +197,12 @@ def make_fast_decoder(
             output = self.output_kernel if self.output_kernel is not None else self.token_embedding
             return tf.matmul(last, output, transpose_b=True, name="lm_head")
 
-        def forward(self, tokens: Any, input_pos: Any, caches: list[Any], t: int) -> dict[str, Any]:
+        def forward(
+            self, tokens: Any, input_pos: Any, caches: list[Any], t: int, every_row: bool = False
+        ) -> dict[str, Any]:
             """tokens (1, T) at ``input_pos`` (T,) -> the whole updated caches under the
-            inputs' names, and logits (1, 1, vocab) of the last real token."""
+            inputs' names, and logits (1, 1, vocab) of the last real token, or with
+            ``every_row`` (1, T, vocab) of every row."""
             positions = tf.minimum(input_pos, spec.max_positions - 1)  # (T,)
             x = self.embed(tokens, positions)
             outputs: dict[str, Any] = {}
@@ -212,6 +215,9 @@ def make_fast_decoder(
                 x = x + self.mlp(self.norm(x, w["mlp_norm_scale"], w["mlp_norm_bias"]), w)
                 outputs[c.k_cache_name(i)] = k_cache
                 outputs[c.v_cache_name(i)] = v_cache
+            if every_row:  # (1, T, vocab)
+                outputs[c.LOGITS] = tf.reshape(self.lm_head(x), [1, t, -1])
+                return outputs
             # The last real token holds the largest position (padding rows hold 0). A
             # gather with a static index shape keeps the output's shape static.
             last = tf.gather(x, tf.reshape(tf.argmax(input_pos, output_type=tf.int32), [1]))
@@ -235,9 +241,20 @@ def make_fast_decoder(
                 )
             return specs
 
-        def signatures(self, buckets: list[int]) -> dict[str, Any]:
-            """``{signature key: concrete function}`` for prefill buckets and decode."""
+        def signatures(self, buckets: list[int], verify: tuple[int, ...] = ()) -> dict[str, Any]:
+            """``{signature key: concrete function}`` for prefill buckets, verify lengths
+            (every row's logits) and decode."""
             result = {}
+            for t in verify:
+
+                def check(tokens: Any, input_pos: Any, *caches: Any, t: int = t) -> Any:
+                    return self.forward(tokens, input_pos, list(caches), t, every_row=True)
+
+                result[c.verify_signature(t)] = tf.function(check).get_concrete_function(
+                    tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
+                    tf.TensorSpec([t], tf.int32, name=c.INPUT_POS),
+                    *self.cache_specs(),
+                )
             for t in buckets:
 
                 def prefill(tokens: Any, input_pos: Any, *caches: Any, t: int = t) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ def convert_litertlm_model(
     out = Path(out)
     check_output_path(out)
     check_litertlm_config(config)
+    # LiteRT-LM runs prefill and decode only: verify signatures would cost it memory.
+    config = replace(config, verify=())
     source = fast_source(model)
     tflite = fast_file_bytes(source, config, on_stage, last_stage="bundle")
     bundle = bundle_bytes(tflite, source, config)

@@ -57,14 +57,16 @@ def _expect(
         )
 
 
-def _fast_signature_problems(sig: SignatureInfo, t: int, manifest: dict[str, Any]) -> list[str]:
+def _fast_signature_problems(
+    sig: SignatureInfo, t: int, manifest: dict[str, Any], every_row: bool = False
+) -> list[str]:
     d = manifest["decoder"]  # fields checked by fast_manifest_problems
     layers, kv, dh = d["num_layers"], d["num_kv_heads"], d["head_dim"]
     max_length, vocab = manifest["max_length"], d["vocabulary_size"]
     problems: list[str] = []
     _expect(problems, sig, sig.inputs, c.TOKENS, "INT32", (1, t))
     _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (t,))
-    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", (1, 1, vocab))
+    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", (1, t if every_row else 1, vocab))
     for i in range(layers):
         k_shape, v_shape = (1, kv, max_length, dh), (1, kv, dh, max_length)
         for io in (sig.inputs, sig.outputs):  # updated in place: outputs are the inputs
@@ -109,6 +111,15 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
             )
         else:
             problems += _fast_signature_problems(sig, bucket, manifest)
+    for length in manifest.get("verify", []):
+        sig = info.signatures.get(c.verify_signature(length))
+        if sig is None:
+            problems.append(
+                f"manifest lists verify length {length} but there is no "
+                f"{c.verify_signature(length)!r} signature"
+            )
+        else:
+            problems += _fast_signature_problems(sig, length, manifest, every_row=True)
     return [f"manifest does not match the model: {p}" for p in problems]
 
 

@@ -17,6 +17,8 @@ MAX_HEADS = 1024
 MAX_HEAD_DIM = 4096
 MAX_VOCABULARY = 1 << 22
 MAX_BUCKETS = 64
+# A verify signature returns every row's logits: T x vocabulary floats per call.
+MAX_VERIFY_LENGTH = 64
 
 
 def int_in_range(value: Any, low: int, high: int) -> bool:
@@ -61,6 +63,16 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
         found.append(
             f"buckets is {buckets!r}, expected a list of 1 to {MAX_BUCKETS} lengths "
             f"from 1 to max_length ({max_length})"
+        )
+    verify = manifest.get("verify", [])  # optional: files without it do not speculate
+    if (
+        not isinstance(verify, list)
+        or len(verify) > MAX_BUCKETS
+        or not all(int_in_range(t, 2, min(max_length, MAX_VERIFY_LENGTH)) for t in verify)
+    ):
+        found.append(
+            f"verify is {verify!r}, expected a list of up to {MAX_BUCKETS} lengths from 2 "
+            f"to {min(max_length, MAX_VERIFY_LENGTH)}"
         )
     token = _int_problem(manifest, "end_token_id", 0, vocab - 1, "end_token_id")
     if token:

@@ -47,6 +47,7 @@ class CompiledGraphs:
         from ai_edge_litert.options import Options
 
         self.label = str(path)
+        self.num_threads = num_threads
         _verify(path)
         options = Options.create()
         options.cpu_options.num_threads = num_threads
@@ -127,6 +128,17 @@ class CompiledGraphs:
                 graph then, and a damaged one cannot be prepared.
             ModelRunError: a signature that ran before fails.
         """
+        return self._invoke(key, tokens, start, self.vocabulary_size)
+
+    def run_rows(self, key: str, tokens: list[int], start: int) -> np.ndarray:
+        """Like ``run`` through a signature that returns every row's logits (``verify_<T>``):
+        float32[len(tokens), vocab], row i the logits after ``tokens[i]``."""
+        count = self._lengths[key] * self.vocabulary_size
+        rows = self._invoke(key, tokens, start, count)
+        return rows.reshape(-1, self.vocabulary_size)[: len(tokens)]
+
+    def _invoke(self, key: str, tokens: list[int], start: int, count: int) -> np.ndarray:
+        """Run ``key`` on ``tokens`` from ``start``; the first ``count`` logits floats."""
         length = self._lengths[key]
         padded = np.zeros((1, length), np.int32)
         padded[0, : len(tokens)] = tokens
@@ -137,7 +149,7 @@ class CompiledGraphs:
             inputs[c.TOKENS].write(padded)
             inputs[c.INPUT_POS].write(positions)
             self._model.run_by_name(key, inputs, self._outputs[key])
-            logits = self._outputs[key][c.LOGITS].read(self.vocabulary_size, np.float32)
+            logits = self._outputs[key][c.LOGITS].read(count, np.float32)
         except RuntimeError as e:
             if key not in self._prepared:
                 raise ModelFileError(

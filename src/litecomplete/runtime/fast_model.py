@@ -8,6 +8,7 @@ reuse). Nothing but tokens, positions and the logits crosses into Python.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
@@ -30,6 +31,17 @@ from litecomplete.runtime.generation import (
 )
 from litecomplete.runtime.prompt import validate_prompt
 from litecomplete.runtime.sampling import SamplingConfig, TokenSampler
+from litecomplete.runtime.speculative import (
+    AUTO_MIN_NGRAM,
+    LOOKUP_MIN_NGRAM,
+    RECENT_SEQUENCES,
+    Drafter,
+    LookupDrafter,
+    ModelDrafter,
+    Speculation,
+    SpeculationMode,
+    SpeculationStats,
+)
 from litecomplete.runtime.stopping import StopMatcher
 from litecomplete.runtime.streaming import TextDecoder
 from litecomplete.runtime.tokenizer import shared_tokenizer
@@ -99,6 +111,12 @@ class FastModel:
         self.num_layers = int(self.manifest["decoder"]["num_layers"])
         self.vocabulary_size = int(self.manifest["decoder"]["vocabulary_size"])
         self._cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
+        # Signatures that return every row's logits, for checking drafts (speculative).
+        self.verify_lengths = sorted(int(t) for t in self.manifest.get("verify", []))
+        self.speculation_stats = SpeculationStats()
+        # Recent prompts with their completions, newest last: where lookup drafts come from.
+        self._recent: deque[list[int]] = deque(maxlen=RECENT_SEQUENCES)
+        self._draft_models: dict[Path, FastModel] = {}
 
     @classmethod
     def load(
@@ -124,7 +142,12 @@ class FastModel:
         except Exception as e:
             raise ModelFileError(f"{path} carries a tokenizer that does not load: {e}") from None
         buckets = sorted(int(b) for b in info.manifest["buckets"])
-        keys = [c.DECODE_SIGNATURE, *(c.prefill_signature(b) for b in buckets)]
+        verify = sorted(int(t) for t in info.manifest.get("verify", []))
+        keys = [
+            c.DECODE_SIGNATURE,
+            *(c.prefill_signature(b) for b in buckets),
+            *(c.verify_signature(t) for t in verify),
+        ]
         # Static int8 activations cannot share packed weights (see CompiledGraphs).
         share = info.manifest.get("quantization") != "int8"
         graphs = CompiledGraphs(path, keys, num_threads, share, weights_cache_dir)
@@ -281,39 +304,118 @@ class FastModel:
     # ------------------------------------------------------------ generation
 
     def _continue(
-        self, prepared: _Prepared, config: GenerationConfig, sampler: TokenSampler
+        self,
+        prepared: _Prepared,
+        config: GenerationConfig,
+        sampler: TokenSampler,
+        drafter: Drafter | None = None,
     ) -> Iterator[Piece]:
-        """Sample after ``prepared``; yields text pieces, the last with a finish reason."""
+        """Sample after ``prepared``; yields text pieces, the last with a finish reason.
+
+        With a ``drafter``, the logits of the next positions may come from one verify
+        call over guessed tokens (``runtime.speculative``); every token is still sampled
+        from the logits after exactly the tokens before it.
+        """
         self._cached = list(prepared.ids)
         logits, pos = prepared.logits, len(prepared.ids)
         history = list(prepared.ids)
         decoder = TextDecoder(self.tokenizer)
         stops = StopMatcher(config.stop)
         generated = 0
-        while True:
-            token = sampler(logits, history)
-            if config.stop_at_end_token and token in self.end_token_ids:
-                yield Piece(stops.flush(), (), FinishReason.STOP)
-                return
-            history.append(token)
-            generated += 1
-            text = stops.feed(decoder.push(token))
-            if stops.stopped:
-                yield Piece(text, (token,), FinishReason.STOP)
-                return
-            if generated >= config.max_new_tokens or pos >= self.max_length:
-                reason = (
-                    FinishReason.LENGTH
-                    if generated >= config.max_new_tokens
-                    else FinishReason.CACHE_FULL
+        # Guessed tokens already in the cache after ``pos``, each with the logits after it.
+        ahead: list[tuple[int, np.ndarray]] = []
+        try:
+            while True:
+                token = sampler(logits, history)
+                if config.stop_at_end_token and token in self.end_token_ids:
+                    yield Piece(stops.flush(), (), FinishReason.STOP)
+                    return
+                history.append(token)
+                generated += 1
+                text = stops.feed(decoder.push(token))
+                if stops.stopped:
+                    yield Piece(text, (token,), FinishReason.STOP)
+                    return
+                if generated >= config.max_new_tokens or pos >= self.max_length:
+                    reason = (
+                        FinishReason.LENGTH
+                        if generated >= config.max_new_tokens
+                        else FinishReason.CACHE_FULL
+                    )
+                    yield Piece(text + stops.flush(), (token,), reason)
+                    return
+                if text:
+                    yield Piece(text, (token,))
+                if ahead and ahead[0][0] == token:  # the guess was right: its row is ready
+                    logits = ahead.pop(0)[1]
+                    self.speculation_stats.accepted += 1
+                else:
+                    remaining = config.max_new_tokens - generated
+                    logits, ahead = self._advance(token, pos, history, drafter, remaining)
+                self._cached.append(token)
+                pos += 1
+        finally:
+            self._recent.append(history)
+
+    def _advance(
+        self, token: int, pos: int, history: list[int], drafter: Drafter | None, remaining: int
+    ) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+        """Feed ``token`` at ``pos``: the logits after it, and guessed tokens after it
+        (verified in the same call) with the logits after each.
+
+        ``remaining``: tokens still to sample; guesses beyond the last one's row are
+        not worth a row.
+        """
+        fitting = [t for t in self.verify_lengths if pos + t <= self.max_length]
+        draft: list[int] = []
+        if drafter is not None and fitting and remaining > 1:
+            short, long = fitting[0] - 1, fitting[-1] - 1
+            draft = drafter.propose(history, min(short, remaining - 1), min(long, remaining - 1))
+        if not draft:
+            return self._run_decode(token, pos), []
+        length = next(t for t in fitting if t > len(draft))
+        rows = self._graphs.run_rows(c.verify_signature(length), [token, *draft], pos)
+        self.speculation_stats.verifies += 1
+        self.speculation_stats.drafted += len(draft)
+        return rows[0], list(zip(draft, rows[1:], strict=True))
+
+    def _drafter(self, speculation: Speculation) -> Drafter | None:
+        """What drafts for ``speculation``; None where nothing does (off, or a file
+        without verify signatures).
+
+        Raises:
+            ConfigError: a draft model whose tokenizer or vocabulary is not this one's.
+            ModelFileError: a draft file that is not a fast-format model.
+        """
+        mode = speculation.mode
+        if mode is SpeculationMode.OFF or not self.verify_lengths:
+            return None
+        if mode is SpeculationMode.DRAFT:
+            assert speculation.draft is not None  # Speculation checks it
+            return ModelDrafter(self._draft_model(speculation.draft))
+        minimum = AUTO_MIN_NGRAM if mode is SpeculationMode.AUTO else LOOKUP_MIN_NGRAM
+        return LookupDrafter(self._recent, minimum)
+
+    def _draft_model(self, path: Path) -> FastModel:
+        """The draft model at ``path``, loaded once and checked against this model."""
+        key = Path(path).resolve()
+        if key not in self._draft_models:
+            if not key.is_file():
+                raise ConfigError(f"draft model {path} does not exist")
+            draft = FastModel.load(key, self._graphs.num_threads)
+            if draft.vocabulary_size != self.vocabulary_size:
+                raise ConfigError(
+                    f"draft model {path} has a vocabulary of {draft.vocabulary_size} tokens, "
+                    f"{self.path.name} one of {self.vocabulary_size}: drafts must be this "
+                    "model's tokens"
                 )
-                yield Piece(text + stops.flush(), (token,), reason)
-                return
-            if text:
-                yield Piece(text, (token,))
-            logits = self._run_decode(token, pos)
-            self._cached.append(token)
-            pos += 1
+            if draft.tokenizer is not self.tokenizer:  # shared_tokenizer: same JSON, same object
+                raise ConfigError(
+                    f"draft model {path} has another tokenizer than {self.path.name}: drafts "
+                    "must be this model's tokens"
+                )
+            self._draft_models[key] = draft
+        return self._draft_models[key]
 
     def stream(
         self, prompt: str | bytes, config: GenerationConfig | None = None
@@ -324,10 +426,11 @@ class FastModel:
             PromptError: empty prompt or invalid UTF-8 (before anything runs).
         """
         config = config or GenerationConfig()
+        drafter = self._drafter(config.speculation)
         prepared = self._feed(
             self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
         )
-        return self._continue(prepared, config, TokenSampler(config.sampling))
+        return self._continue(prepared, config, TokenSampler(config.sampling), drafter)
 
     def complete_n(
         self, prompt: str | bytes, n: int = 1, config: GenerationConfig | None = None
@@ -339,6 +442,7 @@ class FastModel:
         if n < 1:
             raise ConfigError(f"n must be at least 1, got {n}")
         config = config or GenerationConfig()
+        drafter = self._drafter(config.speculation)
         prepared = self._feed(
             self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
         )
@@ -347,7 +451,7 @@ class FastModel:
             sampling = config.sampling
             if sampling.seed is not None:
                 sampling = SamplingConfig(**{**sampling.__dict__, "seed": sampling.seed + i})
-            pieces = list(self._continue(prepared, config, TokenSampler(sampling)))
+            pieces = list(self._continue(prepared, config, TokenSampler(sampling), drafter))
             results.append(
                 Completion(
                     text="".join(p.text for p in pieces),

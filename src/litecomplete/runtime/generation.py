@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from litecomplete.errors import ConfigError
 from litecomplete.runtime.sampling import SamplingConfig
+from litecomplete.runtime.speculative import Speculation
 
 
 class FinishReason(StrEnum):
@@ -26,6 +27,8 @@ class GenerationConfig:
         stop_at_end_token: stop at the model's end token.
         max_prompt_tokens: keep at most this many of the prompt's newest tokens
             (None: as many as leave room for the completion).
+        speculation: how a fast-format model drafts tokens to check many per call
+            (``runtime.speculative``); the output is the same either way.
     """
 
     max_new_tokens: int = 32
@@ -33,6 +36,7 @@ class GenerationConfig:
     stop: tuple[str, ...] = ()
     stop_at_end_token: bool = True
     max_prompt_tokens: int | None = None
+    speculation: Speculation = field(default_factory=Speculation)
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
