@@ -77,3 +77,45 @@ def test_both_engines_agree_on_greedy_tokens(
     # A one-token extension reuses the cached prefix in both engines alike.
     a, b = ours.feed([*ids, 13]), peer.feed([*ids, 13])
     assert int(np.argmax(a)) == int(np.argmax(b))
+
+
+def test_typing_sessions_report_speculation_beside_plain_decoding(
+    fast_models: dict[str, Path],
+) -> None:
+    from litecomplete.bench.app_bench import machine_fields
+    from litecomplete.bench.fast_bench import format_fast_report, measure_sessions
+
+    config = FastBenchConfig(
+        sessions=2, typed_tokens=3, session_context=16, session_suggestion_tokens=8
+    )
+    engine = LitecompleteEngine(fast_models["none"], threads=2)
+    results = measure_sessions(engine, config, ["off", "auto"])
+    assert [(r.text, r.mode) for r in results] == [
+        ("prose", "off"),
+        ("prose", "auto"),
+        ("code", "off"),
+        ("code", "auto"),
+    ]
+    for r in results:
+        assert r.suggestions == 2 * 3 and r.tokens_per_s > 0
+        assert 0 < r.latency_p50_ms <= r.latency_p90_ms
+        assert (r.verifies_per_suggestion == 0) == (r.mode == "off")
+    assert any(r.accepted_per_verify for r in results if r.mode == "auto")
+    stat = Stat(1.0, 0.0)
+    row = EngineResult(
+        "litecomplete",
+        "m",
+        "none",
+        2,
+        {16: stat},
+        stat,
+        stat,
+        stat,
+        16,
+        0,
+        machine=machine_fields(),
+        sessions=results,
+    )
+    report = format_fast_report([row], [], {})
+    assert "| litecomplete | none | 2 | code | auto |" in report
+    assert "2 thread(s), prose typing: speculative" in report

@@ -78,7 +78,9 @@ def test_the_cache_end_and_stop_strings_across_a_verify_chunk(model: FastModel) 
         assert len(_ids(model, long_prompt, speculation, max_new_tokens=200)) > 0
     until_full = _ids(model, long_prompt, OFF, max_new_tokens=200)
     assert _ids(model, long_prompt, LOOKUP, max_new_tokens=200) == until_full
-    plain = model.complete("one two three one two three one two", GenerationConfig(max_new_tokens=20, speculation=OFF))
+    model.reset()
+    config = GenerationConfig(max_new_tokens=20, speculation=OFF)
+    plain = model.complete("one two three one two three one two", config)
     words = plain.text.split()
     assert len(words) > 3, plain.text
     stop = " ".join(words[2:4])  # a stop string of several tokens, inside a drafted run

@@ -41,6 +41,7 @@ from litecomplete.app.schema import CompletionRequest, error_payload
 from litecomplete.errors import ConfigError, LitecompleteError, ModelRunError, PromptError
 from litecomplete.runtime.generation import GenerationConfig
 from litecomplete.runtime.sampling import SamplingConfig
+from litecomplete.runtime.speculative import Speculation
 from litecomplete.safety import ProfanityFilter, default_filter
 
 logger = logging.getLogger(__name__)
@@ -98,8 +99,11 @@ def create_app(
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
     body_timeout_s: float = BODY_TIMEOUT_S,
     max_waiting: int = MAX_WAITING,
+    speculation: Speculation | None = None,
 ) -> FastAPI:
     """The server's ASGI app over the models of ``registry``.
+
+    ``speculation``: how fast-format models draft tokens (default ``auto``).
 
     ``allowed_hosts``: the ``Host`` names it answers to (``"*"``: any); the default,
     loopback names only, keeps web pages from reaching it through DNS rebinding.
@@ -204,6 +208,7 @@ def create_app(
                 ),
                 stop=body.stop_list(),
                 max_prompt_tokens=body.context_tokens,
+                speculation=speculation or Speculation(),
             )
         except ConfigError as e:
             raise ApiError(400, str(e)) from None

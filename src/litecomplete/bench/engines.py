@@ -23,6 +23,7 @@ class Engine(Protocol):
     def reset(self) -> None: ...
     def feed(self, ids: list[int]) -> np.ndarray: ...
     def step(self, token: int) -> np.ndarray: ...
+    def suggest(self, ids: list[int], tokens: int) -> int: ...
 
 
 class LitecompleteEngine:
@@ -30,10 +31,12 @@ class LitecompleteEngine:
 
     def __init__(self, path: Path, threads: int, weights_cache_dir: Path | None = None) -> None:
         from litecomplete.runtime.fast_model import FastModel
+        from litecomplete.runtime.speculative import Speculation
 
         self.model = FastModel.load(path, num_threads=threads, weights_cache_dir=weights_cache_dir)
         self.variant = self.model.manifest["quantization"]
         self.max_length = self.model.max_length
+        self.speculation = Speculation()  # what suggest() drafts with
 
     def tokenize(self, text: str) -> list[int]:
         return self.model.encode(text)
@@ -46,6 +49,16 @@ class LitecompleteEngine:
 
     def step(self, token: int) -> np.ndarray:
         return self.model.step(token)
+
+    def suggest(self, ids: list[int], tokens: int) -> int:
+        """A greedy suggestion of up to ``tokens`` after ``ids`` (``speculation``'s way);
+        the tokens generated."""
+        from litecomplete.runtime.generation import GenerationConfig
+
+        config = GenerationConfig(
+            max_new_tokens=tokens, stop_at_end_token=False, speculation=self.speculation
+        )
+        return len(self.model.complete_ids(ids, config).token_ids)
 
 
 class LlamaCppEngine:
@@ -101,6 +114,13 @@ class LlamaCppEngine:
         self.llm.eval([token])
         self._ids.append(token)
         return self._logits()
+
+    def suggest(self, ids: list[int], tokens: int) -> int:
+        """A greedy suggestion of ``tokens`` after ``ids``, one decode step each."""
+        logits = self.feed(ids)
+        for _ in range(tokens - 1):
+            logits = self.step(int(np.argmax(logits)))
+        return tokens
 
 
 def _gguf_type(path: Path) -> str:

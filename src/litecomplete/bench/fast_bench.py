@@ -41,6 +41,10 @@ class FastBenchConfig:
         context_tokens: prompt size for time to first token and the typing test.
         suggestion_tokens: tokens in a suggestion (typing test).
         repetitions: timed runs of each measurement, after one warm-up.
+        sessions: typing sessions per text (0: none): from evenly spaced places of
+            the packaged evaluation text and of a code file, a user types
+            ``typed_tokens`` tokens of the text one at a time and gets a greedy
+            suggestion after each (``session_context`` tokens of context).
     """
 
     threads: int = 2
@@ -49,12 +53,18 @@ class FastBenchConfig:
     context_tokens: int = 64
     suggestion_tokens: int = 8
     repetitions: int = 5
+    sessions: int = 0
+    typed_tokens: int = 8
+    session_context: int = 128
+    session_suggestion_tokens: int = 16
 
     def __post_init__(self) -> None:
         if self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}")
         if self.repetitions < 1:
             raise ConfigError(f"--repetitions must be at least 1, got {self.repetitions}")
+        if self.sessions < 0:
+            raise ConfigError(f"--sessions must be 0 or more, got {self.sessions}")
         if not self.prompt_lengths or min(self.prompt_lengths) < 1:
             raise ConfigError(f"prompt lengths must be positive, got {self.prompt_lengths}")
 
@@ -67,6 +77,25 @@ class Stat:
     @classmethod
     def of(cls, values: list[float]) -> Stat:
         return cls(statistics.median(values), (max(values) - min(values)) / 2)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """Typing sessions on one text, one engine and one way of decoding.
+
+    ``tokens_per_s``: suggestion tokens over the time of the whole suggestions (the
+    typed token's feed included), ``session_suggestion_tokens`` long. ``latency_ms``:
+    p50 and p90 of ``suggestion_tokens``-token suggestions after one typed token.
+    """
+
+    text: str
+    mode: str  # ours: the --speculative mode; llama.cpp: "plain"
+    tokens_per_s: float
+    latency_p50_ms: float
+    latency_p90_ms: float
+    suggestions: int
+    accepted_per_verify: float | None = None
+    verifies_per_suggestion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,7 @@ class EngineResult:
     load_s: float = 0.0  # the engine's load, as a user's next run does it
     cold_load_s: float | None = None  # ours with no packed-weights cache yet
     rss_after_load_bytes: int = 0
+    sessions: list[SessionResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -113,6 +143,7 @@ class EngineResult:
             load_s=d.get("load_s", 0.0),
             cold_load_s=d.get("cold_load_s"),
             rss_after_load_bytes=d.get("rss_after_load_bytes", 0),
+            sessions=[SessionResult(**x) for x in d.get("sessions", [])],
         )
 
 
@@ -188,6 +219,69 @@ def measure(engine: Any, config: FastBenchConfig) -> dict[str, Any]:
     }
 
 
+def session_texts() -> dict[str, str]:
+    """The texts typing sessions type: the packaged evaluation prose, and a code file
+    (Python's own ``textwrap`` module, the same on every machine with this Python)."""
+    import textwrap
+
+    prose = resources.files("litecomplete").joinpath("data/eval.txt").read_text("utf-8")
+    prose = "\n".join(line for line in prose.splitlines() if not line.startswith("#"))
+    return {"prose": prose, "code": Path(textwrap.__file__).read_text("utf-8")}
+
+
+def measure_sessions(engine: Any, config: FastBenchConfig, modes: list[str]) -> list[SessionResult]:
+    """Typing sessions (``FastBenchConfig.sessions``) on each text, once per mode.
+
+    Ours runs each ``--speculative`` mode in ``modes``; llama.cpp one plain mode.
+    """
+    from litecomplete.runtime.speculative import Speculation
+
+    results = []
+    context = min(config.session_context, engine.max_length - config.session_suggestion_tokens - 1)
+    for name, text in session_texts().items():
+        ids = engine.tokenize(text)
+        room = len(ids) - context - config.typed_tokens
+        starts = [context + i * room // config.sessions for i in range(config.sessions)]
+        for mode in modes:
+            stats = getattr(getattr(engine, "model", None), "speculation_stats", None)
+            if hasattr(engine, "speculation"):
+                engine.speculation = Speculation.parse(mode)
+            before = (stats.verifies, stats.accepted) if stats else (0, 0)
+            spent, made, latencies = 0.0, 0, []
+            for length, timed in (
+                (config.session_suggestion_tokens, "rate"),
+                (config.suggestion_tokens, "latency"),
+            ):
+                for start in starts:
+                    engine.reset()
+                    engine.feed(ids[start - context : start])
+                    for typed in range(1, config.typed_tokens + 1):
+                        prompt = ids[start - context : start + typed]
+                        begin = time.perf_counter()
+                        count = engine.suggest(prompt, length)
+                        seconds = time.perf_counter() - begin
+                        if timed == "rate":
+                            spent, made = spent + seconds, made + count
+                        else:
+                            latencies.append(1000 * seconds)
+            verifies = stats.verifies - before[0] if stats else 0
+            accepted = stats.accepted - before[1] if stats else 0
+            suggestions = len(latencies)
+            results.append(
+                SessionResult(
+                    text=name,
+                    mode=mode,
+                    tokens_per_s=made / spent,
+                    latency_p50_ms=float(np.percentile(latencies, 50)),
+                    latency_p90_ms=float(np.percentile(latencies, 90)),
+                    suggestions=suggestions,
+                    accepted_per_verify=accepted / verifies if verifies else None,
+                    verifies_per_suggestion=verifies / (2 * suggestions) if stats else None,
+                )
+            )
+    return results
+
+
 # The module each engine kind imports (ours: the runtime).
 ENGINE_MODULES = {"litertlm": "litert_lm", "llama.cpp": "llama_cpp"}
 
@@ -225,6 +319,9 @@ def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: in
             figures = measure_litertlm(engine, config)
         else:
             figures = measure(engine, config)
+            if config.sessions:
+                modes = ["off", "auto"] if kind == "litecomplete" else ["plain"]
+                figures["sessions"] = measure_sessions(engine, config, modes)
     return EngineResult(
         engine=engine.name,
         model=str(model),
@@ -373,8 +470,56 @@ def format_fast_report(
             f"{ratio.peer}: decode {ratio.decode:.2f}x, prefill {prefill}, "
             f"first token {ratio.first_token:.2f}x"
         )
+    lines += _session_lines(rows)
     for key, stat in runner_copy.items():
         lines.append(
             f"decode with caches copied through SignatureRunner, {key}: {_fmt(stat)} tok/s"
         )
     return "\n".join(lines)
+
+
+def _session_lines(rows: list[EngineResult]) -> list[str]:
+    """The typing sessions' table and ratios, where they were measured."""
+    sessioned = [r for r in rows if r.sessions]
+    if not sessioned:
+        return []
+    lines = [
+        "",
+        "| engine | variant | threads | text | decoding | suggestion tok/s | "
+        "suggestion ms p50 / p90 | accepted per verify | verifies per suggestion |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sessioned:
+        for x in r.sessions:
+            accepted = "" if x.accepted_per_verify is None else f"{x.accepted_per_verify:.2f}"
+            verifies = (
+                "" if x.verifies_per_suggestion is None else f"{x.verifies_per_suggestion:.2f}"
+            )
+            lines.append(
+                f"| {r.engine} | {r.variant} | {r.threads} | {x.text} | {x.mode} | "
+                f"{x.tokens_per_s:.1f} | {x.latency_p50_ms:.1f} / {x.latency_p90_ms:.1f} | "
+                f"{accepted} | {verifies} |"
+            )
+    lines.append("")
+    for threads in dict.fromkeys(r.threads for r in sessioned):
+        ours = [r for r in sessioned if r.threads == threads and r.engine == "litecomplete"]
+        peers = [r for r in sessioned if r.threads == threads and r.engine != "litecomplete"]
+        for r in ours:
+            rates = {(x.text, x.mode): x for x in r.sessions}
+            for text in dict.fromkeys(x.text for x in r.sessions):
+                off, auto = rates.get((text, "off")), rates.get((text, "auto"))
+                if not (off and auto):
+                    continue
+                parts = [
+                    f"speculative {auto.tokens_per_s / off.tokens_per_s:.2f}x plain decoding",
+                    f"latency p50 {auto.latency_p50_ms / off.latency_p50_ms:.2f}x",
+                ]
+                for peer in peers:
+                    plain = next((x for x in peer.sessions if x.text == text), None)
+                    if plain:
+                        parts.append(
+                            f"{auto.tokens_per_s / plain.tokens_per_s:.2f}x "
+                            f"{peer.engine} {peer.variant}"
+                        )
+                lines.append(f"{threads} thread(s), {text} typing: " + ", ".join(parts))
+    return lines

@@ -50,6 +50,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--decode-tokens", type=int, default=64, help="fast: tokens per decode run (default 64)"
     )
     p.add_argument(
+        "--sessions",
+        type=int,
+        default=0,
+        help="fast: typing sessions per text (prose and code), each typing 8 tokens with a "
+        "greedy suggestion after each; ours with speculative decoding off and auto "
+        "(default 0: none)",
+    )
+    p.add_argument(
         "--runner-copy",
         action="store_true",
         help="fast: also time decode with the caches copied through ai-edge-litert's "
@@ -81,7 +89,10 @@ def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
     rows = []
     for n in threads:
         config = FastBenchConfig(
-            threads=n, repetitions=args.repetitions, decode_tokens=args.decode_tokens
+            threads=n,
+            repetitions=args.repetitions,
+            decode_tokens=args.decode_tokens,
+            sessions=args.sessions,
         )
         for model in models:
             rows.append(bench_in_subprocess("litecomplete", model, config, max_length))

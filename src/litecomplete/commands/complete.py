@@ -41,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fast: stop string (repeatable); the completion ends before it",
     )
     p.add_argument("-n", type=int, default=1, help="fast: alternative completions (default 1)")
+    p.add_argument(
+        "--speculative",
+        default=None,
+        help="fast: auto (default), off, lookup or draft:FILE.tflite; drafts checked many "
+        "tokens per call, the output unchanged",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -58,13 +64,16 @@ GENERATION_OPTIONS = (
     "repetition_penalty",
     "seed",
     "stop",
+    "speculative",
 )
 
 
 def _generation_config(args: argparse.Namespace) -> Any:
     from litecomplete.runtime import GenerationConfig, SamplingConfig
+    from litecomplete.runtime.speculative import Speculation
 
     return GenerationConfig(
+        speculation=Speculation.parse(args.speculative or "auto"),
         max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else 32,
         sampling=SamplingConfig(
             temperature=args.temperature if args.temperature is not None else 0.0,
@@ -115,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(model, LitertLmModel):
         if args.n != 1:
             raise ConfigError("LiteRT-LM writes one completion per prompt; drop -n")
+        if args.speculative is not None:
+            raise ConfigError("LiteRT-LM runs its own decoding; drop --speculative")
         config = _generation_config(args)
         start = time.perf_counter()
         completions = [""]

@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
 def _verify_lengths(text: str | None) -> tuple[int, ...]:
     """``--verify``: comma-separated lengths, ``none``, or the default when not given."""
     from litecomplete.convert.fast_export import DEFAULT_VERIFY
+    from litecomplete.errors import ConfigError
 
     if text is None:
         return DEFAULT_VERIFY

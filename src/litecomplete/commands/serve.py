@@ -29,6 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--threads", type=int, default=2, help="interpreter threads per model")
     p.add_argument(
+        "--speculative",
+        default="auto",
+        help="fast models: auto (default), off, lookup or draft:FILE.tflite",
+    )
+    p.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -51,11 +56,15 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.app.server import create_app
     from litecomplete.errors import ConfigError
     from litecomplete.paths import data_dir
+    from litecomplete.runtime.speculative import Speculation
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be 1 to 65535, got {args.port}")
     if args.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    speculation = Speculation.parse(args.speculative)
+    if speculation.draft is not None and not speculation.draft.is_file():
+        raise ConfigError(f"draft model {speculation.draft} does not exist")
     models_dir = Path(args.models_dir) if args.models_dir else data_dir() / "models"
     if args.models_dir and not models_dir.is_dir():
         raise ConfigError(f"--models-dir {models_dir} is not a directory")
@@ -74,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
     with registry.lock(first):  # the first request (a keystroke's ghost) should not wait
         registry.load(first)
     app = create_app(
-        registry, cors_origins=tuple(args.cors_origin), allowed_hosts=allowed_hosts(args)
+        registry,
+        cors_origins=tuple(args.cors_origin),
+        allowed_hosts=allowed_hosts(args),
+        speculation=speculation,
     )
     print(f"models: {', '.join(e.id for e in usable)} ({first} loaded)")
     print(f"litecomplete on http://{args.host}:{args.port}/")

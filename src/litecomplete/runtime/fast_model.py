@@ -451,18 +451,34 @@ class FastModel:
             sampling = config.sampling
             if sampling.seed is not None:
                 sampling = SamplingConfig(**{**sampling.__dict__, "seed": sampling.seed + i})
-            pieces = list(self._continue(prepared, config, TokenSampler(sampling), drafter))
-            results.append(
-                Completion(
-                    text="".join(p.text for p in pieces),
-                    token_ids=[t for p in pieces for t in p.token_ids],
-                    finish_reason=pieces[-1].finish_reason or FinishReason.STOP,
-                    prompt_tokens=len(prepared.ids),
-                    reused_tokens=prepared.reused,
-                )
-            )
+            pieces = self._continue(prepared, config, TokenSampler(sampling), drafter)
+            results.append(_completion(list(pieces), prepared))
         return results
 
     def complete(self, prompt: str | bytes, config: GenerationConfig | None = None) -> Completion:
         """The whole completion of ``prompt`` (prompt excluded)."""
         return self.complete_n(prompt, 1, config)[0]
+
+    def complete_ids(self, ids: list[int], config: GenerationConfig | None = None) -> Completion:
+        """The completion of a prompt given as token ids, fed as they are (no start
+        token, no trimming): for callers that tokenize themselves (benchmarks, a
+        server holding ids)."""
+        config = config or GenerationConfig()
+        if not ids or len(ids) >= self.max_length:
+            raise ValueError(f"a prompt of 1 to {self.max_length - 1} tokens, got {len(ids)}")
+        self._check_ids(list(ids))
+        drafter = self._drafter(config.speculation)
+        prepared = self._feed(list(ids))
+        pieces = self._continue(prepared, config, TokenSampler(config.sampling), drafter)
+        return _completion(list(pieces), prepared)
+
+
+def _completion(pieces: list[Piece], prepared: _Prepared) -> Completion:
+    """The streamed ``pieces`` after ``prepared`` as one result."""
+    return Completion(
+        text="".join(p.text for p in pieces),
+        token_ids=[t for p in pieces for t in p.token_ids],
+        finish_reason=pieces[-1].finish_reason or FinishReason.STOP,
+        prompt_tokens=len(prepared.ids),
+        reused_tokens=prepared.reused,
+    )
