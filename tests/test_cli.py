@@ -130,6 +130,32 @@ def test_complete_with_a_fast_model(fast_models: dict[str, Path]) -> None:
         "complete", "--model", model, "--max-new-tokens", "6", "--json", "Once upon a time"
     )
     assert streamed.stdout.rstrip("\n") == json.loads(greedy.stdout)["completion"]
+    for mode in ("off", "lookup", f"draft:{fast_models['int4']}"):
+        same = run(
+            "complete",
+            "--model",
+            model,
+            "--max-new-tokens",
+            "6",
+            "--speculative",
+            mode,
+            "--json",
+            "Once upon a time",
+        )
+        assert same.returncode == 0, same.stderr
+        assert json.loads(same.stdout)["completion"] == json.loads(greedy.stdout)["completion"]
+
+
+def test_unknown_or_misplaced_speculation_is_refused(
+    fast_models: dict[str, Path], app_models: dict[str, Path]
+) -> None:
+    model = str(fast_models["none"])
+    result = run("complete", "--model", model, "--speculative", "always", "Hi")
+    assert_one_line_error(result, "unknown speculative mode 'always'")
+    result = run("complete", "--model", model, "--speculative", f"draft:{app_models['none']}", "Hi")
+    assert_one_line_error(result, "not a fast-format model")
+    result = run("complete", "--model", str(app_models["none"]), "--speculative", "off", "Hi")
+    assert_one_line_error(result, "drop --speculative")
 
 
 def test_generation_options_are_refused_for_app_models(app_models: dict[str, Path]) -> None:
@@ -151,7 +177,13 @@ def test_inspect_recognises_the_fast_format(fast_models: dict[str, Path]) -> Non
     report = json.loads(result.stdout)
     assert report["contract"] == "fast"
     assert report["op_set"] == "builtins"
-    assert set(report["signatures"]) == {"decode", "prefill_4", "prefill_16"}
+    assert set(report["signatures"]) == {
+        "decode",
+        "prefill_4",
+        "prefill_16",
+        "verify_4",
+        "verify_16",
+    }
 
 
 def test_export_gguf_and_bench_a_fast_model(fast_models: dict[str, Path], tmp_path: Path) -> None:
@@ -192,6 +224,10 @@ def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
     assert_one_line_error(result, "--sampler applies to the app format only")
     result = run("convert", "--model", "tiny", "--buckets", "8,16", "--out", out)
     assert_one_line_error(result, "--buckets applies to the fast format only")
+    result = run("convert", "--model", "tiny", "--verify", "4", "--out", out)
+    assert_one_line_error(result, "--verify applies to the fast format only")
+    result = run("convert", "--model", "tiny", "--format", "fast", "--verify", "4,x", "--out", out)
+    assert_one_line_error(result, "--verify must be comma-separated lengths or none")
     assert not (tmp_path / "x.tflite").exists()
 
 

@@ -31,9 +31,10 @@ def test_every_mode_is_builtins_only_and_fits_the_fast_contract(
     info = read_model_info(fast_models[mode])
     assert check_contract(info) is ModelFormat.FAST
     assert info.op_set == "builtins"
-    assert set(info.signatures) == {"decode", "prefill_4", "prefill_16"}
+    assert set(info.signatures) == {"decode", "prefill_4", "prefill_16", "verify_4", "verify_16"}
     assert info.quantization == mode
     assert info.manifest["buckets"] == list(FAST_BUCKETS)
+    assert info.manifest["verify"] == [4, 16]
 
 
 def test_weights_are_stored_once(fast_models: dict[str, Path]) -> None:
@@ -70,6 +71,23 @@ def test_fp32_logits_match_keras_at_prefill_and_every_decode_step(
         assert np.abs(logits - keras_logits(tiny_lm, ids)[-1]).max() <= 1e-4
 
 
+@pytest.mark.parametrize("start", [0, 5, 48])
+def test_fp32_verify_rows_match_keras_at_every_position(
+    tiny_lm: Any, fast_models: dict[str, Path], start: int
+) -> None:
+    """A verify call after a cached prefix gives each row the logits after its token."""
+    model = FastModel.load(fast_models["none"])
+    ids = [model.start_token_id, *model.encode(TEXT * 2)][: start + 16]
+    if start:
+        model._feed(ids[:start])
+    rows = model._graphs.run_rows("verify_16", ids[start:], start)
+    assert rows.shape == (16, model.vocabulary_size)
+    expected = keras_logits(tiny_lm, ids)[start:]
+    assert np.abs(rows - expected).max() <= 1e-4
+    short = model._graphs.run_rows("verify_4", ids[start : start + 3], start)  # padded
+    assert np.abs(short - expected[:3]).max() <= 1e-4
+
+
 @pytest.mark.parametrize("prompt", ["I'm enjoying a", "The quick brown fox", "東京 café"])
 def test_fp32_greedy_continuation_equals_keras_generate(
     tiny_lm: Any, fast_models: dict[str, Path], prompt: str
@@ -100,11 +118,20 @@ def test_quantized_models_run_close_to_float(fast_models: dict[str, Path], mode:
         ({"max_length": 8, "buckets": (16,)}, "exceeds --max-length"),
         ({"buckets": (64, 16)}, "increasing"),
         ({"buckets": ()}, "positive"),
+        ({"verify": (1, 4)}, "from 2 to 64"),
+        ({"verify": (16, 4)}, "--verify must be increasing"),
+        ({"max_length": 8, "buckets": (4,), "verify": (16,)}, "from 2 to 8"),
     ],
 )
 def test_invalid_fast_config(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         FastExportConfig(**fields)
+
+
+def test_the_default_verify_lengths_fit_a_short_cache() -> None:
+    assert FastExportConfig(max_length=8, buckets=(4,)).verify == (4,)
+    assert FastExportConfig(max_length=3, buckets=(2,)).verify == ()
+    assert FastExportConfig(verify=()).verify == ()
 
 
 def test_max_length_limit_is_checked(tiny_lm: Any, tmp_path: Path) -> None:
@@ -127,7 +154,7 @@ def test_int8_calibrates_every_signature(fast_models: dict[str, Path]) -> None:
     # (a signature without calibration data would have stayed float); the other
     # matmuls fall back to float activations over int8 weights.
     info = read_model_info(fast_models["int8"])
-    signatures = 3  # two prefill buckets and decode
+    signatures = 5  # two prefill buckets, two verify lengths and decode
     assert info.quantized_activation_ops["FULLY_CONNECTED"] == signatures * 2
     assert info.float_activation_ops["FULLY_CONNECTED"] == signatures * (2 * 3 + 1)
     # Float weights left: the position table (1024 x 128, a lookup), norms and biases.

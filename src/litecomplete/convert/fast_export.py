@@ -61,6 +61,7 @@ class FastExportConfig:
         calibration_samples: passages of real text for ``int8`` calibration.
         verify: lengths of the signatures that return every row's logits (drafts
             checked in one call); () writes none, and the file does not speculate.
+            The default's lengths that do not fit ``max_length`` are left out.
     """
 
     max_length: int = 256
@@ -78,6 +79,9 @@ class FastExportConfig:
             raise ConfigError(f"bucket {max(self.buckets)} exceeds --max-length {self.max_length}")
         if sorted(set(self.buckets)) != list(self.buckets):
             raise ConfigError(f"--buckets must be increasing, got {list(self.buckets)}")
+        if self.verify is DEFAULT_VERIFY:
+            fitting = tuple(t for t in DEFAULT_VERIFY if t <= self.max_length)
+            object.__setattr__(self, "verify", fitting)
         longest = min(self.max_length, MAX_VERIFY_LENGTH)
         if any(not 2 <= t <= longest for t in self.verify):
             raise ConfigError(
