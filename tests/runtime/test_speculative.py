@@ -45,7 +45,7 @@ def _ids(model: FastModel, prompt: str, speculation: Speculation, **fields: obje
 
 
 def test_the_file_carries_verify_signatures(model: FastModel) -> None:
-    assert model.verify_lengths == [4, 16]
+    assert model.verify_lengths == [4, 8]
 
 
 @pytest.mark.parametrize("mode", [SpeculationMode.LOOKUP, SpeculationMode.AUTO])
@@ -173,14 +173,23 @@ def test_bad_speculation_is_refused_by_name(
 
 def test_lookup_drafts_follow_the_latest_longest_match() -> None:
     history = [1, 2, 3, 9, 1, 2, 3, 8, 5, 2, 3]
-    # "2 3" matched at its latest place (before 8), the 3-gram "x 2 3" nowhere longer
-    assert _follow(history, history, 2, 3) == [8, 5, 2]
-    assert _follow(history, history, 2, 1) == [8]
-    assert _follow([1, 2, 3], [1, 2, 3], 2, 3) == []  # the end does not match itself
-    assert _follow(history, [7, 7], 2, 3) == []
+    # "2 3" matched at its latest place (before 8); "1 2 3" (before 9) would be longer
+    # but "x 2 3" with x = 5 matches nowhere longer than 2
+    assert _follow(history, history, 3) == (2, [8, 5, 2])
+    assert _follow(history, history, 1) == (2, [8])
+    assert _follow([1, 2, 3], [1, 2, 3], 3) == (0, [])  # the end does not match itself
+    assert _follow(history, [7, 7], 3) == (0, [])
     # a longer match wins over a later shorter one
-    assert _follow([4, 2, 3, 6, 0, 2, 3, 7], [4, 2, 3], 2, 2) == [6, 0]
-    recent = [[5, 6, 7, 8, 9, 10, 11]]
-    drafter = LookupDrafter(recent, 2)
-    assert drafter.propose([1, 6, 7], short=2, long=4) == [8, 9, 10, 11]
+    assert _follow([4, 2, 3, 6, 0, 2, 3, 7], [4, 2, 3], 2) == (3, [6, 0])
+    drafter = LookupDrafter([], 2)
     assert drafter.propose([1, 2, 1, 2], short=1, long=4) == [1]
+    assert LookupDrafter([], 3).propose([1, 2, 1, 2], short=1, long=4) == []
+
+
+def test_a_text_seen_before_is_drafted_long_and_a_phrase_short() -> None:
+    seen = list(range(100, 140))  # an earlier prompt and its completion
+    drafter = LookupDrafter([seen], 2)
+    typed_on = [7, *seen[:20]]  # the same text, one token typed after it
+    assert drafter.propose(typed_on, short=3, long=15) == seen[20:35]
+    phrase = [7, 8, *seen[10:12]]  # two tokens of it elsewhere
+    assert drafter.propose(phrase, short=3, long=15) == seen[12:15]

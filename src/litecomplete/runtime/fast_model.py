@@ -113,6 +113,11 @@ class FastModel:
         self._cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
         # Signatures that return every row's logits, for checking drafts (speculative).
         self.verify_lengths = sorted(int(t) for t in self.manifest.get("verify", []))
+        # What feeds a prompt chunk of each length: a prefill bucket, else a verify
+        # signature (its last row's logits are what a prefill gives).
+        self._chunk_signatures = {t: c.verify_signature(t) for t in self.verify_lengths} | {
+            b: c.prefill_signature(b) for b in self.buckets
+        }
         self.speculation_stats = SpeculationStats()
         # Recent prompts with their completions, newest last: where lookup drafts come from.
         self._recent: deque[list[int]] = deque(maxlen=RECENT_SEQUENCES)
@@ -246,10 +251,11 @@ class FastModel:
 
         A chunk writes a whole bucket of cache slots, so it must end inside the cache:
         near the end only the buckets that fit are used, and decode steps after them.
+        Verify signatures serve as buckets too.
         """
         logits = None
         while ids:
-            fitting = tuple(b for b in self.buckets if pos + b <= self.max_length)
+            fitting = tuple(sorted(b for b in self._chunk_signatures if pos + b <= self.max_length))
             if not fitting:
                 for token in ids:
                     logits = self._run_decode(token, pos)
@@ -257,7 +263,11 @@ class FastModel:
                 break
             bucket = plan_chunks(len(ids), fitting)[0]
             chunk, ids = ids[:bucket], ids[bucket:]
-            logits = self._graphs.run(c.prefill_signature(bucket), chunk, pos)
+            key = self._chunk_signatures[bucket]
+            if key.startswith(c.VERIFY_PREFIX):
+                logits = self._graphs.run_rows(key, chunk, pos)[-1]
+            else:
+                logits = self._graphs.run(key, chunk, pos)
             pos += len(chunk)
         assert logits is not None, "a prompt has at least one token"
         return logits

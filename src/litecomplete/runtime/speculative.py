@@ -31,7 +31,8 @@ from litecomplete.errors import ConfigError
 # right too rarely to pay for a verify call on prose (``DEVELOPERS.md``).
 AUTO_MIN_NGRAM = 2
 LOOKUP_MIN_NGRAM = 1
-MAX_NGRAM = 4  # the longest suffix compared; longer matches rank the same
+# A match this long (tokens) is a text seen before going on: drafted at the long length.
+LONG_MATCH = 16
 RECENT_SEQUENCES = 4  # earlier prompts with their completions that drafts may come from
 
 
@@ -88,11 +89,12 @@ class Drafter(Protocol):
 
 class LookupDrafter:
     """Prompt-lookup drafts: what followed the most recent earlier occurrence of the
-    text's last tokens, in the text itself or in recent prompts with their completions.
+    text's last tokens, in recent prompts with their completions or in the text itself.
 
-    An earlier completion continues a prompt that the new one extends (a user typing):
-    its remaining tokens are drafted at the long length. A phrase repeated inside the
-    context is drafted at the short length: it goes on as before less often.
+    Where the match runs back ``LONG_MATCH`` tokens or more, the text is one seen
+    before going on (a user typing what was suggested, a passage pasted twice): its
+    next tokens are drafted at the long length. A shorter match is a phrase that
+    recurs, which goes on as before less often: drafted at the short length.
     """
 
     def __init__(self, recent: Sequence[Sequence[int]], min_ngram: int) -> None:
@@ -100,37 +102,44 @@ class LookupDrafter:
         self.min_ngram = min_ngram
 
     def propose(self, history: Sequence[int], short: int, long: int) -> list[int]:
-        for sequence in reversed(self.recent):  # newest first
-            draft = _follow(sequence, history, self.min_ngram, long)
-            if draft:
-                return draft
-        return _follow(history, history, self.min_ngram, short)
+        best: tuple[int, list[int]] = (0, [])
+        for sequence in [*reversed(self.recent), history]:  # newest first
+            matched, following = _follow(sequence, history, long)
+            if matched > best[0]:
+                best = (matched, following)
+            if matched >= LONG_MATCH:
+                break
+        matched, following = best
+        if matched < self.min_ngram:
+            return []
+        return following[: long if matched >= LONG_MATCH else short]
 
 
-def _follow(
-    sequence: Sequence[int], history: Sequence[int], min_ngram: int, limit: int
-) -> list[int]:
-    """Up to ``limit`` tokens that follow, in ``sequence``, the latest place whose tokens
-    match the end of ``history`` longest (at least ``min_ngram``); [] if none does."""
-    if limit < 1 or len(history) < min_ngram:
-        return []
+def _follow(sequence: Sequence[int], history: Sequence[int], limit: int) -> tuple[int, list[int]]:
+    """The longest match (up to ``LONG_MATCH`` tokens) of the end of ``history`` in
+    ``sequence``, latest first among equals, followed by at least one token: its length
+    and up to ``limit`` tokens after it; (0, []) if the last token occurs nowhere.
+
+    The match's last token sits before ``sequence``'s end, so the end of ``history``
+    never matches itself.
+    """
+    if limit < 1 or not history:
+        return 0, []
     last = history[-1]
     best, best_at = 0, -1
-    # i: where the match's last token sits, with a token after it (so never the end of
-    # ``history`` matching itself)
     for i in range(len(sequence) - 2, -1, -1):
         if sequence[i] != last:
             continue
         n = 1
-        while n < MAX_NGRAM and n <= i and n < len(history) and sequence[i - n] == history[-1 - n]:
+        while n < LONG_MATCH and n <= i and n < len(history) and sequence[i - n] == history[-1 - n]:
             n += 1
         if n > best:
             best, best_at = n, i
-            if n == MAX_NGRAM:
+            if n == LONG_MATCH:
                 break
-    if best < min_ngram:
-        return []
-    return list(sequence[best_at + 1 : best_at + 1 + limit])
+    if best == 0:
+        return 0, []
+    return best, list(sequence[best_at + 1 : best_at + 1 + limit])
 
 
 class TokenModel(Protocol):
