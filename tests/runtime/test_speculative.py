@@ -193,3 +193,19 @@ def test_a_text_seen_before_is_drafted_long_and_a_phrase_short() -> None:
     assert drafter.propose(typed_on, short=3, long=15) == seen[20:35]
     phrase = [7, 8, *seen[10:12]]  # two tokens of it elsewhere
     assert drafter.propose(phrase, short=3, long=15) == seen[12:15]
+
+
+def test_alternatives_after_a_typed_extension_are_unchanged(model: FastModel) -> None:
+    """Guesses fed with the typed tokens serve the first alternative only: the next
+    ones write their own tokens where the guesses' keys were."""
+    base = PROMPTS[1]
+    outs = []
+    for speculation in (OFF, LOOKUP):
+        model.reset()
+        greedy = GenerationConfig(max_new_tokens=8, speculation=speculation)
+        first = model.complete(base, greedy)
+        typed = base + model.decode_text(first.token_ids[:1])
+        sampling = SamplingConfig(temperature=1.0, top_k=5, seed=11)
+        config = GenerationConfig(max_new_tokens=8, sampling=sampling, speculation=speculation)
+        outs.append([c.token_ids for c in model.complete_n(typed, 3, config)])
+    assert outs[0] == outs[1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,9 @@ class _Prepared:
     ids: list[int]
     logits: np.ndarray
     reused: int
+    # Guessed tokens verified after the prompt in the same call, with the logits after
+    # each (a short extension fed with drafts); valid until another token is fed.
+    ahead: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
 
 class FastModel:
@@ -272,21 +275,28 @@ class FastModel:
         assert logits is not None, "a prompt has at least one token"
         return logits
 
-    def _feed(self, ids: list[int]) -> _Prepared:
-        """Put ``ids`` into the caches, reusing the longest prefix already there."""
+    def _feed(
+        self, ids: list[int], drafter: Drafter | None = None, remaining: int = 0
+    ) -> _Prepared:
+        """Put ``ids`` into the caches, reusing the longest prefix already there.
+
+        A short extension (a user typed on) goes in with ``drafter``'s guesses of what
+        follows, in one verify call, when there are guesses; ``remaining``: the tokens
+        the caller will sample.
+        """
         reused = 0
         limit = min(len(self._cached), len(ids) - 1)  # the last id must run to give logits
         while reused < limit and self._cached[reused] == ids[reused]:
             reused += 1
         new = ids[reused:]
         self._cached = ids[:reused]  # slots after this are stale from here on
+        ahead: list[tuple[int, np.ndarray]] = []
         if len(new) <= DECODE_EXTENSION_MAX and reused:
-            for offset, token in enumerate(new):
-                logits = self._run_decode(token, reused + offset)
+            logits, ahead = self._advance(new, reused, ids, drafter, remaining)
         else:
             logits = self._run_prefill(new, reused)
         self._cached = list(ids)
-        return _Prepared(ids=list(ids), logits=logits, reused=reused)
+        return _Prepared(ids=list(ids), logits=logits, reused=reused, ahead=ahead)
 
     # ------------------------------------------------------------ token-level API
 
@@ -333,7 +343,7 @@ class FastModel:
         stops = StopMatcher(config.stop)
         generated = 0
         # Guessed tokens already in the cache after ``pos``, each with the logits after it.
-        ahead: list[tuple[int, np.ndarray]] = []
+        ahead = list(prepared.ahead)
         try:
             while True:
                 token = sampler(logits, history)
@@ -361,33 +371,43 @@ class FastModel:
                     self.speculation_stats.accepted += 1
                 else:
                     remaining = config.max_new_tokens - generated
-                    logits, ahead = self._advance(token, pos, history, drafter, remaining)
+                    logits, ahead = self._advance([token], pos, history, drafter, remaining)
                 self._cached.append(token)
                 pos += 1
         finally:
             self._recent.append(history)
 
     def _advance(
-        self, token: int, pos: int, history: list[int], drafter: Drafter | None, remaining: int
+        self,
+        tokens: list[int],
+        pos: int,
+        history: list[int],
+        drafter: Drafter | None,
+        remaining: int,
     ) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
-        """Feed ``token`` at ``pos``: the logits after it, and guessed tokens after it
-        (verified in the same call) with the logits after each.
+        """Feed ``tokens`` from ``pos`` (``history`` ends with them): the logits after
+        the last, and guessed tokens after it (verified in the same call) with the
+        logits after each.
 
         ``remaining``: tokens still to sample; guesses beyond the last one's row are
         not worth a row.
         """
         fitting = [t for t in self.verify_lengths if pos + t <= self.max_length]
+        fitting = [t - len(tokens) for t in fitting if t > len(tokens)]  # rows for guesses
         draft: list[int] = []
         if drafter is not None and fitting and remaining > 1:
-            short, long = fitting[0] - 1, fitting[-1] - 1
-            draft = drafter.propose(history, min(short, remaining - 1), min(long, remaining - 1))
+            short, long = min(fitting[0], remaining - 1), min(fitting[-1], remaining - 1)
+            draft = drafter.propose(history, short, long)
         if not draft:
-            return self._run_decode(token, pos), []
-        length = next(t for t in fitting if t > len(draft))
-        rows = self._graphs.run_rows(c.verify_signature(length), [token, *draft], pos)
+            for offset, token in enumerate(tokens):
+                logits = self._run_decode(token, pos + offset)
+            return logits, []
+        length = len(tokens) + next(t for t in fitting if t >= len(draft))
+        rows = self._graphs.run_rows(c.verify_signature(length), [*tokens, *draft], pos)
         self.speculation_stats.verifies += 1
         self.speculation_stats.drafted += len(draft)
-        return rows[0], list(zip(draft, rows[1:], strict=True))
+        last = len(tokens) - 1
+        return rows[last], list(zip(draft, rows[last + 1 :], strict=True))
 
     def _drafter(self, speculation: Speculation) -> Drafter | None:
         """What drafts for ``speculation``; None where nothing does (off, or a file
@@ -438,7 +458,9 @@ class FastModel:
         config = config or GenerationConfig()
         drafter = self._drafter(config.speculation)
         prepared = self._feed(
-            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens),
+            drafter,
+            config.max_new_tokens,
         )
         return self._continue(prepared, config, TokenSampler(config.sampling), drafter)
 
@@ -454,7 +476,9 @@ class FastModel:
         config = config or GenerationConfig()
         drafter = self._drafter(config.speculation)
         prepared = self._feed(
-            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens),
+            drafter,
+            config.max_new_tokens,
         )
         results = []
         for i in range(n):
@@ -463,6 +487,8 @@ class FastModel:
                 sampling = SamplingConfig(**{**sampling.__dict__, "seed": sampling.seed + i})
             pieces = self._continue(prepared, config, TokenSampler(sampling), drafter)
             results.append(_completion(list(pieces), prepared))
+            # The next alternative writes its own tokens where the guesses' keys were.
+            prepared = replace(prepared, ahead=[])
         return results
 
     def complete(self, prompt: str | bytes, config: GenerationConfig | None = None) -> Completion:
@@ -478,7 +504,7 @@ class FastModel:
             raise ValueError(f"a prompt of 1 to {self.max_length - 1} tokens, got {len(ids)}")
         self._check_ids(list(ids))
         drafter = self._drafter(config.speculation)
-        prepared = self._feed(list(ids))
+        prepared = self._feed(list(ids), drafter, config.max_new_tokens)
         pieces = self._continue(prepared, config, TokenSampler(config.sampling), drafter)
         return _completion(list(pieces), prepared)
 
