@@ -1,6 +1,6 @@
 """Time from keystroke to ghost text in the web app, in headless Chromium.
 
-    python scripts/ghost_latency.py [--model default] [--delay-ms 150]
+    python scripts/ghost_latency.py [--model default] [--delay-ms 150] [--speculative off]
 
 Starts `litecomplete serve` (the default model unless --models-dir/--model say
 otherwise), types sentences into the page one key at a time like a person
@@ -32,6 +32,7 @@ def main() -> None:
     p.add_argument("--models-dir")
     p.add_argument("--model", default="default")
     p.add_argument("--delay-ms", type=float, default=150.0)
+    p.add_argument("--speculative", default="auto", help="the server's --speculative")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright

@@ -141,6 +141,8 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str
     command = [sys.executable, "-m", "litecomplete", "serve", "--port", str(port)]
     if args.models_dir:
         command += ["--models-dir", args.models_dir]
+    if getattr(args, "speculative", None):
+        command += ["--speculative", args.speculative]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600  # the first start may convert the default model

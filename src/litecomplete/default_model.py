@@ -22,15 +22,6 @@ DEFAULT_MODEL_STEM = "smollm2-135m-instruct-fast-dynamic"
 DEFAULT_MODEL_FILE = f"{DEFAULT_MODEL_STEM}-c{FAST_CONTRACT_VERSION}-verify.tflite"
 
 
-# Every signature holds 6-7 MiB of the runtime's memory, used or not: the default model
-# has four. A 256 bucket fed no faster than 64-token chunks (`bench`: 1963 tok/s for
-# 128 tokens as two chunks, 1971 for 64), and short prompts go through the verify
-# signatures, which are prefill signatures returning every row (a 16-row verify call
-# costs 13 % more than a prefill of 16).
-DEFAULT_MODEL_BUCKETS = (64,)
-DEFAULT_MODEL_VERIFY = (4, 16)
-
-
 def default_model_path() -> Path:
     return data_dir() / DEFAULT_MODEL_FILE
 
@@ -52,10 +43,7 @@ def ensure_default_model(on_stage: StageCallback | None = None) -> Path:
     if on_stage:
         on_stage("read SmolLM2-135M-Instruct")
     source = gguf_fast_source(smollm2_gguf_path())
-    config = FastExportConfig(
-        quant=QuantMode.DYNAMIC, buckets=DEFAULT_MODEL_BUCKETS, verify=DEFAULT_MODEL_VERIFY
-    )
-    convert_fast_model(source, config, path, on_stage)
+    convert_fast_model(source, FastExportConfig(quant=QuantMode.DYNAMIC), path, on_stage)
     for stale in path.parent.glob(f"{DEFAULT_MODEL_STEM}*.tflite"):  # older contracts'
         if stale != path:
             stale.unlink(missing_ok=True)

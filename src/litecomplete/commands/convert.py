@@ -50,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--buckets",
         default=None,
-        help="fast, litertlm: prefill lengths, comma-separated (default 16,64,256)",
+        help="fast, litertlm: prefill lengths, comma-separated (default 64 for fast, "
+        "16,64,256 for litertlm)",
     )
     p.add_argument(
         "--verify",
@@ -93,7 +94,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _export_config(args: argparse.Namespace) -> Any:
     from litecomplete.contract import ModelFormat
     from litecomplete.convert import ExportConfig, Sampler
-    from litecomplete.convert.fast_export import DEFAULT_BUCKETS, FastExportConfig
+    from litecomplete.convert.fast_export import (
+        DEFAULT_BUCKETS,
+        LITERTLM_DEFAULT_BUCKETS,
+        FastExportConfig,
+    )
     from litecomplete.errors import ConfigError
     from litecomplete.quantize import QuantMode
 
@@ -132,7 +137,9 @@ def _export_config(args: argparse.Namespace) -> Any:
         )
     try:
         buckets = (
-            tuple(int(b) for b in args.buckets.split(",")) if args.buckets else DEFAULT_BUCKETS
+            tuple(int(b) for b in args.buckets.split(","))
+            if args.buckets
+            else (LITERTLM_DEFAULT_BUCKETS if fmt is ModelFormat.LITERTLM else DEFAULT_BUCKETS)
         )
     except ValueError:
         raise ConfigError(

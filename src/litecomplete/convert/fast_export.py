@@ -43,13 +43,18 @@ from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.static import quantize_static_int8
 
-DEFAULT_BUCKETS = (16, 64, 256)
-# Verify lengths for speculative decoding (``runtime.speculative``): a short one for a
-# phrase that recurs, a long one for a text seen before going on. A verify call costs
-# about its length in compute (SmolLM2, 1 thread: 4 rows 9.1 ms, 16 rows 21.8 ms, a
-# decode step 8.3), so two calls of 8 cost what one of 16 does, and hold half its
-# memory (every row's logits: 16 x 49152 floats, several copies, 13 MiB).
-DEFAULT_VERIFY = (4, 8)
+# Prefill lengths and verify lengths (every row's logits, for speculative decoding in
+# ``runtime.speculative``; a prompt chunk may go through them too). Every signature
+# holds 6-7 MiB of the runtime's memory whether it runs or not, so a file has four:
+# decode, one prefill bucket and two verify lengths. Measured on SmolLM2 dynamic
+# (`bench`, 2 threads): a 256 bucket fed no faster than 64-token chunks (1963 tok/s
+# for 128 tokens as two chunks, 1971 for 64); a verify call of 16 rows costs 13 % more
+# than a prefill of 16, and one of 4 rows about a decode step (9.1 against 8.3 ms, 1
+# thread), so short drafts are nearly free and long ones cost about their length.
+DEFAULT_BUCKETS = (64,)
+DEFAULT_VERIFY = (4, 16)
+# LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones).
+LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
 
 
 @dataclass(frozen=True)
