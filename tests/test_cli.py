@@ -182,7 +182,7 @@ def test_inspect_recognises_the_fast_format(fast_models: dict[str, Path]) -> Non
         "prefill_4",
         "prefill_16",
         "verify_4",
-        "verify_8",
+        "verify_16",
     }
 
 

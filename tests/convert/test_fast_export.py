@@ -31,10 +31,10 @@ def test_every_mode_is_builtins_only_and_fits_the_fast_contract(
     info = read_model_info(fast_models[mode])
     assert check_contract(info) is ModelFormat.FAST
     assert info.op_set == "builtins"
-    assert set(info.signatures) == {"decode", "prefill_4", "prefill_16", "verify_4", "verify_8"}
+    assert set(info.signatures) == {"decode", "prefill_4", "prefill_16", "verify_4", "verify_16"}
     assert info.quantization == mode
     assert info.manifest["buckets"] == list(FAST_BUCKETS)
-    assert info.manifest["verify"] == [4, 8]
+    assert info.manifest["verify"] == [4, 16]
 
 
 def test_weights_are_stored_once(fast_models: dict[str, Path]) -> None:
@@ -77,11 +77,11 @@ def test_fp32_verify_rows_match_keras_at_every_position(
 ) -> None:
     """A verify call after a cached prefix gives each row the logits after its token."""
     model = FastModel.load(fast_models["none"])
-    ids = [model.start_token_id, *model.encode(TEXT * 2)][: start + 8]
+    ids = [model.start_token_id, *model.encode(TEXT * 2)][: start + 16]
     if start:
         model._feed(ids[:start])
-    rows = model._graphs.run_rows("verify_8", ids[start:], start)
-    assert rows.shape == (8, model.vocabulary_size)
+    rows = model._graphs.run_rows("verify_16", ids[start:], start)
+    assert rows.shape == (16, model.vocabulary_size)
     expected = keras_logits(tiny_lm, ids)[start:]
     assert np.abs(rows - expected).max() <= 1e-4
     short = model._graphs.run_rows("verify_4", ids[start : start + 3], start)  # padded

@@ -45,7 +45,7 @@ def _ids(model: FastModel, prompt: str, speculation: Speculation, **fields: obje
 
 
 def test_the_file_carries_verify_signatures(model: FastModel) -> None:
-    assert model.verify_lengths == [4, 8]
+    assert model.verify_lengths == [4, 16]
 
 
 @pytest.mark.parametrize("mode", [SpeculationMode.LOOKUP, SpeculationMode.AUTO])
