@@ -147,9 +147,9 @@ def _slow_down(registry: Any, seconds: float) -> None:
     model = registry.load("tiny-fast")
     feed = model._feed
 
-    def slow_feed(ids: list[int]) -> Any:
+    def slow_feed(ids: list[int], *args: Any) -> Any:
         time.sleep(seconds)
-        return feed(ids)
+        return feed(ids, *args)
 
     model._feed = slow_feed
 

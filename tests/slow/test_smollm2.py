@@ -50,3 +50,30 @@ def test_next_token_agrees_with_llama_cpp(smollm2_fast: Path) -> None:
         theirs = np.asarray(llm.scores[len(ids) - 1])
         assert int(np.argmax(ours)) == int(np.argmax(theirs)), prompt
         assert np.abs(ours - theirs).max() < 2.0
+
+
+def test_speculation_returns_the_tokens_of_plain_greedy_decoding() -> None:
+    """The default model (dynamic int8, verify signatures) typing through the packaged
+    evaluation text and a code file: every suggestion, drafted or not, token for token."""
+    from litecomplete.bench.fast_bench import session_texts
+    from litecomplete.default_model import ensure_default_model
+    from litecomplete.runtime.speculative import Speculation
+
+    model = FastModel.load(ensure_default_model())
+    assert model.verify_lengths, "the default model carries verify signatures"
+    compared = 0
+    for text in session_texts().values():
+        ids = model.encode(text)
+        for start in range(200, len(ids) - 10, (len(ids) - 210) // 12):
+            for typed in range(4):
+                prompt = ids[start - 120 : start + typed]
+                runs = []
+                for mode in ("auto", "off"):  # auto first: drafts from earlier prompts only
+                    config = GenerationConfig(
+                        max_new_tokens=16, speculation=Speculation.parse(mode)
+                    )
+                    runs.append(model.complete_ids(prompt, config).token_ids)
+                assert runs[0] == runs[1], (start, typed)
+                compared += 1
+    assert compared >= 90
+    assert model.speculation_stats.accepted > 100, "drafts were checked and accepted"
