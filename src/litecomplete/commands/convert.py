@@ -94,11 +94,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _export_config(args: argparse.Namespace) -> Any:
     from litecomplete.contract import ModelFormat
     from litecomplete.convert import ExportConfig, Sampler
-    from litecomplete.convert.fast_export import (
-        DEFAULT_BUCKETS,
-        LITERTLM_DEFAULT_BUCKETS,
-        FastExportConfig,
-    )
+    from litecomplete.convert.fast_export import DEFAULT_BUCKETS, FastExportConfig
     from litecomplete.errors import ConfigError
     from litecomplete.quantize import QuantMode
 
@@ -137,9 +133,7 @@ def _export_config(args: argparse.Namespace) -> Any:
         )
     try:
         buckets = (
-            tuple(int(b) for b in args.buckets.split(","))
-            if args.buckets
-            else (LITERTLM_DEFAULT_BUCKETS if fmt is ModelFormat.LITERTLM else DEFAULT_BUCKETS)
+            tuple(int(b) for b in args.buckets.split(",")) if args.buckets else DEFAULT_BUCKETS
         )
     except ValueError:
         raise ConfigError(

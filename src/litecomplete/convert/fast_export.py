@@ -53,7 +53,8 @@ from litecomplete.quantize.static import quantize_static_int8
 # thread), so short drafts are nearly free and long ones cost about their length.
 DEFAULT_BUCKETS = (64,)
 DEFAULT_VERIFY = (4, 16)
-# LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones).
+# LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
+# a bundle given the default buckets gets these (``litertlm_export``).
 LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
 
 

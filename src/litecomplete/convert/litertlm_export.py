@@ -20,6 +20,8 @@ from typing import Any
 
 from litecomplete.atomic import atomic_write_bytes
 from litecomplete.convert.fast_export import (
+    DEFAULT_BUCKETS,
+    LITERTLM_DEFAULT_BUCKETS,
     FastExportConfig,
     FastSource,
     fast_file_bytes,
@@ -104,8 +106,10 @@ def convert_litertlm_model(
     out = Path(out)
     check_output_path(out)
     check_litertlm_config(config)
-    # LiteRT-LM runs prefill and decode only: verify signatures would cost it memory.
-    config = replace(config, verify=())
+    # LiteRT-LM runs prefill and decode only: verify signatures would cost it memory,
+    # and short prompts want short prefill buckets (unless the caller chose buckets).
+    buckets = LITERTLM_DEFAULT_BUCKETS if config.buckets is DEFAULT_BUCKETS else config.buckets
+    config = replace(config, buckets=buckets, verify=())
     source = fast_source(model)
     tflite = fast_file_bytes(source, config, on_stage, last_stage="bundle")
     bundle = bundle_bytes(tflite, source, config)
