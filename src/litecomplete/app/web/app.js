@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const text = $("text"), mirror = $("mirror"), suggestionBox = $("suggestion"), messageBox = $("message");
-const GHOST_DELAY_MS = 15, GHOST_TOKENS = 6;
+const GHOST_DELAY_MS = 0, GHOST_TOKENS = 6;
 // Milliseconds from a keystroke to its ghost text on screen (scripts/ghost_latency.py reads them).
 window.litecompleteStats = { ghostMs: [], ghostKinds: [] };
 
