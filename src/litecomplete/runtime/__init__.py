@@ -14,6 +14,7 @@ from litecomplete.runtime.litertlm_model import LitertLmModel
 from litecomplete.runtime.loading import load_model
 from litecomplete.runtime.prompt import validate_prompt
 from litecomplete.runtime.sampling import SamplingConfig
+from litecomplete.runtime.speculative import Speculation, SpeculationMode
 
 __all__ = [
     "AppModel",
@@ -24,6 +25,8 @@ __all__ = [
     "LitertLmModel",
     "Piece",
     "SamplingConfig",
+    "Speculation",
+    "SpeculationMode",
     "load_model",
     "validate_prompt",
 ]
