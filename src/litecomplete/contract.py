@@ -16,7 +16,7 @@ and values written as slots ``input_pos[0]`` to ``input_pos[0] + T - 1`` (so a
 runtime binds one buffer as both input and output, and a chunk must end inside the
 cache), and ``logits`` float32[1, 1, vocab] of the last real token (the row with the
 largest position). Optional ``verify_<T>`` signatures (listed in the manifest's
-``verify``) are prefill signatures whose ``logits`` are float32[1, T, vocab], every
+``verify``) are prefill signatures whose ``logits`` are float32[T, vocab], every
 row's: a chunk of draft tokens is checked in one call (speculative decoding, scoring
 a window). Row r attends to slots 0..input_pos[r]: slots beyond the current
 length may hold anything finite (stale or padding rows' values); masking adds a

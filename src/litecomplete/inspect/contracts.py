@@ -66,7 +66,8 @@ def _fast_signature_problems(
     problems: list[str] = []
     _expect(problems, sig, sig.inputs, c.TOKENS, "INT32", (1, t))
     _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (t,))
-    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", (1, t if every_row else 1, vocab))
+    logits = (t, vocab) if every_row else (1, 1, vocab)
+    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", logits)
     for i in range(layers):
         k_shape, v_shape = (1, kv, max_length, dh), (1, kv, dh, max_length)
         for io in (sig.inputs, sig.outputs):  # updated in place: outputs are the inputs
