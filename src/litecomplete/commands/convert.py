@@ -131,17 +131,9 @@ def _export_config(args: argparse.Namespace) -> Any:
             f"{', '.join(given)} applies to the app format only; a {fmt.value}-format model "
             "samples when it runs (`litecomplete complete --temperature ... --top-k ...`)"
         )
-    try:
-        buckets = (
-            tuple(int(b) for b in args.buckets.split(",")) if args.buckets else DEFAULT_BUCKETS
-        )
-    except ValueError:
-        raise ConfigError(
-            f"--buckets must be comma-separated lengths, got {args.buckets!r}"
-        ) from None
     config = FastExportConfig(
         max_length=args.max_length or 256,
-        buckets=buckets,
+        buckets=_lengths("--buckets", args.buckets) if args.buckets else DEFAULT_BUCKETS,
         verify=_verify_lengths(args.verify),
         quant=quant,
         calibration_samples=args.calibration_samples,
@@ -231,15 +223,21 @@ def run(args: argparse.Namespace) -> int:
 def _verify_lengths(text: str | None) -> tuple[int, ...]:
     """``--verify``: comma-separated lengths, ``none``, or the default when not given."""
     from litecomplete.convert.fast_export import DEFAULT_VERIFY
-    from litecomplete.errors import ConfigError
 
     if text is None:
         return DEFAULT_VERIFY
     if text.strip().lower() == "none":
         return ()
+    return _lengths("--verify", text, " or none")
+
+
+def _lengths(flag: str, text: str, alternatives: str = "") -> tuple[int, ...]:
+    """A comma-separated list of lengths; ConfigError naming ``flag`` otherwise."""
+    from litecomplete.errors import ConfigError
+
     try:
         return tuple(int(t) for t in text.split(","))
     except ValueError:
         raise ConfigError(
-            f"--verify must be comma-separated lengths or none, got {text!r}"
+            f"{flag} must be comma-separated lengths{alternatives}, got {text!r}"
         ) from None

@@ -241,39 +241,24 @@ def make_fast_decoder(
                 )
             return specs
 
+        def signature(self, t: int, every_row: bool = False) -> Any:
+            """The concrete function feeding ``t`` tokens (``every_row``: all logits)."""
+
+            def run(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
+                return self.forward(tokens, input_pos, list(caches), t, every_row)
+
+            return tf.function(run).get_concrete_function(
+                tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
+                tf.TensorSpec([t], tf.int32, name=c.INPUT_POS),
+                *self.cache_specs(),
+            )
+
         def signatures(self, buckets: list[int], verify: tuple[int, ...] = ()) -> dict[str, Any]:
             """``{signature key: concrete function}`` for prefill buckets, verify lengths
             (every row's logits) and decode."""
-            result = {}
-            for t in verify:
-
-                def check(tokens: Any, input_pos: Any, *caches: Any, t: int = t) -> Any:
-                    return self.forward(tokens, input_pos, list(caches), t, every_row=True)
-
-                result[c.verify_signature(t)] = tf.function(check).get_concrete_function(
-                    tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
-                    tf.TensorSpec([t], tf.int32, name=c.INPUT_POS),
-                    *self.cache_specs(),
-                )
-            for t in buckets:
-
-                def prefill(tokens: Any, input_pos: Any, *caches: Any, t: int = t) -> Any:
-                    return self.forward(tokens, input_pos, list(caches), t)
-
-                result[c.prefill_signature(t)] = tf.function(prefill).get_concrete_function(
-                    tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
-                    tf.TensorSpec([t], tf.int32, name=c.INPUT_POS),
-                    *self.cache_specs(),
-                )
-
-            def decode(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
-                return self.forward(tokens, input_pos, list(caches), 1)
-
-            result[c.DECODE_SIGNATURE] = tf.function(decode).get_concrete_function(
-                tf.TensorSpec([1, 1], tf.int32, name=c.TOKENS),
-                tf.TensorSpec([1], tf.int32, name=c.INPUT_POS),
-                *self.cache_specs(),
-            )
+            result = {c.verify_signature(t): self.signature(t, every_row=True) for t in verify}
+            result |= {c.prefill_signature(t): self.signature(t) for t in buckets}
+            result[c.DECODE_SIGNATURE] = self.signature(1)
             return result
 
     return FastDecoder()

@@ -103,24 +103,16 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
     if malformed:
         return [f"manifest is malformed: {'; '.join(malformed)}"]
     problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
-    for bucket in manifest["buckets"]:
-        sig = info.signatures.get(c.prefill_signature(bucket))
+    listed = [("bucket", c.prefill_signature(b), b, False) for b in manifest["buckets"]]
+    listed += [
+        ("verify length", c.verify_signature(t), t, True) for t in manifest.get("verify", [])
+    ]
+    for label, key, length, every_row in listed:
+        sig = info.signatures.get(key)
         if sig is None:
-            problems.append(
-                f"manifest lists bucket {bucket} but there is no "
-                f"{c.prefill_signature(bucket)!r} signature"
-            )
+            problems.append(f"manifest lists {label} {length} but there is no {key!r} signature")
         else:
-            problems += _fast_signature_problems(sig, bucket, manifest)
-    for length in manifest.get("verify", []):
-        sig = info.signatures.get(c.verify_signature(length))
-        if sig is None:
-            problems.append(
-                f"manifest lists verify length {length} but there is no "
-                f"{c.verify_signature(length)!r} signature"
-            )
-        else:
-            problems += _fast_signature_problems(sig, length, manifest, every_row=True)
+            problems += _fast_signature_problems(sig, length, manifest, every_row)
     return [f"manifest does not match the model: {p}" for p in problems]
 
 
