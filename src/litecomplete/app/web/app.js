@@ -203,10 +203,13 @@ function scheduleGhost() {
   state.ghostTimer = setTimeout(fetchGhost, GHOST_DELAY_MS);
 }
 
-async function fetchGhost() {
+// kept: the rest of a ghost the user is typing through. The new answer replaces it only
+// when it goes further along the same words: a ghost that changes under the user's
+// fingers while they type what it said is worse than a shorter one.
+async function fetchGhost(kept = "") {
   const prompt = text.value, abort = (state.ghostAbort = new AbortController());
   const typedAt = state.typedAt;
-  let shown = false, ghost = "";
+  let shown = !!kept, ghost = "";
   mirror.dataset.ghost = "streaming";
   try {
     // Greedy and without a word window, so each keystroke extends the cached prompt.
@@ -216,13 +219,17 @@ async function fetchGhost() {
       stop: ["\n"] }, (piece) => {
       if (text.value !== prompt || state.ghostAbort !== abort) return;
       ghost += piece;
-      state.ghost = ghost.replace(/\s+$/, "");
+      const answer = ghost.replace(/\s+$/, "");
+      if (kept && kept.startsWith(answer)) return;  // agrees so far, and is not longer yet
+      if (kept && !answer.startsWith(kept)) { abort.abort(); return; }  // another path: keep ours
+      state.ghost = answer;
       render();
       if (state.ghost && !shown) { shown = true; showGhostLatency(typedAt, "fetched"); }
     }, abort.signal);
     if (state.ghostAbort === abort) mirror.dataset.ghost = "done";  // the whole ghost is shown
   } catch (e) {
     if (e.name !== "AbortError" && e instanceof ApiError) showMessage(e.message, !isProfanity(e));
+    if (e.name === "AbortError" && kept && state.ghostAbort === abort) mirror.dataset.ghost = "done";
   }
 }
 
@@ -296,7 +303,9 @@ text.addEventListener("input", () => {
     showGhostLatency(state.typedAt, "kept");
     clearTimeout(state.ghostTimer);
     if (state.ghostAbort) state.ghostAbort.abort();
-    state.ghostTimer = setTimeout(fetchGhost, GHOST_DELAY_MS);
+    const rest = state.ghost;
+    mirror.dataset.ghost = "streaming";
+    state.ghostTimer = setTimeout(() => fetchGhost(rest), GHOST_DELAY_MS);
     return;
   }
   render();
