@@ -133,6 +133,58 @@ def test_fast_model_perplexity_equals_keras_on_one_window(
     assert result.perplexity == pytest.approx(math.exp(nll.mean()), rel=1e-5)
 
 
+@pytest.mark.parametrize("first", [0, 3, 40, 61])
+def test_logits_rows_are_the_logits_of_token_by_token_feeding(
+    fast_models: dict[str, Path], first: int
+) -> None:
+    # The tiny file verifies 4 and 16 tokens: rows 40..63 take 16 + 4 + decode steps
+    # (a chunk must end inside the 64-token cache), rows 0..63 many chunks.
+    model = FastModel.load(fast_models["dynamic"])
+    assert model.verify_lengths == [4, 16]
+    ids = model.encode(TEXT)[: model.max_length]
+    model.feed(ids[:5])  # a cached prefix that the rows must not trust past its match
+    rows = model.logits_rows(ids, first)
+    model.reset()
+    expected = [model.feed(ids[: first + 1])] + [model.step(t) for t in ids[first + 1 :]]
+    assert rows.shape == (len(ids) - first, model.vocabulary_size)
+    np.testing.assert_allclose(rows, np.stack(expected), rtol=0, atol=2e-4)
+    # The caches now hold ids: one more token continues from there.
+    assert np.argmax(model.feed(ids)) == np.argmax(rows[-1])
+
+
+def test_bad_rows_requests_are_refused(fast_models: dict[str, Path]) -> None:
+    model = FastModel.load(fast_models["none"])
+    with pytest.raises(ValueError, match="first row inside"):
+        model.logits_rows([1, 2, 3], 3)
+    with pytest.raises(ValueError, match="takes 1 to 64 tokens"):
+        model.logits_rows([1] * 65, 0)
+
+
+class StepsOnly:
+    """A fast model seen without ``logits_rows``: evaluation feeds it token by token."""
+
+    def __init__(self, model: FastModel) -> None:
+        self.max_length, self.start_token_id = model.max_length, model.start_token_id
+        self.encode, self.feed, self.step = model.encode, model.feed, model.step
+
+
+def test_scoring_by_rows_equals_scoring_token_by_token(fast_models: dict[str, Path]) -> None:
+    # dynamic quantizes each row on its own, so a row's logits do not depend on the
+    # call that computed them (int8's calibrated ranges are per signature: its verify
+    # rows are scored with the verify signatures' ranges).
+    model, ref = FastModel.load(fast_models["dynamic"]), FastModel.load(fast_models["none"])
+    config = EvalConfig(max_tokens=200, stride=24, greedy_samples=2, greedy_tokens=4)
+    by_rows = evaluate(model, TEXT, config, ref=ref)
+    by_steps = evaluate(StepsOnly(model), TEXT, config, ref=StepsOnly(ref))
+    assert by_rows.tokens == by_steps.tokens == 200
+    assert by_rows.perplexity == pytest.approx(by_steps.perplexity, rel=1e-4)
+    assert by_rows.comparison is not None and by_steps.comparison is not None
+    assert by_rows.comparison.kld_mean == pytest.approx(by_steps.comparison.kld_mean, rel=0.01)
+    assert by_rows.comparison.top1_agreement == pytest.approx(
+        by_steps.comparison.top1_agreement, abs=0.01
+    )
+
+
 # Mean and worst KL divergence from float32 each mode may reach on the tiny GPT-2: ten
 # times what was measured (dynamic 3.0e-6 / 4.7e-6, float16 1.6e-9 / 3.2e-9, int8
 # 5.9e-6 / 2.0e-5, int8w 1.5e-6 / 2.6e-6, int4 2.8e-4 / 4.5e-4). Its random weights give

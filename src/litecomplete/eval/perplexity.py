@@ -3,8 +3,9 @@
 Windows of ``context`` tokens move by ``stride``; each window scores only the tokens
 no earlier window scored, so every token after the first is scored once, with at
 least ``context - stride`` tokens before it (all of them in the first window). The
-model reads each window like a prompt (prefill) and then one token at a time
-(decode), the path completions take. With ``ref``, both models run in lockstep:
+model reads each window's unscored part like a prompt and returns the logits of the
+scored part in a few calls (verify signatures, where the file has them), else one
+token at a time. With ``ref``, both models run in lockstep:
 KL(ref || model) and top-1 agreement at every scored position, and greedy
 continuations compared at evenly spaced places in the text.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -26,7 +27,11 @@ GREEDY_PROMPT_TOKENS = 64
 
 
 class ScoringModel(Protocol):
-    """What evaluation needs of a model (``FastModel`` has it)."""
+    """What evaluation needs of a model (``FastModel`` has it).
+
+    A model may also have ``logits_rows(ids, first)`` (``FastModel.logits_rows``): many
+    positions' logits per call, which evaluation then uses.
+    """
 
     max_length: int
     start_token_id: int | None
@@ -122,10 +127,21 @@ def windows(
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """float64 log-probabilities of float32[vocab] logits."""
+    """float64 log-probabilities of float32[..., vocab] logits (over the last axis)."""
     x = logits.astype(np.float64)
-    x = x - x.max()
-    return np.asarray(x - math.log(np.exp(x).sum()))
+    x = x - x.max(axis=-1, keepdims=True)
+    return np.asarray(x - np.log(np.exp(x).sum(axis=-1, keepdims=True)))
+
+
+def logits_rows(model: ScoringModel, ids: list[int], first: int) -> np.ndarray:
+    """The logits after each of ``ids[first:]``, float32[len(ids) - first, vocab]:
+    in a few calls where the model can, else one token at a time."""
+    rows_of = getattr(model, "logits_rows", None)
+    if rows_of is not None:
+        return np.asarray(rows_of(ids, first))
+    rows = [model.feed(ids[: first + 1])]
+    rows += [model.step(token) for token in ids[first + 1 :]]
+    return np.stack(rows)
 
 
 def _greedy(model: ScoringModel, ids: list[int], n: int) -> list[int]:
@@ -138,19 +154,24 @@ def _greedy(model: ScoringModel, ids: list[int], n: int) -> list[int]:
     return out
 
 
-def evaluate(
-    model: ScoringModel,
-    text: str,
-    config: EvalConfig | None = None,
-    ref: ScoringModel | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> EvalResult:
-    """Perplexity of ``model`` on ``text``; with ``ref``, the comparison as well.
+@dataclass(frozen=True)
+class _Plan:
+    """The text's ids, the windows that score them, and what leads each window."""
 
-    ``on_progress(done, total)`` is called as scored tokens accumulate.
-    """
-    config = config or EvalConfig()
-    started = time.perf_counter()
+    ids: list[int]
+    start: list[int]  # the start token, when the model has one
+    span: int  # text tokens per window
+    stride: int
+    context: int
+    windows: list[tuple[int, int, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(end - first for _, first, end in self.windows)
+
+
+def _plan(model: ScoringModel, text: str, config: EvalConfig, ref: ScoringModel | None) -> _Plan:
+    """Tokenize ``text`` and plan its windows; refuses what cannot be scored."""
     start = [int(model.start_token_id)] if model.start_token_id is not None else []
     context = config.context or model.max_length
     if context > model.max_length:
@@ -181,73 +202,115 @@ def evaluate(
     first_scored = 0 if start else 1
     if config.max_tokens is not None:
         ids = ids[: config.max_tokens + first_scored]
-    plan = list(windows(len(ids), span, stride, first_scored, config.min_context))
-    total = sum(end - first for _, first, end in plan)
-    if total < MIN_SCORED_TOKENS:
+    plan = _Plan(
+        ids,
+        start,
+        span,
+        stride,
+        context,
+        list(windows(len(ids), span, stride, first_scored, config.min_context)),
+    )
+    if plan.total < MIN_SCORED_TOKENS:
         raise ConfigError(
-            f"the text is too short to score: {max(total, 0)} tokens, at least "
+            f"the text is too short to score: {max(plan.total, 0)} tokens, at least "
             f"{MIN_SCORED_TOKENS} needed; give a longer --text"
         )
+    return plan
 
-    nll = np.zeros(total)
-    ref_nll = np.zeros(total) if ref is not None else None
-    kld = np.zeros(total) if ref is not None else None
-    agree = np.zeros(total, bool)
-    done = 0
-    for begin, first, end in plan:
-        prefix = start + ids[begin:first]
-        logits = model.feed(prefix)
-        ref_logits = ref.feed(prefix) if ref is not None else None
-        for j in range(first, end):
-            target = ids[j]
-            lp = log_softmax(logits)
-            nll[done] = -lp[target]
-            if ref is not None and ref_logits is not None:
-                assert ref_nll is not None and kld is not None
-                ref_lp = log_softmax(ref_logits)
-                ref_nll[done] = -ref_lp[target]
-                kld[done] = float(np.sum(np.exp(ref_lp) * (ref_lp - lp)))
-                agree[done] = int(np.argmax(logits)) == int(np.argmax(ref_logits))
-            done += 1
-            if j + 1 < end:
-                logits = model.step(target)
-                if ref is not None:
-                    ref_logits = ref.step(target)
-            if on_progress and (done % 32 == 0 or done == total):
-                on_progress(done, total)
-    assert done == total, "every planned token was scored"
 
-    comparison = None
-    if ref is not None and ref_nll is not None and kld is not None:
-        identical, common = [], []
-        room = min(GREEDY_PROMPT_TOKENS, span - config.greedy_tokens)
-        for i in range(config.greedy_samples if room >= 1 else 0):
-            at = (i + 1) * len(ids) // (config.greedy_samples + 1)
-            prompt = start + ids[max(0, at - room) : max(at, 1)]
-            ours = _greedy(model, prompt, config.greedy_tokens)
-            theirs = _greedy(ref, prompt, config.greedy_tokens)
-            identical.append(ours == theirs)
-            same = next(
-                (k for k, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b), len(ours)
-            )
-            common.append(same)
-        ref_ppl = math.exp(float(ref_nll.mean()))
-        comparison = Comparison(
-            ref_perplexity=ref_ppl,
-            ppl_ratio=math.exp(float(nll.mean())) / ref_ppl,
-            kld_mean=float(kld.mean()),
-            kld_p99=float(np.percentile(kld, 99)),
-            kld_max=float(kld.max()),
-            top1_agreement=float(agree.mean()),
-            greedy_identical=float(np.mean(identical)) if identical else math.nan,
-            greedy_common_prefix=float(np.mean(common)) if common else math.nan,
+@dataclass
+class _Scores:
+    """Per scored token: the model's NLL; with a reference, its NLL, KLD and top-1."""
+
+    nll: list[np.ndarray] = field(default_factory=list)
+    ref_nll: list[np.ndarray] = field(default_factory=list)
+    kld: list[np.ndarray] = field(default_factory=list)
+    agree: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, rows: np.ndarray, targets: np.ndarray, ref_rows: np.ndarray | None) -> None:
+        lp = log_softmax(rows)
+        at = np.arange(len(targets))
+        self.nll.append(-lp[at, targets])
+        if ref_rows is not None:
+            ref_lp = log_softmax(ref_rows)
+            self.ref_nll.append(-ref_lp[at, targets])
+            self.kld.append(np.sum(np.exp(ref_lp) * (ref_lp - lp), axis=-1))
+            self.agree.append(rows.argmax(-1) == ref_rows.argmax(-1))
+
+
+def _score(
+    model: ScoringModel,
+    plan: _Plan,
+    ref: ScoringModel | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> _Scores:
+    scores, done = _Scores(), 0
+    for begin, first, end in plan.windows:
+        # The logits after the unscored prefix and after each scored token but the last.
+        window = plan.start + plan.ids[begin : end - 1]
+        row = len(plan.start) + first - begin - 1
+        targets = np.asarray(plan.ids[first:end])
+        ref_rows = logits_rows(ref, window, row) if ref is not None else None
+        scores.add(logits_rows(model, window, row), targets, ref_rows)
+        done += end - first
+        if on_progress:
+            on_progress(done, plan.total)
+    return scores
+
+
+def _compare(
+    model: ScoringModel, ref: ScoringModel, plan: _Plan, scores: _Scores, config: EvalConfig
+) -> Comparison:
+    identical, common = [], []
+    room = min(GREEDY_PROMPT_TOKENS, plan.span - config.greedy_tokens)
+    for i in range(config.greedy_samples if room >= 1 else 0):
+        at = (i + 1) * len(plan.ids) // (config.greedy_samples + 1)
+        prompt = plan.start + plan.ids[max(0, at - room) : max(at, 1)]
+        ours = _greedy(model, prompt, config.greedy_tokens)
+        theirs = _greedy(ref, prompt, config.greedy_tokens)
+        identical.append(ours == theirs)
+        same = next(
+            (k for k, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b), len(ours)
         )
+        common.append(same)
+    nll, ref_nll = np.concatenate(scores.nll), np.concatenate(scores.ref_nll)
+    kld = np.concatenate(scores.kld)
+    ref_ppl = math.exp(float(ref_nll.mean()))
+    return Comparison(
+        ref_perplexity=ref_ppl,
+        ppl_ratio=math.exp(float(nll.mean())) / ref_ppl,
+        kld_mean=float(kld.mean()),
+        kld_p99=float(np.percentile(kld, 99)),
+        kld_max=float(kld.max()),
+        top1_agreement=float(np.concatenate(scores.agree).mean()),
+        greedy_identical=float(np.mean(identical)) if identical else math.nan,
+        greedy_common_prefix=float(np.mean(common)) if common else math.nan,
+    )
+
+
+def evaluate(
+    model: ScoringModel,
+    text: str,
+    config: EvalConfig | None = None,
+    ref: ScoringModel | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> EvalResult:
+    """Perplexity of ``model`` on ``text``; with ``ref``, the comparison as well.
+
+    ``on_progress(done, total)`` is called as scored tokens accumulate.
+    """
+    config = config or EvalConfig()
+    started = time.perf_counter()
+    plan = _plan(model, text, config, ref)
+    scores = _score(model, plan, ref, on_progress)
+    nll = np.concatenate(scores.nll)
+    assert len(nll) == plan.total, "every planned token was scored"
     return EvalResult(
-        tokens=total,
+        tokens=plan.total,
         perplexity=math.exp(float(nll.mean())),
         nll_mean=float(nll.mean()),
-        context=context,
-        stride=stride,
+        context=plan.context,
+        stride=plan.stride,
         seconds=time.perf_counter() - started,
-        comparison=comparison,
+        comparison=_compare(model, ref, plan, scores, config) if ref is not None else None,
     )

@@ -311,6 +311,37 @@ class FastModel:
         self._check_ids(list(ids))
         return self._feed(list(ids)).logits
 
+    def logits_rows(self, ids: list[int], first: int) -> np.ndarray:
+        """Make ``ids`` the cached sequence; the logits after each of ``ids[first:]``:
+        float32[len(ids) - first, vocab], row i after ``ids[: first + i + 1]``.
+
+        What evaluation scores: verify signatures give a chunk's rows in one call,
+        decode steps give them where none fits (or the file has none).
+        """
+        if not 0 <= first < len(ids) <= self.max_length:
+            raise ValueError(
+                f"logits_rows() takes 1 to {self.max_length} tokens and a first row inside "
+                f"them, got {len(ids)} tokens from row {first}"
+            )
+        ids = list(ids)
+        self._check_ids(ids)
+        if first:
+            self._feed(ids[:first])
+        self._cached = ids[:first]
+        rows, pos = [], first
+        while pos < len(ids):
+            fitting = tuple(t for t in self.verify_lengths if pos + t <= self.max_length)
+            if not fitting:
+                rows.append(self._run_decode(ids[pos], pos)[None])
+                pos += 1
+                continue
+            length = plan_chunks(len(ids) - pos, fitting)[0]
+            chunk = ids[pos : pos + length]
+            rows.append(self._graphs.run_rows(c.verify_signature(length), chunk, pos))
+            pos += len(chunk)
+        self._cached = ids
+        return np.concatenate(rows)
+
     def step(self, token: int) -> np.ndarray:
         """Append ``token`` to the cached sequence; logits float32[vocab] after it."""
         pos = len(self._cached)
