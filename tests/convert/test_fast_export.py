@@ -149,17 +149,63 @@ def test_manifest_describes_the_model(fast_models: dict[str, Path]) -> None:
     assert manifest["end_token_id"] == 50256
 
 
-def test_int8_calibrates_every_signature(fast_models: dict[str, Path]) -> None:
-    # The q/k/v matmul of each layer computes on int8 activations in every signature
-    # (a signature without calibration data would have stayed float); the other
-    # matmuls fall back to float activations over int8 weights.
+def test_int8_keeps_each_matmuls_outlier_channels_float(fast_models: dict[str, Path]) -> None:
+    from litecomplete.quantize.outliers import OUTLIER_CHANNELS
+
+    # Each of the tiny GPT-2's matmuls (q/k/v, out, up, down in 2 layers; its output
+    # layer reads a layer norm and stays whole) is split: int8 weights on activations
+    # quantized per row, and a float matmul over the outlier channels. Every weight is
+    # stored once: the float ones are the position table, the int8 embedding's row
+    # scales and the side kernels (then norms and biases).
     info = read_model_info(fast_models["int8"])
+    assert info.manifest["outlier_channels"] == OUTLIER_CHANNELS
     signatures = 5  # two prefill buckets, two verify lengths and decode
-    assert info.quantized_activation_ops["FULLY_CONNECTED"] == signatures * 2
-    assert info.float_activation_ops["FULLY_CONNECTED"] == signatures * (2 * 3 + 1)
-    # Float weights left: the position table (1024 x 128, a lookup), norms and biases.
-    position_table = 1024 * 128 * 4
-    assert info.weight_bytes_by_dtype["FLOAT32"] < 1.5 * position_table
+    assert info.float_activation_ops["FULLY_CONNECTED"] == signatures * (2 * 4 * 2 + 1)
+    assert not info.quantized_activation_ops.get("FULLY_CONNECTED")
+    hidden, ffn = 128, 512
+    side_outputs = 3 * hidden + hidden + ffn + hidden  # columns of q/k/v, out, up, down
+    side_bytes = 2 * OUTLIER_CHANNELS * side_outputs * 4
+    tables = 1024 * 128 * 4 + 50257 * 4
+    assert side_bytes < info.weight_bytes_by_dtype["FLOAT32"] - tables
+    assert info.weight_bytes_by_dtype["FLOAT32"] < tables + side_bytes + 20_000
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_a_split_matmul_computes_what_the_whole_one_does(tiny_lm: Any, family: str) -> None:
+    # In float the split is exact: the same logits as the graph without it, in prefill
+    # and decode (the int8 weights are what makes the mode differ from float). The
+    # Llama's RMS norm also splits its output layer.
+    import tensorflow as tf
+
+    from litecomplete.convert.decoder_weights import gpt2_decoder_weights
+    from litecomplete.convert.fast_graph import make_fast_decoder
+    from tests.conftest import random_llama_weights
+
+    weights = gpt2_decoder_weights(tiny_lm) if family == "gpt2" else random_llama_weights()
+    spec, rng = weights.spec, np.random.default_rng(0)
+    widths = {
+        "qkv": spec.hidden_dim,
+        "out": spec.num_heads * spec.head_dim,
+        "gate_up": spec.hidden_dim,
+        "down": spec.intermediate_dim,
+    }
+    outliers = {
+        (i, p): np.sort(rng.choice(width, 7, replace=False)).astype(np.int32)
+        for i in range(spec.num_layers)
+        for p, width in widths.items()
+    }
+    outliers[spec.num_layers, "output"] = np.array([1, 5, 9], np.int32)
+    length = min(FAST_MAX_LENGTH, spec.max_positions)
+    whole = make_fast_decoder(weights, length)
+    split = make_fast_decoder(weights, length, outliers=outliers)
+    assert (split.output_split is not None) == (spec.norm == "rms")
+    for t in (4, 1):
+        tokens = tf.constant(rng.integers(0, spec.vocabulary_size, (1, t)), tf.int32)
+        positions = tf.constant(np.arange(3, 3 + t), tf.int32)
+        caches = [tf.zeros(cache.shape) for cache in whole.cache_specs()]
+        a = whole.signature(t)(tokens, positions, *caches)["logits"].numpy()
+        b = split.signature(t)(tokens, positions, *caches)["logits"].numpy()
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5 * np.abs(a).max())
 
 
 @pytest.mark.parametrize("mode", [m.value for m in QuantMode])

@@ -98,13 +98,13 @@ def test_fast_format_in_every_mode(llama_fast_models: dict[str, Path], mode: str
 
 # Mean and worst KL divergence from float32 on the tiny Llama (random weights, SmolLM2's
 # tokenizer), about five times what was measured: dynamic 0.0021 / 0.036, float16
-# 3.6e-6 / 1.5e-4, int8w 0.0013 / 0.021; static int8 (two calibration samples) 0.32 / 11
-# and int4 0.46 / 8.6 move a random model far, and are held so they get no worse.
+# 3.6e-6 / 1.5e-4, int8w 0.0013 / 0.021, int8 (outlier channels float) 7.3e-4 / 0.017;
+# int4 0.46 / 8.6 moves a random model far, and is held so it gets no worse.
 TINY_LLAMA_KLD_BOUNDS = {
     "dynamic": (0.01, 0.2),
     "float16": (2e-5, 1e-3),
     "int8w": (0.007, 0.1),
-    "int8": (1.0, 30.0),
+    "int8": (0.004, 0.09),
     "int4": (1.2, 25.0),
 }
 

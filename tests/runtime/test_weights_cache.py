@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from litecomplete.runtime import weights_cache
-from litecomplete.runtime.fast_model import FastModel
+from litecomplete.runtime.fast_model import FastModel, shares_packed_weights
 
 PROMPT_IDS = [464, 3139, 286, 4881, 318]  # "The capital of France is" in GPT-2's ids
 
@@ -109,10 +109,14 @@ def test_an_unwritable_cache_place_packs_in_memory(dynamic_copy: Path, tmp_path:
     np.testing.assert_array_equal(_logits(model), _logits(reference))
 
 
-def test_static_int8_packs_per_signature_without_a_file(
+def test_int8_packs_once_and_an_older_static_int8_file_per_signature(
     fast_models: dict[str, Path], tmp_path: Path
 ) -> None:
     cache_dir = tmp_path / "cache"
     model = FastModel.load(fast_models["int8"], 1, weights_cache_dir=cache_dir)
-    assert model.weights_cache is None
-    assert not _caches(cache_dir)
+    assert model.weights_cache is not None and _caches(cache_dir) == [model.weights_cache]
+    manifest = dict(model.manifest)
+    assert shares_packed_weights(manifest)
+    del manifest["outlier_channels"]  # as int8 files with static activation ranges were
+    assert not shares_packed_weights(manifest)
+    assert shares_packed_weights({**manifest, "quantization": "dynamic"})

@@ -27,7 +27,7 @@ def smollm2_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {}
     for mode in (QuantMode.NONE, QuantMode.DYNAMIC, QuantMode.INT8W, QuantMode.INT8):
         paths[mode.value] = out / f"smollm2-{mode.value}.tflite"
-        # Each conversion in its own process: the int8 calibration peaks near 9 GB, and
+        # Each conversion in its own process: a conversion peaks near 8.5 GB, and
         # memory that TensorFlow took for the earlier slow tests in this process is not
         # given back, so converting in-process here ran CI out of memory.
         convert = ["convert", "--model", "smollm2", "--format", "fast", "--quant", mode.value]
@@ -59,11 +59,15 @@ def test_dynamic_int8_stays_within_its_measured_quality(smollm2_files: dict[str,
     assert cmp.ppl_ratio <= 1.07 and cmp.kld_mean <= 0.06 and cmp.top1_agreement >= 0.85
 
 
-def test_int8_float_fallback_keeps_perplexity_usable(smollm2_files: dict[str, Path]) -> None:
-    # Measured over 2,048 tokens (docs/reports/smollm2): PPL ratio 1.158, KLD 0.136.
-    # Without the fallback (static ranges on every matmul) the ratio was 8 to 548.
+def test_int8_with_float_outlier_channels_is_as_faithful_as_q8_0(
+    smollm2_files: dict[str, Path],
+) -> None:
+    # Measured on the whole packaged text in llama-perplexity's windows (ctx 256, second
+    # halves): PPL ratio 1.0055, KLD 0.0045, top-1 95.9 %; llama.cpp's Q8_0 of the same
+    # weights, same text and windows: 1.0078, 0.0046, 95.6 %. Dynamic int8 without the
+    # float channels: 1.046, 0.042, 87.5 %.
     _, cmp = compare(smollm2_files, "int8")
-    assert cmp.ppl_ratio <= 1.25 and cmp.kld_mean <= 0.2
+    assert cmp.ppl_ratio <= 1.012 and cmp.kld_mean <= 0.007 and cmp.top1_agreement >= 0.93
 
 
 @pytest.mark.skipif(not LLAMA_PERPLEXITY.is_file(), reason="scripts/build-llama-perplexity.sh")

@@ -138,15 +138,10 @@ def _export_config(args: argparse.Namespace) -> Any:
         quant=quant,
         calibration_samples=args.calibration_samples,
     )
-    if fmt is ModelFormat.LITERTLM:
-        from litecomplete.convert.litertlm_export import check_litertlm_config
-
-        if args.verify is not None:
-            raise ConfigError(
-                "--verify applies to the fast format only: LiteRT-LM runs prefill and decode"
-            )
-
-        check_litertlm_config(config)  # before minutes of work
+    if fmt is ModelFormat.LITERTLM and args.verify is not None:
+        raise ConfigError(
+            "--verify applies to the fast format only: LiteRT-LM runs prefill and decode"
+        )
     return config
 
 

@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.convert.decoder_weights import (
@@ -41,7 +38,13 @@ from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.manifest import MAX_VERIFY_LENGTH, fast_manifest_problems
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
-from litecomplete.quantize.static import quantize_static_int8
+from litecomplete.quantize.outliers import (
+    CALIBRATION_TOKENS,
+    OUTLIER_CHANNELS,
+    Outliers,
+    outlier_channels,
+    quantize_split_int8,
+)
 
 # Prefill lengths and verify lengths (every row's logits, for speculative decoding in
 # ``runtime.speculative``; a prompt chunk may go through them too). Every signature
@@ -56,6 +59,8 @@ DEFAULT_VERIFY = (4, 16)
 # LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
 # a bundle given the default buckets gets these (``litertlm_export``).
 LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
+# int8's outlier calibration: fewer tokens than this pick channels by chance.
+MIN_CALIBRATION_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ class FastExportConfig:
         buckets: prefill lengths; a prompt is padded to the smallest that fits,
             and longer prompts are fed in bucket-sized chunks.
         quant: quantization mode.
-        calibration_samples: passages of real text for ``int8`` calibration.
+        calibration_samples: passages of real text ``int8`` finds its outlier
+            channels on (``quantize.outliers``; at most its first 1,024 tokens).
         verify: lengths of the signatures that return every row's logits (drafts
             checked in one call); () writes none, and the file does not speculate.
             The default's lengths that do not fit ``max_length`` are left out.
@@ -162,74 +168,17 @@ def gguf_fast_source(path: str | Path) -> FastSource:
     )
 
 
-def _representative_dataset(
-    signatures: dict[str, Any], source: FastSource, config: FastExportConfig
-) -> Callable[[], Iterator[tuple[str, dict[str, np.ndarray]]]]:
-    """Calibration inputs for EVERY signature, from real text.
-
-    A signature the converter sees no data for stays float (and keeps a float copy of
-    the weights). Each passage is fed to every prefill bucket; decode then gets the
-    passage's next token with caches filled by the float model's own prefill, so its
-    attention sees a real history.
-    """
-    import tensorflow as tf
-
-    spec = source.weights.spec
-    k_shape = (1, spec.num_kv_heads, config.max_length, spec.head_dim)
-    v_shape = (1, spec.num_kv_heads, spec.head_dim, config.max_length)
-    largest = config.buckets[-1]
-
-    def prefill_inputs(ids: np.ndarray, bucket: int, caches: dict[str, np.ndarray]) -> Any:
-        tokens = np.zeros((1, bucket), np.int32)
-        tokens[0, : len(ids)] = ids
-        positions = np.zeros(bucket, np.int32)  # padding rows hold position 0
-        positions[: len(ids)] = np.arange(len(ids))
-        return {c.TOKENS: tokens, c.INPUT_POS: positions, **caches}
-
-    def dataset() -> Iterator[tuple[str, dict[str, np.ndarray]]]:
-        text = " ".join(calibration_passages())
-        ids_all = np.asarray(source.encode(text), np.int32)
-        zeros = {
-            name: np.zeros(k_shape if name.startswith("k_") else v_shape, np.float32)
-            for i in range(spec.num_layers)
-            for name in (c.k_cache_name(i), c.v_cache_name(i))
-        }
-        for sample in range(config.calibration_samples):
-            # Windows of varied lengths (1..largest tokens) at varied places in the text.
-            n = min(largest, 1 + (37 * (sample + 1)) % largest)
-            offset = (sample * 211) % max(1, len(ids_all) - n - 1)
-            ids = ids_all[offset : offset + n + 1]  # n prompt tokens and the next one
-            # Prefill sees buckets full of real text: padding rows would widen the ranges
-            # that calibration records with activations no real token has.
-            for bucket in config.buckets:
-                full = ids_all[offset : offset + bucket]
-                yield c.prefill_signature(bucket), prefill_inputs(full, bucket, zeros)
-            for length in config.verify:
-                full = ids_all[offset : offset + length]
-                yield c.verify_signature(length), prefill_inputs(full, length, zeros)
-            # The float prefill of all n tokens gives decode its caches.
-            run = signatures[c.prefill_signature(largest)]
-            feed = prefill_inputs(ids[:n], largest, zeros)
-            out = run(*(tf.constant(feed[name]) for name in [c.TOKENS, c.INPUT_POS, *zeros]))
-            caches = {}
-            for name in zeros:
-                # Only the n real tokens' keys and values; the padding rows' stay zero.
-                cache = np.zeros_like(zeros[name])
-                if name.startswith("k_"):
-                    cache[:, :, :n, :] = out[name].numpy()[:, :, :n, :]
-                else:
-                    cache[:, :, :, :n] = out[name].numpy()[:, :, :, :n]
-                caches[name] = cache
-            yield (
-                c.DECODE_SIGNATURE,
-                {
-                    c.TOKENS: ids[n : n + 1].reshape(1, 1),
-                    c.INPUT_POS: np.array([n], np.int32),
-                    **caches,
-                },
-            )
-
-    return dataset
+def _outliers(source: FastSource, config: FastExportConfig) -> Outliers:
+    """``int8``'s outlier channels, from the first ``calibration_samples`` passages."""
+    text = " ".join(calibration_passages(config.calibration_samples))
+    ids = source.encode(text)[:CALIBRATION_TOKENS]
+    if len(ids) < MIN_CALIBRATION_TOKENS:
+        raise ConfigError(
+            f"int8 calibration needs at least {MIN_CALIBRATION_TOKENS} tokens of text, "
+            f"{config.calibration_samples} passages give {len(ids)}; give more "
+            "--calibration-samples"
+        )
+    return outlier_channels(source.weights, ids)
 
 
 def fast_tflite_bytes(
@@ -247,13 +196,18 @@ def fast_tflite_bytes(
             f"--max-length {config.max_length} exceeds the model's "
             f"{weights.spec.max_positions} positions"
         )
-    # Full integer here is float conversion, then ai-edge-quantizer (quantize.static).
+    # int8 here is float conversion of a graph with split matmuls, then ai-edge-quantizer
+    # (quantize.outliers).
     converter_quant = QuantMode.NONE if config.quant is QuantMode.INT8 else config.quant
+    outliers = None
+    if config.quant is QuantMode.INT8:
+        stage("find outlier channels (int8)")
+        outliers = _outliers(source, config)
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
-        module = make_fast_decoder(weights, config.max_length, int8_embedding)
+        module = make_fast_decoder(weights, config.max_length, int8_embedding, outliers)
         signatures = module.signatures(list(config.buckets), config.verify)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
@@ -264,9 +218,8 @@ def fast_tflite_bytes(
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         data = quantize_and_convert(converter, converter_quant, None)
         if config.quant is QuantMode.INT8:
-            stage("calibrate and quantize (int8)")
-            calibration = _representative_dataset(signatures, source, config)
-            data = quantize_static_int8(data, calibration())
+            stage("quantize (int8, outlier channels float)")
+            data = quantize_split_int8(data)
     if config.quant.weight_only:
         from litecomplete.quantize.weights import quantize_weights
 
@@ -289,7 +242,7 @@ def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any
         "start_token_id": source.start_token_id,
         "decoder": asdict(source.weights.spec),
         "tokenizer": c.TOKENIZER_METADATA_NAME,
-    }
+    } | ({"outlier_channels": OUTLIER_CHANNELS} if config.quant is QuantMode.INT8 else {})
 
 
 def fast_source(model: Any) -> FastSource:

@@ -7,6 +7,7 @@ signature contract are written down in ``litecomplete.contract``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -32,10 +33,21 @@ def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(rows, -127, 127).astype(np.int8), scale
 
 
+# Which recorded matmul input (``eval.numpy_forward``) each kernel reads.
+KERNEL_INPUTS = {
+    "qkv_kernel": "qkv",
+    "out_kernel": "out",
+    "gate_kernel": "gate_up",
+    "up_kernel": "gate_up",
+    "down_kernel": "down",
+}
+
+
 def make_fast_decoder(
     weights: DecoderWeights,
     max_length: int,
     int8_embedding: bool = False,
+    outliers: Mapping[tuple[int, str], np.ndarray] | None = None,
 ) -> Any:
     """A ``tf.Module`` with ``signatures(buckets)`` for ``tf.saved_model.save``.
 
@@ -44,6 +56,11 @@ def make_fast_decoder(
     table float, and the TFLite converter quantizes it apart from the matmul's copy
     (once per signature with full integer). A tied output projection keeps reading
     the float table, which the quantizer then quantizes as a matmul weight.
+
+    ``outliers`` (``quantize.outliers``) splits a matmul by input channel: the listed
+    channels through a float matmul named ``<name>_side``, the others through the
+    main one. The output layer of an RMS-norm model is split too, its main matmul
+    reading the whole tied table (the outlier channels zeroed in its input).
     """
     import tensorflow as tf
 
@@ -76,13 +93,36 @@ def make_fast_decoder(
                 variable(weights.final_norm_scale, "final_norm_scale"),
                 variable(weights.final_norm_bias, "final_norm_bias"),
             )
-            self.blocks = [
-                {
-                    field: variable(getattr(layer, field), f"layer_{i}_{field}")
-                    for field in LayerWeights.__dataclass_fields__
-                }
-                for i, layer in enumerate(weights.layers)
-            ]
+            self.blocks = [self.block(i, layer) for i, layer in enumerate(weights.layers)]
+            self.output_split: tuple[np.ndarray, np.ndarray, Any] | None = None
+            channels = (outliers or {}).get((spec.num_layers, "output"))
+            if channels is not None and spec.norm == "rms":
+                table = weights.output_kernel
+                table = weights.token_embedding if table is None else table  # (vocab, hidden)
+                mask = np.ones(spec.hidden_dim, np.float32)
+                mask[channels] = 0.0
+                side = np.ascontiguousarray(table[:, channels].T)  # (k, vocab)
+                self.output_split = (channels, mask, variable(side, "output_side"))
+
+        def block(self, i: int, layer: LayerWeights) -> dict[str, Any]:
+            """Layer ``i``'s variables by field; a split kernel becomes "<field>:split":
+            (kept channels, outlier channels, main kernel, side kernel)."""
+            block: dict[str, Any] = {}
+            for field in LayerWeights.__dataclass_fields__:
+                value = getattr(layer, field)
+                channels = (outliers or {}).get((i, KERNEL_INPUTS.get(field, "")))
+                if value is None or channels is None:
+                    block[field] = variable(value, f"layer_{i}_{field}")
+                    continue
+                keep = np.setdiff1d(np.arange(value.shape[0]), channels).astype(np.int32)
+                block[field] = None
+                block[f"{field}:split"] = (
+                    keep,
+                    channels,
+                    variable(value[keep], f"layer_{i}_{field}_main"),
+                    variable(value[channels], f"layer_{i}_{field}_side"),
+                )
+            return block
 
         # ------------------------------------------------------------ pieces
 
@@ -97,17 +137,23 @@ def make_fast_decoder(
             x = (x - mean) * tf.math.rsqrt(var + spec.norm_epsilon)
             return x * scale + bias if bias is not None else x * scale
 
-        def dense(self, x: Any, kernel: Any, bias: Any, name: str) -> Any:
+        def dense(self, x: Any, w: dict[str, Any], field: str, bias: Any, name: str) -> Any:
             # (T, in) @ (in, out): one FULLY_CONNECTED (bias fused), named for per-op
-            # quantization recipes (quantize.static)
-            y = tf.matmul(x, kernel, name=name)  # a fused bias keeps the matmul's name
+            # quantization recipes; a split kernel: two, on gathered input channels.
+            split = w.get(f"{field}:split")
+            if split is None:
+                y = tf.matmul(x, w[field], name=name)  # a fused bias keeps the matmul's name
+            else:
+                keep, channels, main, side = split
+                y = tf.matmul(tf.gather(x, keep, axis=1), main, name=name)  # (T, out)
+                y = y + tf.matmul(tf.gather(x, channels, axis=1), side, name=f"{name}_side")
             return y + bias if bias is not None else y
 
         def project_qkv(self, x: Any, w: dict[str, Any], positions: Any, t: int) -> Any:
             """x: (T, hidden) -> q (1, kv, group * T, dh) scaled, k (1, kv, T, dh),
             v (1, kv, dh, T); q and k rotated by ``positions`` (T,) where the model ropes."""
             # (T, (h + 2kv) * dh)
-            qkv = self.dense(x, w["qkv_kernel"], w["qkv_bias"], "qkv_proj")
+            qkv = self.dense(x, w, "qkv_kernel", w["qkv_bias"], "qkv_proj")
             q, k, v = tf.split(
                 qkv, [heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], axis=-1
             )
@@ -127,7 +173,7 @@ def make_fast_decoder(
             """(1, kv, group * T, dh) -> output projection (T, hidden)."""
             out = tf.reshape(out, [kv_heads, group, t, head_dim])
             out = tf.reshape(tf.transpose(out, [2, 0, 1, 3]), [t, heads * head_dim])
-            return self.dense(out, w["out_kernel"], w["out_bias"], "out_proj")
+            return self.dense(out, w, "out_kernel", w["out_bias"], "out_proj")
 
         def attention(
             self, x: Any, w: dict[str, Any], input_pos: Any, k_cache: Any, v_cache: Any, t: int
@@ -154,12 +200,12 @@ def make_fast_decoder(
             return self.merge_heads(out, w, t), k_cache, v_cache
 
         def mlp(self, x: Any, w: dict[str, Any]) -> Any:
-            up = self.dense(x, w["up_kernel"], w["up_bias"], "up_proj")
+            up = self.dense(x, w, "up_kernel", w["up_bias"], "up_proj")
             if spec.activation == "silu_glu":
-                hidden = tf.nn.silu(self.dense(x, w["gate_kernel"], None, "gate_proj")) * up
+                hidden = tf.nn.silu(self.dense(x, w, "gate_kernel", None, "gate_proj")) * up
             else:
                 hidden = tf.nn.gelu(up, approximate=True)
-            return self.dense(hidden, w["down_kernel"], w["down_bias"], "down_proj")
+            return self.dense(hidden, w, "down_kernel", w["down_bias"], "down_proj")
 
         def rope(self, x: Any, positions: Any) -> Any:
             """Rotary embedding, rotate-half layout; x: (T, heads, head_dim)."""
@@ -191,11 +237,20 @@ def make_fast_decoder(
             """(rows, hidden) -> logits (rows, vocab)."""
             # The converter folds a constant scale that ends a matmul's input into the
             # matmul's weights; with a tied table that would store the table twice.
-            last = self.norm(last, *self.final_norm, scale_first=True)
             # Output projection, tied to the embedding unless the model has its own:
             # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
             output = self.output_kernel if self.output_kernel is not None else self.token_embedding
-            return tf.matmul(last, output, transpose_b=True, name="lm_head")
+            if self.output_split is None:
+                last = self.norm(last, *self.final_norm, scale_first=True)
+                return tf.matmul(last, output, transpose_b=True, name="lm_head")
+            # The outlier channels zeroed inside the norm's scale (a mask after it would
+            # be folded into a second copy of the table), and read by a float matmul.
+            channels, mask, side = self.output_split
+            scale = self.final_norm[0]
+            main = self.norm(last, scale * mask, None, scale_first=True)
+            y = tf.matmul(main, output, transpose_b=True, name="lm_head")
+            full = self.norm(last, scale, None, scale_first=True)
+            return y + tf.matmul(tf.gather(full, channels, axis=1), side, name="lm_head_side")
 
         def forward(
             self, tokens: Any, input_pos: Any, caches: list[Any], t: int, every_row: bool = False

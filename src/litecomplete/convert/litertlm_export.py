@@ -28,21 +28,9 @@ from litecomplete.convert.fast_export import (
     fast_source,
 )
 from litecomplete.convert.output import ConvertResult, StageCallback, check_output_path, converted
-from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.errors import ConversionError
 from litecomplete.inspect.litertlm_file import import_litertlm_builder
 from litecomplete.inspect.model_info import parse_model_bytes
-from litecomplete.quantize.modes import QuantMode
-
-
-def check_litertlm_config(config: FastExportConfig) -> None:
-    """ConfigError for settings a bundle cannot honour in LiteRT-LM."""
-    if config.quant is QuantMode.INT8:
-        raise ConfigError(
-            "--format litertlm cannot take --quant int8: LiteRT-LM packs each weight once "
-            "for all signatures (XNNPACK's weights cache), and int8's per-signature "
-            "activation zero points make a shared packed weight compute wrongly; use "
-            "dynamic, int8w or int4"
-        )
 
 
 def llm_metadata(source: FastSource, config: FastExportConfig) -> bytes:
@@ -105,7 +93,6 @@ def convert_litertlm_model(
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
-    check_litertlm_config(config)
     # LiteRT-LM runs prefill and decode only: verify signatures would cost it memory,
     # and short prompts want short prefill buckets (unless the caller chose buckets).
     buckets = LITERTLM_DEFAULT_BUCKETS if config.buckets is DEFAULT_BUCKETS else config.buckets

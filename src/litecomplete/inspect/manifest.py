@@ -80,6 +80,9 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
     end_ids = manifest.get("end_token_ids", [])
     if not isinstance(end_ids, list) or not all(int_in_range(t, 0, vocab - 1) for t in end_ids):
         found.append(f"end_token_ids is {end_ids!r}, expected token ids below {vocab}")
+    outliers = manifest.get("outlier_channels", 0)  # int8: input channels kept in float
+    if not int_in_range(outliers, 0, MAX_HEAD_DIM * MAX_HEADS):
+        found.append(f"outlier_channels is {outliers!r}, expected a count of channels")
     start = manifest.get("start_token_id")
     if start is not None and not int_in_range(start, 0, vocab - 1):
         found.append(f"start_token_id is {start!r}, expected null or a token id below {vocab}")

@@ -81,7 +81,11 @@ class ModelInfo:
 
     @property
     def quantization(self) -> str:
-        """``int8`` (full integer), ``dynamic``, ``float16`` or ``none``, from the weights."""
+        """The manifest's mode (fast format); else ``int8`` (full integer), ``dynamic``,
+        ``float16`` or ``none``, from the weights."""
+        declared = self.manifest.get("quantization")
+        if isinstance(declared, str):
+            return declared
         if self.quantized_activation_ops:
             return "int8"
         weights = self.weight_bytes_by_dtype

@@ -5,13 +5,13 @@
 ``dynamic``  int8 weights, float activations quantized on the fly (the
              seed's ``Optimize.DEFAULT``): ~4x smaller, no data needed.
 ``float16``  float16 weights, computed in float32 on CPU: ~2x smaller.
-``int8``     integer: int8 weights, and int8 activations with ranges calibrated
-             on real text. App format: the converter's full integer; ops with no
+``int8``     integer. App format: the converter's full integer, int8 weights and
+             int8 activations with ranges calibrated on real text; ops with no
              integer kernel (string, hash-table, control-flow and Flex ops) stay
-             float. Fast format: only the q/k/v matmuls take calibrated int8
-             activations; the other matmuls, whose static ranges destroy
-             quality, fall back to float activations quantized per row at run
-             time, and every other op stays float (``quantize.static``).
+             float. Fast format: int8 weights (per output channel) on activations
+             quantized per row at run time, except each matmul's outlier input
+             channels (found on real text), which a small float matmul computes
+             (``quantize.outliers``).
 ``int8w``    int8 weights (per output channel), dequantized to float32 before
              every matmul: ~4x smaller weights, float computation.
 ``int4``     int4 weights in blocks of 32, each with its own float16 scale;

@@ -39,7 +39,8 @@ class CompiledGraphs:
 
         ``share_packed_weights`` turns XNNPACK's weights cache on, kept as a file in
         ``weights_cache_dir`` (default: the data directory's ``weights-cache``). A
-        model whose matmuls take static int8 activations (``int8``) must not share:
+        model whose matmuls take static int8 activations (an ``int8`` file written
+        before that mode kept outlier channels in float) must not share:
         XNNPACK folds the input's zero point into the packed weights, each signature
         has its own calibrated zero point, and a weight packed for one signature
         gives another wrong results (SmolLM2's perplexity ratio went to 39,000).

@@ -81,6 +81,16 @@ def plan_chunks(n: int, buckets: tuple[int, ...]) -> list[int]:
     return sorted(best[n][1], reverse=True) if n else []
 
 
+def shares_packed_weights(manifest: dict[str, Any]) -> bool:
+    """Whether one packed copy of the weights can serve every signature.
+
+    Not with static int8 activations (see ``CompiledGraphs``): ``int8`` files written
+    before that mode kept outlier channels in float (no ``outlier_channels`` in the
+    manifest) had them.
+    """
+    return manifest.get("quantization") != "int8" or "outlier_channels" in manifest
+
+
 @dataclass
 class _Prepared:
     """A prompt fed into the caches: its ids and the logits that follow it."""
@@ -156,8 +166,7 @@ class FastModel:
             *(c.prefill_signature(b) for b in buckets),
             *(c.verify_signature(t) for t in verify),
         ]
-        # Static int8 activations cannot share packed weights (see CompiledGraphs).
-        share = info.manifest.get("quantization") != "int8"
+        share = shares_packed_weights(info.manifest)
         graphs = CompiledGraphs(path, keys, num_threads, share, weights_cache_dir)
         return cls(path, info, tokenizer, graphs)
 

@@ -1,0 +1,98 @@
+"""The fast format's ``int8``: int8 matmuls with each input's outlier channels in float.
+
+XNNPACK's fast int8 matmuls quantize a row of activations with one scale (``qd8``), and
+a few input channels of SmolLM2's matmuls carry values 20-39 times the row's RMS: the
+int8 grid spans them and the rest of the row keeps about three bits. Those channels
+are few and the same from token to token, so calibration on real text finds them once
+per matmul, and the graph (``fast_graph``) splits each matmul in two: the other
+channels through int8 weights on activations quantized per row at run time, the
+outlier channels through a small float matmul, the two sums added (LLM.int8()'s
+decomposition with the channels fixed ahead of time). Measured on SmolLM2 in
+docs/reports/smollm2.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from litecomplete.errors import ConversionError
+
+if TYPE_CHECKING:
+    from litecomplete.convert.decoder_weights import DecoderWeights
+
+log = logging.getLogger(__name__)
+
+# Input channels per matmul kept in float. A NumPy simulation of SmolLM2 (256 tokens,
+# per-row int8 activations, per-channel int8 weights; KLD from float): none 0.021,
+# 8 channels 0.0074, 16 0.0071, 32 0.0049, 64 0.0036; weights alone (int8w) 0.0045.
+# Converted and measured (whole packaged text, ctx 256, second halves; docs/reports/
+# smollm2): 32 channels 0.0051, 48 0.0045, 64 0.0040 (llama.cpp Q8_0: 0.0046), decode
+# at 1 thread 100, 102, 91 tok/s (Q8_0 80-84).
+OUTLIER_CHANNELS = 48
+# Calibration: tokens of the packaged calibration text, fed in windows of this many.
+CALIBRATION_TOKENS = 1024
+CALIBRATION_WINDOW = 256
+# The float matmuls' names end so (``fast_graph``); the quantizer leaves them float.
+SIDE_SUFFIX = "_side"
+
+# (layer, projection) -> sorted int32 channel indices. Projections as
+# ``eval.numpy_forward`` records them: "qkv", "out", "gate_up", "down", and the
+# output layer as (num_layers, "output").
+Outliers = dict[tuple[int, str], np.ndarray]
+
+
+def outlier_channels(
+    weights: DecoderWeights, ids: list[int], count: int = OUTLIER_CHANNELS
+) -> Outliers:
+    """The ``count`` input channels of each matmul with the largest magnitudes over
+    ``ids`` (a float32 forward pass in windows of ``CALIBRATION_WINDOW``).
+
+    A window's first row is left out: the first token (the attention sink) has a row of
+    its own, quantized with its own scale, and its extremes would pick its channels.
+    """
+    from litecomplete.eval.numpy_forward import forward_logits
+
+    peaks: dict[tuple[int, str], np.ndarray] = {}
+
+    def record(layer: int, projection: str, x: np.ndarray) -> None:
+        peak = np.abs(x[1:]).max(axis=0)
+        key = (layer, projection)
+        peaks[key] = np.maximum(peaks[key], peak) if key in peaks else peak
+
+    spec = weights.spec
+    window = min(CALIBRATION_WINDOW, spec.max_positions)
+    if len(ids) < 2:
+        raise ConversionError("outlier calibration needs at least 2 tokens of text")
+    for begin in range(0, len(ids) - 1, window):
+        forward_logits(weights, ids[begin : begin + window], np.float32, record)
+    chosen = {
+        key: np.sort(np.argsort(-peak, kind="stable")[:count]).astype(np.int32)
+        for key, peak in peaks.items()
+        if count < len(peak)
+    }
+    log.info("outlier channels: %d per matmul input, %d inputs", count, len(chosen))
+    return chosen
+
+
+def quantize_split_int8(float_model: bytes) -> bytes:
+    """``float_model`` with int8 weights (per output channel) on every matmul but the
+    outlier channels' (named ``*_side``), which stay float; activations stay float in
+    the graph and are quantized per row by the integer kernels."""
+    from ai_edge_quantizer import algorithm_manager, qtyping, quantizer
+
+    fc = qtyping.TFLOperationName.FULLY_CONNECTED
+    engine = quantizer.Quantizer(bytearray(float_model))
+    engine.add_dynamic_config(".*", fc, num_bits=8)
+    engine.update_quantization_recipe(
+        f".*{SIDE_SUFFIX}.*", fc, algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE
+    )
+    try:
+        result = engine.quantize(enable_progress_bar=False, enable_progress_report=False)
+    except Exception as e:
+        raise ConversionError(f"ai-edge-quantizer failed (int8): {e}") from e
+    quantized = bytes(result.quantized_model)
+    log.info("int8: %d -> %d bytes", len(float_model), len(quantized))
+    return quantized
