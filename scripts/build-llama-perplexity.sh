@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build llama.cpp's perplexity tool (llama-perplexity) into .venv/bin, from the llama.cpp
+# Build llama.cpp's perplexity tool (llama-perplexity) and its quantizer (llama-quantize,
+# for Q4_0 / Q4_K_M files of the same weights) into .venv/bin, from the llama.cpp
 # sources vendored in the llama-cpp-python sdist that the llamacpp extra pins (a few
 # minutes). Used to check `litecomplete eval` against llama.cpp (docs/quantization.md).
 set -euo pipefail
@@ -17,7 +18,9 @@ flags=$(scripts/llamacpp-cpu-flags.sh)
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
   $flags >"$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
-cmake --build "$work/build" --target llama-perplexity -j "$(nproc)" >>"$work/build.log" 2>&1 ||
-  { grep -B2 -A8 "error" "$work/build.log" | tail -40; exit 1; }
-install -m 755 "$work/build/bin/llama-perplexity" .venv/bin/llama-perplexity
-echo "built .venv/bin/llama-perplexity (llama.cpp from llama-cpp-python $version)"
+cmake --build "$work/build" --target llama-perplexity llama-quantize -j "$(nproc)" \
+  >>"$work/build.log" 2>&1 || { grep -B2 -A8 "error" "$work/build.log" | tail -40; exit 1; }
+for tool in llama-perplexity llama-quantize; do
+  install -m 755 "$work/build/bin/$tool" ".venv/bin/$tool"
+done
+echo "built .venv/bin/llama-perplexity and llama-quantize (llama.cpp from llama-cpp-python $version)"

@@ -162,9 +162,11 @@ def test_int8_keeps_each_matmuls_outlier_channels_float(fast_models: dict[str, P
     signatures = 5  # two prefill buckets, two verify lengths and decode
     assert info.float_activation_ops["FULLY_CONNECTED"] == signatures * (2 * 4 * 2 + 1)
     assert not info.quantized_activation_ops.get("FULLY_CONNECTED")
+    # At most an eighth of a matmul's inputs: 16 of the 128-wide ones, 48 of the down
+    # projection's 512.
     hidden, ffn = 128, 512
-    side_outputs = 3 * hidden + hidden + ffn + hidden  # columns of q/k/v, out, up, down
-    side_bytes = 2 * OUTLIER_CHANNELS * side_outputs * 4
+    narrow, wide = hidden // 8, min(OUTLIER_CHANNELS, ffn // 8)
+    side_bytes = 2 * 4 * (narrow * (3 * hidden + hidden + ffn) + wide * hidden)
     tables = 1024 * 128 * 4 + 50257 * 4
     assert side_bytes < info.weight_bytes_by_dtype["FLOAT32"] - tables
     assert info.weight_bytes_by_dtype["FLOAT32"] < tables + side_bytes + 20_000
@@ -235,3 +237,16 @@ def test_the_runtime_computes_what_the_interpreter_computes(
     ]
     for a, b in zip(ours, theirs, strict=True):
         assert np.abs(a - b).max() <= 1e-4 * max(1.0, float(np.abs(b).max())), mode
+
+
+@pytest.mark.parametrize("mode", [QuantMode.INT8, QuantMode.INT4])
+def test_too_little_calibration_text_is_refused_before_converting(
+    tiny_lm: Any, tmp_path: Path, mode: QuantMode
+) -> None:
+    from litecomplete.convert.fast_export import convert_fast_model
+
+    out = tmp_path / "x.tflite"
+    config = FastExportConfig(max_length=FAST_MAX_LENGTH, quant=mode, calibration_samples=1)
+    with pytest.raises(ConfigError, match=f"{mode.value} calibration needs at least 64 tokens"):
+        convert_fast_model(tiny_lm, config, out)
+    assert not list(tmp_path.iterdir())

@@ -57,11 +57,22 @@ def llama_bundle(tiny_llama_gguf: Path, tmp_path_factory: pytest.TempPathFactory
     return out
 
 
+def _bundled_model(bundle: Path, out: Path) -> Path:
+    """The fast-format model inside ``bundle``, written to ``out``."""
+    from litecomplete.inspect.litertlm_file import read_litertlm_info
+
+    section = read_litertlm_info(bundle).section("TFLiteModel")
+    assert section is not None
+    out.write_bytes(bundle.read_bytes()[section.begin : section.end])
+    return out
+
+
 @pytest.mark.parametrize("mode", [m.value for m in MODES])
-def test_every_mode_runs_in_litert_lm(
-    bundles: dict[str, Path], fast_models: dict[str, Path], mode: str
-) -> None:
-    ours = FastModel.load(fast_models[mode], num_threads=1)
+def test_every_mode_runs_in_litert_lm(bundles: dict[str, Path], tmp_path: Path, mode: str) -> None:
+    # The bundle's own graph in our runtime: the tiny model's random weights give nearly
+    # flat logits, so a fast file with other signatures (verify rows feeding a prompt)
+    # may break a near-tie otherwise, in int4 the first after a few words.
+    ours = FastModel.load(_bundled_model(bundles[mode], tmp_path / "m.tflite"), num_threads=1)
     theirs = LitertLmModel.load(bundles[mode], num_threads=1)
     for prompt in PROMPTS:
         text = theirs.complete(prompt, GREEDY)

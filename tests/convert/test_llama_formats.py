@@ -98,13 +98,13 @@ def test_fast_format_in_every_mode(llama_fast_models: dict[str, Path], mode: str
 
 # Mean and worst KL divergence from float32 on the tiny Llama (random weights, SmolLM2's
 # tokenizer), about five times what was measured: dynamic 0.0021 / 0.036, float16
-# 3.6e-6 / 1.5e-4, int8w 0.0013 / 0.021, int8 (outlier channels float) 7.3e-4 / 0.017;
+# 3.6e-6 / 1.5e-4, int8w 0.0013 / 0.021, int8 (outlier channels float) 0.0018 / 0.039;
 # int4 0.46 / 8.6 moves a random model far, and is held so it gets no worse.
 TINY_LLAMA_KLD_BOUNDS = {
     "dynamic": (0.01, 0.2),
     "float16": (2e-5, 1e-3),
     "int8w": (0.007, 0.1),
-    "int8": (0.004, 0.09),
+    "int8": (0.01, 0.2),
     "int4": (1.2, 25.0),
 }
 
@@ -126,7 +126,7 @@ def test_fast_modes_stay_near_float(llama_fast_models: dict[str, Path], mode: st
 def test_fast_sizes_are_ordered(llama_fast_models: dict[str, Path]) -> None:
     size = {mode: path.stat().st_size for mode, path in llama_fast_models.items()}
     # The embedding dominates this model; every integer mode stores it once, as int8
-    # (int4 quantizes only the output matmul's copy, which the lookup cannot share).
+    # (int4 too: its output layer is int8, the lookup's table).
     integer = [size[m] for m in ("dynamic", "int8", "int8w", "int4")]
     assert max(integer) < size["float16"] < size["none"]
     assert size["none"] < 1.2 * 4 * 49152 * 64  # float32: the table once

@@ -186,12 +186,12 @@ def test_scoring_by_rows_equals_scoring_token_by_token(fast_models: dict[str, Pa
 
 # Mean and worst KL divergence from float32 each mode may reach on the tiny GPT-2: ten
 # times what was measured (dynamic 3.0e-6 / 4.7e-6, float16 1.6e-9 / 3.2e-9, int8
-# 1.8e-6 / 3.2e-6, int8w 1.5e-6 / 2.6e-6, int4 2.8e-4 / 4.5e-4). Its random weights give
+# 2.2e-6 / 4.2e-6, int8w 1.5e-6 / 2.6e-6, int4 2.8e-4 / 4.5e-4). Its random weights give
 # nearly flat logits, so the figures are small; a broken mode is orders of magnitude off.
 TINY_KLD_BOUNDS = {
     "dynamic": (3e-5, 5e-5),
     "float16": (2e-8, 4e-8),
-    "int8": (2e-5, 3e-5),
+    "int8": (2e-5, 4e-5),
     "int8w": (2e-5, 3e-5),
     "int4": (3e-3, 5e-3),
 }

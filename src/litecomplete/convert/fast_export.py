@@ -40,6 +40,8 @@ from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.outliers import (
     CALIBRATION_TOKENS,
+    INT4_BLOCK,
+    INT4_OUTLIER_CHANNELS,
     OUTLIER_CHANNELS,
     Outliers,
     outlier_channels,
@@ -59,7 +61,12 @@ DEFAULT_VERIFY = (4, 16)
 # LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
 # a bundle given the default buckets gets these (``litertlm_export``).
 LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
-# int8's outlier calibration: fewer tokens than this pick channels by chance.
+# The manifest records how many input channels a matmul keeps out of its integer part.
+OUTLIER_FIELDS = {
+    QuantMode.INT8: {"outlier_channels": OUTLIER_CHANNELS},
+    QuantMode.INT4: {"outlier_channels": INT4_OUTLIER_CHANNELS},
+}
+# Outlier calibration: fewer tokens than this pick channels by chance.
 MIN_CALIBRATION_TOKENS = 64
 
 
@@ -72,8 +79,8 @@ class FastExportConfig:
         buckets: prefill lengths; a prompt is padded to the smallest that fits,
             and longer prompts are fed in bucket-sized chunks.
         quant: quantization mode.
-        calibration_samples: passages of real text ``int8`` finds its outlier
-            channels on (``quantize.outliers``; at most its first 1,024 tokens).
+        calibration_samples: passages of real text ``int8`` and ``int4`` find their
+            outlier channels on (``quantize.outliers``; at most its first 1,024 tokens).
         verify: lengths of the signatures that return every row's logits (drafts
             checked in one call); () writes none, and the file does not speculate.
             The default's lengths that do not fit ``max_length`` are left out.
@@ -169,15 +176,18 @@ def gguf_fast_source(path: str | Path) -> FastSource:
 
 
 def _outliers(source: FastSource, config: FastExportConfig) -> Outliers:
-    """``int8``'s outlier channels, from the first ``calibration_samples`` passages."""
+    """The outlier channels of ``int8`` and ``int4``, from the first
+    ``calibration_samples`` passages."""
     text = " ".join(calibration_passages(config.calibration_samples))
     ids = source.encode(text)[:CALIBRATION_TOKENS]
     if len(ids) < MIN_CALIBRATION_TOKENS:
         raise ConfigError(
-            f"int8 calibration needs at least {MIN_CALIBRATION_TOKENS} tokens of text, "
-            f"{config.calibration_samples} passages give {len(ids)}; give more "
-            "--calibration-samples"
+            f"{config.quant.value} calibration needs at least {MIN_CALIBRATION_TOKENS} "
+            f"tokens of text, {config.calibration_samples} passages give {len(ids)}; give "
+            "more --calibration-samples"
         )
+    if config.quant is QuantMode.INT4:
+        return outlier_channels(source.weights, ids, INT4_OUTLIER_CHANNELS, INT4_BLOCK)
     return outlier_channels(source.weights, ids)
 
 
@@ -200,8 +210,8 @@ def fast_tflite_bytes(
     # (quantize.outliers).
     converter_quant = QuantMode.NONE if config.quant is QuantMode.INT8 else config.quant
     outliers = None
-    if config.quant is QuantMode.INT8:
-        stage("find outlier channels (int8)")
+    if config.quant in (QuantMode.INT8, QuantMode.INT4):
+        stage(f"find outlier channels ({config.quant.value})")
         outliers = _outliers(source, config)
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
@@ -242,7 +252,7 @@ def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any
         "start_token_id": source.start_token_id,
         "decoder": asdict(source.weights.spec),
         "tokenizer": c.TOKENIZER_METADATA_NAME,
-    } | ({"outlier_channels": OUTLIER_CHANNELS} if config.quant is QuantMode.INT8 else {})
+    } | OUTLIER_FIELDS.get(config.quant, {})
 
 
 def fast_source(model: Any) -> FastSource:

@@ -14,6 +14,7 @@ import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.convert.decoder_weights import DecoderWeights, LayerWeights
+from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX
 
 NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
 
@@ -58,7 +59,7 @@ def make_fast_decoder(
     the float table, which the quantizer then quantizes as a matmul weight.
 
     ``outliers`` (``quantize.outliers``) splits a matmul by input channel: the listed
-    channels through a float matmul named ``<name>_side``, the others through the
+    channels through a matmul named ``<name>_side``, the others through the
     main one. The output layer of an RMS-norm model is split too, its main matmul
     reading the whole tied table (the outlier channels zeroed in its input).
     """
@@ -146,7 +147,7 @@ def make_fast_decoder(
             else:
                 keep, channels, main, side = split
                 y = tf.matmul(tf.gather(x, keep, axis=1), main, name=name)  # (T, out)
-                y = y + tf.matmul(tf.gather(x, channels, axis=1), side, name=f"{name}_side")
+                y = y + tf.matmul(tf.gather(x, channels, axis=1), side, name=name + SIDE_SUFFIX)
             return y + bias if bias is not None else y
 
         def project_qkv(self, x: Any, w: dict[str, Any], positions: Any, t: int) -> Any:
@@ -242,15 +243,17 @@ def make_fast_decoder(
             output = self.output_kernel if self.output_kernel is not None else self.token_embedding
             if self.output_split is None:
                 last = self.norm(last, *self.final_norm, scale_first=True)
-                return tf.matmul(last, output, transpose_b=True, name="lm_head")
+                return tf.matmul(last, output, transpose_b=True, name=OUTPUT_LAYER)
             # The outlier channels zeroed inside the norm's scale (a mask after it would
             # be folded into a second copy of the table), and read by a float matmul.
             channels, mask, side = self.output_split
             scale = self.final_norm[0]
             main = self.norm(last, scale * mask, None, scale_first=True)
-            y = tf.matmul(main, output, transpose_b=True, name="lm_head")
+            y = tf.matmul(main, output, transpose_b=True, name=OUTPUT_LAYER)
             full = self.norm(last, scale, None, scale_first=True)
-            return y + tf.matmul(tf.gather(full, channels, axis=1), side, name="lm_head_side")
+            return y + tf.matmul(
+                tf.gather(full, channels, axis=1), side, name=OUTPUT_LAYER + SIDE_SUFFIX
+            )
 
         def forward(
             self, tokens: Any, input_pos: Any, caches: list[Any], t: int, every_row: bool = False

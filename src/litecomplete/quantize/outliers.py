@@ -32,11 +32,21 @@ log = logging.getLogger(__name__)
 # smollm2): 32 channels 0.0051, 48 0.0045, 64 0.0040 (llama.cpp Q8_0: 0.0046), decode
 # at 1 thread 100, 102, 91 tok/s (Q8_0 80-84).
 OUTLIER_CHANNELS = 48
+# int4 keeps 64: its blocks of 32 need the int4 matmul's input width (the channels not
+# kept) to be a multiple of 32. Simulated with int4 weights (blocks of 32) and an
+# int8 output layer: none 0.38, 32 channels (int8 side matmuls) 0.175, 48 0.153, 64 0.138.
+INT4_OUTLIER_CHANNELS = 64
+INT4_BLOCK = 32
+# At most this share of a matmul's input channels (1/8) is kept out: narrow models
+# (the test suite's, 64 wide) would otherwise compute mostly in float.
+MAX_SHARE = 8
 # Calibration: tokens of the packaged calibration text, fed in windows of this many.
 CALIBRATION_TOKENS = 1024
 CALIBRATION_WINDOW = 256
-# The float matmuls' names end so (``fast_graph``); the quantizer leaves them float.
+# The outlier channels' matmuls' names end so (``fast_graph``); ``int8`` leaves them
+# float, ``int4`` makes them int8. The output layer's matmul is named so.
 SIDE_SUFFIX = "_side"
+OUTPUT_LAYER = "lm_head"
 
 # (layer, projection) -> sorted int32 channel indices. Projections as
 # ``eval.numpy_forward`` records them: "qkv", "out", "gate_up", "down", and the
@@ -45,10 +55,12 @@ Outliers = dict[tuple[int, str], np.ndarray]
 
 
 def outlier_channels(
-    weights: DecoderWeights, ids: list[int], count: int = OUTLIER_CHANNELS
+    weights: DecoderWeights, ids: list[int], count: int = OUTLIER_CHANNELS, multiple: int = 1
 ) -> Outliers:
-    """The ``count`` input channels of each matmul with the largest magnitudes over
-    ``ids`` (a float32 forward pass in windows of ``CALIBRATION_WINDOW``).
+    """The ``count`` input channels of each matmul (at most ``1 / MAX_SHARE`` of them)
+    with the largest magnitudes over
+    ``ids`` (a float32 forward pass in windows of ``CALIBRATION_WINDOW``). A matmul is
+    split only where the channels left are a positive multiple of ``multiple``.
 
     A window's first row is left out: the first token (the attention sink) has a row of
     its own, quantized with its own scale, and its extremes would pick its channels.
@@ -68,11 +80,11 @@ def outlier_channels(
         raise ConversionError("outlier calibration needs at least 2 tokens of text")
     for begin in range(0, len(ids) - 1, window):
         forward_logits(weights, ids[begin : begin + window], np.float32, record)
-    chosen = {
-        key: np.sort(np.argsort(-peak, kind="stable")[:count]).astype(np.int32)
-        for key, peak in peaks.items()
-        if count < len(peak)
-    }
+    chosen = {}
+    for key, peak in peaks.items():
+        n = min(count, len(peak) // MAX_SHARE)
+        if n and (len(peak) - n) % multiple == 0:
+            chosen[key] = np.sort(np.argsort(-peak, kind="stable")[:n]).astype(np.int32)
     log.info("outlier channels: %d per matmul input, %d inputs", count, len(chosen))
     return chosen
 

@@ -4,6 +4,11 @@ The TFLite converter has no int4 and no weight-only int8; ai-edge-quantizer rewr
 a float ``.tflite`` instead. Its recipes quantize FULLY_CONNECTED weights (every
 projection and the output layer); the embedding gather stays float32 because the
 quantizer handles EMBEDDING_LOOKUP, not the GATHER the converter emits.
+
+``int4`` puts int4 blocks of 32 on the projections of a graph whose matmuls are split
+by outlier channel (``quantize.outliers``): the outlier channels' small matmuls
+(``*_side``) and the output layer (``lm_head``) take int8 per output channel, as
+llama.cpp's Q4 types keep the output layer at higher precision.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import logging
 
 from litecomplete.errors import ConversionError
 from litecomplete.quantize.modes import QuantMode
+from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -20,19 +26,23 @@ INT4_BLOCK_SIZE = 32
 
 def quantize_weights(float_model: bytes, mode: QuantMode) -> bytes:
     """The float ``.tflite`` bytes ``float_model`` with weights quantized by ``mode``."""
-    from ai_edge_quantizer import quantizer, recipe
+    from ai_edge_quantizer import qtyping, quantizer, recipe
 
-    recipes = {
-        # Per-channel int8, dequantized to float before each op: float compute.
-        QuantMode.INT8W: recipe.weight_only_wi8_afp32,
-        # Int4 in blocks of 32 (float16 scale per block); activations stay float in
-        # the graph and are quantized on the fly for the integer kernels.
-        QuantMode.INT4: recipe.dynamic_wi4b32_afp32,
-    }
-    if mode not in recipes:
+    if not mode.weight_only:
         raise ValueError(f"{mode.value} is not a weight quantization mode")
     engine = quantizer.Quantizer(bytearray(float_model))
-    engine.load_quantization_recipe(recipes[mode]())
+    if mode is QuantMode.INT8W:
+        # Per-channel int8, dequantized to float before each op: float compute.
+        engine.load_quantization_recipe(recipe.weight_only_wi8_afp32())
+    else:
+        # Int4 in blocks of 32 (float16 scale per block); activations stay float in
+        # the graph and are quantized on the fly for the integer kernels. Later
+        # entries win where names match several.
+        fc = qtyping.TFLOperationName.FULLY_CONNECTED
+        engine.add_dynamic_config(
+            ".*", fc, num_bits=4, granularity=qtyping.QuantGranularity.BLOCKWISE_32
+        )
+        engine.add_dynamic_config(f".*({OUTPUT_LAYER}|{SIDE_SUFFIX}).*", fc, num_bits=8)
     try:
         result = engine.quantize(enable_progress_bar=False, enable_progress_report=False)
     except Exception as e:
