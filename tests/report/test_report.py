@@ -66,7 +66,9 @@ def test_goals_say_met_or_by_how_much_they_are_missed() -> None:
     assert "| dynamic | ppl_ratio ≤ 1.01 | 1.0250 | **missed** by 0.015 |" in lines
     assert "| dynamic | kld_mean ≤ 0.01 | 0.0200 | **missed** by 0.01 |" in lines
     assert "| dynamic | top1_agreement ≥ 0.97 | 0.9500 | **missed** by 0.02 |" in lines
-    assert "| int8 | ppl_ratio ≤ 1.05 | 1.0200 | met |" in lines
+    assert "| int8 | ppl_ratio ≤ 1.008 | 1.0200 | **missed** by 0.012 |" in lines
+    assert "| int8 | kld_mean ≤ 0.0049 | 0.0000 | met |" in lines
+    assert "int4" not in lines  # no row, no verdict
 
 
 def test_render_has_every_row_notes_fallback_and_plots(tmp_path: Path) -> None:

@@ -84,7 +84,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--calibration-samples",
         type=int,
         default=16,
-        help="passages of real text for int8 calibration (default 16)",
+        help="passages of real text for calibration: int8 ranges (app format), outlier "
+        "channels (fast int8 and int4) (default 16)",
     )
     p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
     p.add_argument("--out", required=True, help="output .tflite path (written atomically)")

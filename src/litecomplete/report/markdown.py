@@ -11,10 +11,11 @@ MODE_NOTES = {
     "none": "float32 weights and activations (the reference)",
     "float16": "float16 weights, float32 compute",
     "dynamic": "int8 weights, activations quantized on the fly",
-    "int8": "int8 weights; q/k/v matmuls on int8 activations calibrated on Shakespeare, "
-    "the rest float activations (quantized per row at run time)",
+    "int8": "int8 weights on activations quantized per row at run time; each matmul's "
+    "48 outlier input channels (found on Shakespeare) through a float matmul",
     "int8w": "int8 weights dequantized to float32: float compute",
-    "int4": "int4 weights in blocks of 32, activations quantized on the fly",
+    "int4": "int4 weights in blocks of 32, activations quantized on the fly; the output "
+    "layer and each matmul's 64 outlier input channels int8",
 }
 
 
@@ -34,7 +35,13 @@ GOALS = (
     Goal("dynamic", "ppl_ratio", 1.01),
     Goal("dynamic", "kld_mean", 0.01),
     Goal("dynamic", "top1_agreement", 0.97, at_most=False),
-    Goal("int8", "ppl_ratio", 1.05),
+    # llama.cpp's Q8_0 and Q4_0 of SmolLM2's weights, measured with its own tools on
+    # held-out prose (ctx 256): what int8 and int4 must match.
+    Goal("int8", "ppl_ratio", 1.008),
+    Goal("int8", "kld_mean", 0.0049),
+    Goal("int8", "top1_agreement", 0.949, at_most=False),
+    Goal("int4", "ppl_ratio", 1.263),
+    Goal("int4", "kld_mean", 0.344),
 )
 
 
