@@ -127,8 +127,11 @@ def test_fast_sizes_are_ordered(llama_fast_models: dict[str, Path]) -> None:
     size = {mode: path.stat().st_size for mode, path in llama_fast_models.items()}
     # The embedding dominates this model; every integer mode stores it once, as int8
     # (int4 too: its output layer is int8, the lookup's table).
-    integer = [size[m] for m in ("dynamic", "int8", "int8w", "int4")]
+    integer = [size[m] for m in ("dynamic", "int8w", "int4")]
     assert max(integer) < size["float16"] < size["none"]
+    # int8 adds its float channels: 8 of the 64 inputs of the output layer (49,152
+    # wide) and of each layer's matmuls (small beside it).
+    assert 8 * 49152 * 4 < size["int8"] - size["dynamic"] < 1.2 * 8 * 49152 * 4
     assert size["none"] < 1.2 * 4 * 49152 * 64  # float32: the table once
 
 
@@ -177,3 +180,14 @@ def test_fast_from_gguf_equals_fast_from_keras(
     ids = a.encode("The quick brown fox jumps over 12 lazy dogs")
     assert ids == b.encode("The quick brown fox jumps over 12 lazy dogs")
     np.testing.assert_allclose(a._feed(ids).logits, b._feed(ids).logits, atol=1e-5)
+
+
+def test_int4_keeps_the_output_layer_int8_in_the_lookups_table(
+    llama_fast_models: dict[str, Path],
+) -> None:
+    # In every signature (a verify signature's logits tensor takes the signature's
+    # name, not the matmul's): one int8 table, and int4 only for the layers' matmuls.
+    info = read_model_info(llama_fast_models["int4"])
+    table = 49152 * 64
+    assert info.weight_bytes_by_dtype["INT8"] == table
+    assert 0 < info.weight_bytes_by_dtype["INT4"] < table // 4

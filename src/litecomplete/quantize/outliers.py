@@ -47,6 +47,8 @@ CALIBRATION_WINDOW = 256
 # float, ``int4`` makes them int8. The output layer's matmul is named so.
 SIDE_SUFFIX = "_side"
 OUTPUT_LAYER = "lm_head"
+# Every layer's matmuls are named "<which>_proj" (``fast_graph``).
+PROJECTION_SUFFIX = "_proj"
 
 # (layer, projection) -> sorted int32 channel indices. Projections as
 # ``eval.numpy_forward`` records them: "qkv", "out", "gate_up", "down", and the

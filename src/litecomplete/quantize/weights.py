@@ -17,7 +17,7 @@ import logging
 
 from litecomplete.errors import ConversionError
 from litecomplete.quantize.modes import QuantMode
-from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX
+from litecomplete.quantize.outliers import PROJECTION_SUFFIX, SIDE_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,15 @@ def quantize_weights(float_model: bytes, mode: QuantMode) -> bytes:
         # Int4 in blocks of 32 (float16 scale per block); activations stay float in
         # the graph and are quantized on the fly for the integer kernels. Later
         # entries win where names match several.
+        # The output layer is picked as "not a projection": where it gives a verify
+        # signature's output, its tensor takes the signature's name, not its own.
         fc = qtyping.TFLOperationName.FULLY_CONNECTED
+        engine.add_dynamic_config(".*", fc, num_bits=8)
         engine.add_dynamic_config(
-            ".*", fc, num_bits=4, granularity=qtyping.QuantGranularity.BLOCKWISE_32
-        )
-        engine.add_dynamic_config(f".*({OUTPUT_LAYER}|{SIDE_SUFFIX}).*", fc, num_bits=8)
+            f".*{PROJECTION_SUFFIX}.*", fc, num_bits=4,
+            granularity=qtyping.QuantGranularity.BLOCKWISE_32,
+        )  # fmt: skip
+        engine.add_dynamic_config(f".*{SIDE_SUFFIX}.*", fc, num_bits=8)
     try:
         result = engine.quantize(enable_progress_bar=False, enable_progress_report=False)
     except Exception as e:
