@@ -60,9 +60,9 @@ def outlier_channels(
     weights: DecoderWeights, ids: list[int], count: int = OUTLIER_CHANNELS, multiple: int = 1
 ) -> Outliers:
     """The ``count`` input channels of each matmul (at most ``1 / MAX_SHARE`` of them)
-    with the largest magnitudes over
-    ``ids`` (a float32 forward pass in windows of ``CALIBRATION_WINDOW``). A matmul is
-    split only where the channels left are a positive multiple of ``multiple``.
+    with the largest magnitudes over ``ids`` (a float32 forward pass in windows of
+    ``CALIBRATION_WINDOW``). A matmul is split only where the channels left are a
+    multiple of ``multiple``.
 
     A window's first row is left out: the first token (the attention sink) has a row of
     its own, quantized with its own scale, and its extremes would pick its channels.

@@ -37,9 +37,9 @@ def quantize_weights(float_model: bytes, mode: QuantMode) -> bytes:
     else:
         # Int4 in blocks of 32 (float16 scale per block); activations stay float in
         # the graph and are quantized on the fly for the integer kernels. Later
-        # entries win where names match several.
-        # The output layer is picked as "not a projection": where it gives a verify
-        # signature's output, its tensor takes the signature's name, not its own.
+        # entries win where names match several. The output layer is picked as "not a
+        # projection": where it gives a verify signature's output, its tensor takes
+        # the signature's name, not its own.
         fc = qtyping.TFLOperationName.FULLY_CONNECTED
         engine.add_dynamic_config(".*", fc, num_bits=8)
         engine.add_dynamic_config(
