@@ -38,15 +38,7 @@ from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.manifest import MAX_VERIFY_LENGTH, fast_manifest_problems
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
-from litecomplete.quantize.outliers import (
-    CALIBRATION_TOKENS,
-    INT4_BLOCK,
-    INT4_OUTLIER_CHANNELS,
-    OUTLIER_CHANNELS,
-    Outliers,
-    outlier_channels,
-    quantize_split_int8,
-)
+from litecomplete.quantize.outliers import CALIBRATION_TOKENS, SPLITS, Outliers, outlier_channels
 
 # Prefill lengths and verify lengths (every row's logits, for speculative decoding in
 # ``runtime.speculative``; a prompt chunk may go through them too). Every signature
@@ -61,11 +53,6 @@ DEFAULT_VERIFY = (4, 16)
 # LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
 # a bundle given the default buckets gets these (``litertlm_export``).
 LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
-# The manifest records how many input channels a matmul keeps out of its integer part.
-OUTLIER_FIELDS = {
-    QuantMode.INT8: {"outlier_channels": OUTLIER_CHANNELS},
-    QuantMode.INT4: {"outlier_channels": INT4_OUTLIER_CHANNELS},
-}
 # Outlier calibration: fewer tokens than this pick channels by chance.
 MIN_CALIBRATION_TOKENS = 64
 
@@ -186,9 +173,8 @@ def _outliers(source: FastSource, config: FastExportConfig) -> Outliers:
             f"tokens of text, {config.calibration_samples} passages give {len(ids)}; give "
             "more --calibration-samples"
         )
-    if config.quant is QuantMode.INT4:
-        return outlier_channels(source.weights, ids, INT4_OUTLIER_CHANNELS, INT4_BLOCK)
-    return outlier_channels(source.weights, ids)
+    count, multiple = SPLITS[config.quant]
+    return outlier_channels(source.weights, ids, count, multiple)
 
 
 def fast_tflite_bytes(
@@ -206,11 +192,13 @@ def fast_tflite_bytes(
             f"--max-length {config.max_length} exceeds the model's "
             f"{weights.spec.max_positions} positions"
         )
-    # int8 here is float conversion of a graph with split matmuls, then ai-edge-quantizer
-    # (quantize.outliers).
-    converter_quant = QuantMode.NONE if config.quant is QuantMode.INT8 else config.quant
+    # int8, int8w and int4 here are float conversion (of a graph with split matmuls in
+    # int8 and int4), then ai-edge-quantizer (quantize.weights).
+    from litecomplete.quantize.weights import QUANTIZER_MODES, quantize_weights
+
+    converter_quant = QuantMode.NONE if config.quant in QUANTIZER_MODES else config.quant
     outliers = None
-    if config.quant in (QuantMode.INT8, QuantMode.INT4):
+    if config.quant in SPLITS:
         stage(f"find outlier channels ({config.quant.value})")
         outliers = _outliers(source, config)
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
@@ -227,13 +215,8 @@ def fast_tflite_bytes(
         )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         data = quantize_and_convert(converter, converter_quant, None)
-        if config.quant is QuantMode.INT8:
-            stage("quantize (int8, outlier channels float)")
-            data = quantize_split_int8(data)
-    if config.quant.weight_only:
-        from litecomplete.quantize.weights import quantize_weights
-
-        stage(f"quantize weights ({config.quant.value})")
+    if config.quant in QUANTIZER_MODES:
+        stage(f"quantize ({config.quant.value})")
         data = quantize_weights(data, config.quant)
     return data
 
@@ -252,7 +235,10 @@ def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any
         "start_token_id": source.start_token_id,
         "decoder": asdict(source.weights.spec),
         "tokenizer": c.TOKENIZER_METADATA_NAME,
-    } | OUTLIER_FIELDS.get(config.quant, {})
+    } | (
+        # How many input channels a matmul keeps out of its integer part, at most.
+        {"outlier_channels": SPLITS[config.quant][0]} if config.quant in SPLITS else {}
+    )
 
 
 def fast_source(model: Any) -> FastSource:

@@ -1,4 +1,4 @@
-"""The fast format's ``int8``: int8 matmuls with each input's outlier channels in float.
+"""The fast format's ``int8`` and ``int4``: each matmul's outlier input channels apart.
 
 XNNPACK's fast int8 matmuls quantize a row of activations with one scale (``qd8``), and
 a few input channels of SmolLM2's matmuls carry values 20-39 times the row's RMS: the
@@ -6,9 +6,9 @@ int8 grid spans them and the rest of the row keeps about three bits. Those chann
 are few and the same from token to token, so calibration on real text finds them once
 per matmul, and the graph (``fast_graph``) splits each matmul in two: the other
 channels through int8 weights on activations quantized per row at run time, the
-outlier channels through a small float matmul, the two sums added (LLM.int8()'s
-decomposition with the channels fixed ahead of time). Measured on SmolLM2 in
-docs/reports/smollm2.
+outlier channels through a small matmul (float in ``int8``, int8 in ``int4``), the two
+sums added (LLM.int8()'s decomposition with the channels fixed ahead of time;
+``quantize.weights`` quantizes each part). Measured on SmolLM2 in docs/reports/smollm2.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from litecomplete.errors import ConversionError
+from litecomplete.quantize.modes import QuantMode
 
 if TYPE_CHECKING:
     from litecomplete.convert.decoder_weights import DecoderWeights
@@ -37,6 +38,12 @@ OUTLIER_CHANNELS = 48
 # int8 output layer: none 0.38, 32 channels (int8 side matmuls) 0.175, 48 0.153, 64 0.138.
 INT4_OUTLIER_CHANNELS = 64
 INT4_BLOCK = 32
+# The modes that split their matmuls: (channels kept out, the multiple the channels
+# left must make).
+SPLITS = {
+    QuantMode.INT8: (OUTLIER_CHANNELS, 1),
+    QuantMode.INT4: (INT4_OUTLIER_CHANNELS, INT4_BLOCK),
+}
 # At most this share of a matmul's input channels (1/8) is kept out: narrow models
 # (the test suite's, 64 wide) would otherwise compute mostly in float.
 MAX_SHARE = 8
@@ -89,24 +96,3 @@ def outlier_channels(
             chosen[key] = np.sort(np.argsort(-peak, kind="stable")[:n]).astype(np.int32)
     log.info("outlier channels: %d per matmul input, %d inputs", count, len(chosen))
     return chosen
-
-
-def quantize_split_int8(float_model: bytes) -> bytes:
-    """``float_model`` with int8 weights (per output channel) on every matmul but the
-    outlier channels' (named ``*_side``), which stay float; activations stay float in
-    the graph and are quantized per row by the integer kernels."""
-    from ai_edge_quantizer import algorithm_manager, qtyping, quantizer
-
-    fc = qtyping.TFLOperationName.FULLY_CONNECTED
-    engine = quantizer.Quantizer(bytearray(float_model))
-    engine.add_dynamic_config(".*", fc, num_bits=8)
-    engine.update_quantization_recipe(
-        f".*{SIDE_SUFFIX}.*", fc, algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE
-    )
-    try:
-        result = engine.quantize(enable_progress_bar=False, enable_progress_report=False)
-    except Exception as e:
-        raise ConversionError(f"ai-edge-quantizer failed (int8): {e}") from e
-    quantized = bytes(result.quantized_model)
-    log.info("int8: %d -> %d bytes", len(float_model), len(quantized))
-    return quantized
