@@ -261,28 +261,38 @@ class FastModel:
     def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
         """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one.
 
-        A chunk writes a whole bucket of cache slots, so it must end inside the cache:
-        near the end only the buckets that fit are used, and decode steps after them.
         Verify signatures serve as buckets too.
         """
-        logits = None
+        return self._run_chunks(ids, pos, self._chunk_signatures, every_row=False)[-1]
+
+    def _run_chunks(
+        self, ids: list[int], pos: int, signatures: dict[int, str], every_row: bool
+    ) -> np.ndarray:
+        """Feed ``ids`` from ``pos`` in chunks through ``signatures`` (length -> key);
+        float32[rows, vocab]: the logits after every token (``every_row``: verify
+        signatures only), else after the last.
+
+        A chunk writes a whole signature's length of cache slots, so it must end inside
+        the cache: near the end only the lengths that fit are used, and decode steps
+        after them.
+        """
+        rows: list[np.ndarray] = []
         while ids:
-            fitting = tuple(sorted(b for b in self._chunk_signatures if pos + b <= self.max_length))
+            fitting = tuple(sorted(t for t in signatures if pos + t <= self.max_length))
             if not fitting:
-                for token in ids:
-                    logits = self._run_decode(token, pos)
-                    pos += 1
+                rows += [self._run_decode(t, pos + i)[np.newaxis] for i, t in enumerate(ids)]
                 break
-            bucket = plan_chunks(len(ids), fitting)[0]
-            chunk, ids = ids[:bucket], ids[bucket:]
-            key = self._chunk_signatures[bucket]
+            length = plan_chunks(len(ids), fitting)[0]
+            chunk, ids = ids[:length], ids[length:]
+            key = signatures[length]
             if key.startswith(c.VERIFY_PREFIX):
-                logits = self._graphs.run_rows(key, chunk, pos)[-1]
+                got = self._graphs.run_rows(key, chunk, pos)
             else:
-                logits = self._graphs.run(key, chunk, pos)
+                got = self._graphs.run(key, chunk, pos)[np.newaxis]
+            rows = [*rows, got] if every_row else [got[-1:]]  # a prompt keeps its last row
             pos += len(chunk)
-        assert logits is not None, "a prompt has at least one token"
-        return logits
+        assert rows, "at least one token is fed"
+        return np.concatenate(rows)
 
     def _feed(
         self, ids: list[int], drafter: Drafter | None = None, remaining: int = 0
@@ -337,19 +347,10 @@ class FastModel:
         if first:
             self._feed(ids[:first])
         self._cached = ids[:first]
-        rows, pos = [], first
-        while pos < len(ids):
-            fitting = tuple(t for t in self.verify_lengths if pos + t <= self.max_length)
-            if not fitting:
-                rows.append(self._run_decode(ids[pos], pos)[None])
-                pos += 1
-                continue
-            length = plan_chunks(len(ids) - pos, fitting)[0]
-            chunk = ids[pos : pos + length]
-            rows.append(self._graphs.run_rows(c.verify_signature(length), chunk, pos))
-            pos += len(chunk)
+        verify = {t: c.verify_signature(t) for t in self.verify_lengths}
+        rows = self._run_chunks(ids[first:], first, verify, every_row=True)
         self._cached = ids
-        return np.concatenate(rows)
+        return rows
 
     def step(self, token: int) -> np.ndarray:
         """Append ``token`` to the cached sequence; logits float32[vocab] after it."""
