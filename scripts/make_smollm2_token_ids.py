@@ -26,7 +26,8 @@ TEXTS = [
     "emoji 🙂🚀👩‍💻🇹🇷 and flags",
     "1234567890 3.14159 -42 1e-9 0x1F 2026-11-25",
     "   leading spaces, double  spaces,\ttabs\t\tand\n\nnewlines\n\n\n",
-    "def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) + fibonacci(n - 2)\n",
+    "def fibonacci(n):\n    if n < 2:\n        return n\n"
+    "    return fibonacci(n - 1) + fibonacci(n - 2)\n",
     'for (int i = 0; i < 10; ++i) { printf("%d\\n", i); }',
     "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n",
     "Shall I compare thee to a summer's day? Thou art more lovely and more temperate.",

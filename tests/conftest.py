@@ -114,69 +114,20 @@ TINY_LLAMA_MAX_LENGTH = 32
 
 
 def random_llama_weights(seed: int = 0) -> Any:
-    """``DecoderWeights`` of the tiny Llama; normal(0, 0.5) kernels give peaked logits."""
-    import numpy as np
+    """``DecoderWeights`` of the tiny Llama (its family's fake config); normal(0, 0.5)
+    kernels give peaked logits."""
+    from litecomplete.models import llama
+    from litecomplete.models.fake import random_decoder_weights
 
-    from litecomplete.convert.decoder_weights import DecoderSpec, DecoderWeights, LayerWeights
-
-    spec = DecoderSpec(
-        architecture="llama",
-        num_layers=2,
-        num_heads=4,
-        num_kv_heads=2,
-        head_dim=16,
-        hidden_dim=64,
-        intermediate_dim=128,
-        vocabulary_size=49152,
-        max_positions=8192,
-        norm_epsilon=1e-5,
-        norm="rms",
-        activation="silu_glu",
-        positions="rope",
-        rope_theta=100000.0,
-    )
-    rng = np.random.default_rng(seed)
-
-    def normal(*shape: int, scale: float = 0.5) -> Any:
-        return (rng.standard_normal(shape) * scale / np.sqrt(shape[0])).astype(np.float32)
-
-    def norm() -> Any:
-        return (1 + 0.1 * rng.standard_normal(64)).astype(np.float32)
-
-    layers = [
-        LayerWeights(
-            attn_norm_scale=norm(),
-            attn_norm_bias=None,
-            qkv_kernel=normal(64, (4 + 2 * 2) * 16, scale=2.0),
-            qkv_bias=None,
-            out_kernel=normal(64, 64),
-            out_bias=None,
-            mlp_norm_scale=norm(),
-            mlp_norm_bias=None,
-            up_kernel=normal(64, 128),
-            up_bias=None,
-            down_kernel=normal(128, 64),
-            down_bias=None,
-            gate_kernel=normal(64, 128),
-        )
-        for _ in range(spec.num_layers)
-    ]
-    return DecoderWeights(
-        spec=spec,
-        token_embedding=(rng.standard_normal((49152, 64))).astype(np.float32),
-        position_embedding=None,
-        layers=layers,
-        final_norm_scale=norm(),
-        final_norm_bias=None,
-    )
+    return random_decoder_weights(llama.fake_spec(), seed)
 
 
 @pytest.fixture(scope="session")
 def tiny_llama_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Llama as an F32 GGUF file, with SmolLM2's tokenizer metadata."""
-    from litecomplete.convert.gguf_export import write_gguf
     from litecomplete.models.embedded import smollm2_gguf_path
-    from litecomplete.models.gguf_reader import read_gguf
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.gguf.reader import read_gguf
     from litecomplete.models.llama.gguf_import import gguf_tokenizer
 
     tokenizer = gguf_tokenizer(read_gguf(smollm2_gguf_path()))

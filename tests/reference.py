@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from litecomplete.convert.decoder_weights import DecoderWeights
 from litecomplete.eval.numpy_forward import forward_logits
+from litecomplete.models.spec import DecoderWeights
 
 
 def reference_logits(weights: DecoderWeights, ids: list[int]) -> np.ndarray:

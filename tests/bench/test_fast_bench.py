@@ -61,8 +61,8 @@ def test_both_engines_agree_on_greedy_tokens(
     fast_models: dict[str, Path], tiny_lm: object, tmp_path: Path
 ) -> None:
     from litecomplete.bench.engines import LlamaCppEngine
-    from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import write_gguf
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.registry import decoder_weights
 
     gguf = tmp_path / "tiny.gguf"
     write_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, gguf)  # type: ignore[attr-defined]

@@ -179,11 +179,11 @@ def test_a_split_matmul_computes_what_the_whole_one_does(tiny_lm: Any, family: s
     # Llama's RMS norm also splits its output layer.
     import tensorflow as tf
 
-    from litecomplete.convert.decoder_weights import gpt2_decoder_weights
     from litecomplete.convert.fast_graph import make_fast_decoder
+    from litecomplete.models.registry import decoder_weights
     from tests.conftest import random_llama_weights
 
-    weights = gpt2_decoder_weights(tiny_lm) if family == "gpt2" else random_llama_weights()
+    weights = decoder_weights(tiny_lm) if family == "gpt2" else random_llama_weights()
     spec, rng = weights.spec, np.random.default_rng(0)
     widths = {
         "qkv": spec.hidden_dim,

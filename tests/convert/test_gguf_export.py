@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from litecomplete.convert.fast_export import decoder_weights
-from litecomplete.convert.gguf_export import GgufType, write_gguf
 from litecomplete.errors import ConfigError
+from litecomplete.models.gguf.export import write_gguf
+from litecomplete.models.gguf.writer import GgufType
+from litecomplete.models.registry import decoder_weights
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 

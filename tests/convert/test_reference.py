@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from litecomplete.convert.fast_export import decoder_weights
+from litecomplete.models.registry import decoder_weights
 from tests.conftest import keras_logits
 from tests.reference import reference_logits
 

@@ -11,8 +11,8 @@ import pytest
 
 from litecomplete.errors import GgufFileError, UnsupportedArchitectureError
 from litecomplete.models.embedded import smollm2_gguf_path
-from litecomplete.models.gguf_reader import read_gguf
-from litecomplete.models.gguf_tokenizer import tokenizer_from_gguf
+from litecomplete.models.gguf.reader import read_gguf
+from litecomplete.models.gguf.tokenizer import tokenizer_from_gguf
 
 TOKEN_IDS = Path(__file__).resolve().parent.parent / "data" / "smollm2_token_ids.json"
 
@@ -61,13 +61,16 @@ def test_a_truncated_gguf_is_refused(smollm2: Path, tmp_path: Path, keep: float)
 
 
 def test_another_architecture_is_refused(tmp_path: Path, tiny_lm: object) -> None:
-    from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import write_gguf
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.registry import decoder_weights
 
     path = tmp_path / "gpt2.gguf"
     write_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, path)  # type: ignore[attr-defined]
+    from litecomplete.models.registry import gguf_architecture
+
+    model = read_gguf(path)  # the reader reads any architecture; the registry says which
     with pytest.raises(UnsupportedArchitectureError, match="'gpt2' model"):
-        read_gguf(path)
+        gguf_architecture(model)
 
 
 def test_missing_file(tmp_path: Path) -> None:

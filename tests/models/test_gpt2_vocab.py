@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from litecomplete.errors import TokenizerFilesError
-from litecomplete.models import gpt2_vocab
-from litecomplete.models.gpt2_vocab import VOCABULARY_SIZE, gpt2_vocab_files
+from litecomplete.models.gpt2 import vocab as gpt2_vocab
+from litecomplete.models.gpt2.vocab import VOCABULARY_SIZE, gpt2_vocab_files
 
 
 def test_files_are_gpt2s_real_vocabulary() -> None:

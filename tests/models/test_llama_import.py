@@ -15,8 +15,9 @@ import pytest
 
 from litecomplete.errors import PresetDirectoryError
 from litecomplete.models.embedded import smollm2_gguf_path
-from litecomplete.models.gguf_reader import read_gguf
-from litecomplete.models.llama.gguf_import import gguf_tokenizer, import_gguf
+from litecomplete.models.gguf.importer import import_gguf
+from litecomplete.models.gguf.reader import read_gguf
+from litecomplete.models.llama.gguf_import import gguf_tokenizer
 from tests.conftest import keras_logits, random_llama_weights
 
 TOKEN_IDS = Path(__file__).resolve().parent.parent / "data" / "smollm2_token_ids.json"
@@ -51,7 +52,7 @@ def test_batched_graph_tokenization_keeps_texts_apart(smollm2_tokenizer: Any) ->
 
 
 def test_weights_survive_gguf_and_keras(tiny_llama: Any) -> None:
-    from litecomplete.convert.fast_export import decoder_weights
+    from litecomplete.models.registry import decoder_weights
 
     expected, got = random_llama_weights(), decoder_weights(tiny_llama)
     # GGUF stores the epsilon as float32.
@@ -131,8 +132,8 @@ def test_import_gguf_command_refuses_bad_files(
 
 
 def test_import_gguf_command_refuses_another_architecture(tiny_lm: Any, tmp_path: Path) -> None:
-    from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import write_gguf
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.registry import decoder_weights
 
     gpt2 = tmp_path / "gpt2.gguf"
     write_gguf(decoder_weights(tiny_lm), tiny_lm.preprocessor.tokenizer, gpt2)

@@ -51,8 +51,8 @@ def smollm2_keras() -> Any:
 
 @pytest.fixture(scope="module")
 def smollm2_f32_gguf(smollm2_keras: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import write_gguf
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.registry import decoder_weights
 
     path = tmp_path_factory.mktemp("smollm2") / "smollm2-f32.gguf"
     write_gguf(decoder_weights(smollm2_keras), smollm2_keras.preprocessor.tokenizer, path)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from litecomplete.errors import ConfigError
-from litecomplete.models.gpt2_vocab import VOCABULARY_SIZE
+from litecomplete.models.gpt2.vocab import VOCABULARY_SIZE
 from litecomplete.resources import peak_rss_bytes
 from litecomplete.runtime.app_model import AppModel
 from litecomplete.runtime.tokenizer import count_gpt2_tokens

@@ -20,10 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from litecomplete.convert.fast_export import decoder_weights
-    from litecomplete.convert.gguf_export import GgufType, write_gguf
     from litecomplete.convert.output import check_output_path
     from litecomplete.models import load_causal_lm
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.gguf.writer import GgufType
+    from litecomplete.models.registry import decoder_weights
     from litecomplete.native_output import captured_native_stderr
     from litecomplete.progress import stage_progress
 

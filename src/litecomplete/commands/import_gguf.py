@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from litecomplete.models.embedded import gguf_model_path
-    from litecomplete.models.llama.gguf_import import import_gguf
+    from litecomplete.models.gguf.importer import import_gguf
     from litecomplete.native_output import captured_native_stderr
     from litecomplete.progress import stage_progress
 

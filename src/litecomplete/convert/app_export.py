@@ -24,7 +24,6 @@ from litecomplete.contract import (
 )
 from litecomplete.convert.app_graph import make_generate_fn
 from litecomplete.convert.config import ExportConfig
-from litecomplete.convert.decoder_weights import LLAMA_MAX_POSITIONS, architecture_of
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -36,6 +35,7 @@ from litecomplete.convert.tflite_compat import int32_ranges
 from litecomplete.convert.tokenizer_export import end_token_ids
 from litecomplete.errors import ConfigError
 from litecomplete.inspect.contracts import runs_on_app_runtime
+from litecomplete.models import registry
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 
@@ -66,7 +66,7 @@ def app_tflite_bytes(
 
     stage = on_stage or (lambda _: None)
     # GPT-2 has a position table; RoPE models (Llama) are bounded by what they trained on.
-    max_positions = getattr(causal_lm.backbone, "max_sequence_length", LLAMA_MAX_POSITIONS)
+    max_positions = registry.decoder_spec(causal_lm).max_positions
     if config.max_length > max_positions:
         raise ConfigError(
             f"--max-length {config.max_length} exceeds the model's {max_positions} positions"
@@ -115,7 +115,7 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
     tokenizer = causal_lm.preprocessor.tokenizer
     return {
         "format": ModelFormat.APP.value,
-        "architecture": architecture_of(causal_lm),
+        "architecture": registry.for_backbone(causal_lm.backbone).name,
         "quantization": config.quant.value,
         "max_length": config.max_length,
         "context_length": config.prompt_tokens,

@@ -15,12 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from litecomplete import contract as c
-from litecomplete.convert.decoder_weights import (
-    DecoderWeights,
-    architecture_of,
-    gpt2_decoder_weights,
-    llama_keras_decoder_weights,
-)
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -36,6 +30,8 @@ from litecomplete.convert.tokenizer_export import (
 )
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.manifest import MAX_VERIFY_LENGTH, fast_manifest_problems
+from litecomplete.models import registry
+from litecomplete.models.spec import DecoderWeights
 from litecomplete.quantize.calibration import calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.outliers import CALIBRATION_TOKENS, SPLITS, Outliers, outlier_channels
@@ -100,13 +96,6 @@ class FastExportConfig:
             raise ConfigError(f"--verify must be increasing, got {list(self.verify)}")
 
 
-def decoder_weights(causal_lm: Any) -> DecoderWeights:
-    """The architecture-neutral weights of a supported KerasHub causal LM."""
-    if architecture_of(causal_lm) == "llama":
-        return llama_keras_decoder_weights(causal_lm)
-    return gpt2_decoder_weights(causal_lm)
-
-
 @dataclass(frozen=True)
 class FastSource:
     """What a fast-format file is written from: weights, tokenizer and special tokens."""
@@ -131,7 +120,7 @@ def keras_fast_source(causal_lm: Any) -> FastSource:
     tokenizer = preprocessor.tokenizer
     adds_start = getattr(preprocessor, "add_start_token", True)
     return FastSource(
-        weights=decoder_weights(causal_lm),
+        weights=registry.decoder_weights(causal_lm),
         tokenizer_json=hf_tokenizer_json(tokenizer),
         start_token_id=int(tokenizer.start_token_id) if adds_start else None,
         end_token_ids=end_token_ids(tokenizer),
@@ -139,14 +128,15 @@ def keras_fast_source(causal_lm: Any) -> FastSource:
 
 
 def gguf_fast_source(path: str | Path) -> FastSource:
-    """A Llama-family GGUF file as a fast-format source (weights dequantized to float32)."""
-    from litecomplete.convert.gguf_weights import llama_decoder_weights
-    from litecomplete.models.gguf_reader import read_gguf
-    from litecomplete.models.gguf_tokenizer import tokenizer_from_gguf
+    """A GGUF file of an importable family as a fast-format source (weights dequantized
+    to float32)."""
+    from litecomplete.models.gguf.reader import read_gguf
 
     model = read_gguf(path)
-    weights = llama_decoder_weights(model)  # checks the header before the slow tokenizer
-    tokenizer = tokenizer_from_gguf(model)
+    architecture = registry.gguf_architecture(model)
+    assert architecture.gguf_weights is not None and architecture.gguf_tokenizer is not None
+    weights = architecture.gguf_weights(model)  # checks the header before the slow tokenizer
+    tokenizer = architecture.gguf_tokenizer(model)
     meta = model.metadata
     eos = meta.get("tokenizer.ggml.eos_token_id")
     ends = {int(eos)} if eos is not None else set()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.convert.decoder_weights import DecoderWeights, LayerWeights
+from litecomplete.models.spec import Activation, DecoderWeights, LayerWeights, Norm, Positions
 from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX
 
 NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
@@ -97,7 +97,7 @@ def make_fast_decoder(
             self.blocks = [self.block(i, layer) for i, layer in enumerate(weights.layers)]
             self.output_split: tuple[np.ndarray, np.ndarray, Any] | None = None
             channels = (outliers or {}).get((spec.num_layers, "output"))
-            if channels is not None and spec.norm == "rms":
+            if channels is not None and spec.norm is Norm.RMS:
                 table = weights.output_kernel
                 table = weights.token_embedding if table is None else table  # (vocab, hidden)
                 mask = np.ones(spec.hidden_dim, np.float32)
@@ -128,7 +128,7 @@ def make_fast_decoder(
         # ------------------------------------------------------------ pieces
 
         def norm(self, x: Any, scale: Any, bias: Any, scale_first: bool = False) -> Any:
-            if spec.norm == "rms":
+            if spec.norm is Norm.RMS:
                 ms = tf.reduce_mean(tf.square(x), axis=-1, keepdims=True)
                 if scale_first:  # the product's last factor is not a constant (see forward)
                     return x * scale * tf.math.rsqrt(ms + spec.norm_epsilon)
@@ -158,7 +158,7 @@ def make_fast_decoder(
             q, k, v = tf.split(
                 qkv, [heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], axis=-1
             )
-            if spec.positions == "rope":  # rotate q and k by their absolute positions
+            if spec.positions is Positions.ROPE:  # rotate q and k by their absolute positions
                 q = tf.reshape(self.rope(tf.reshape(q, [t, heads, head_dim]), positions), [t, -1])
                 k = tf.reshape(
                     self.rope(tf.reshape(k, [t, kv_heads, head_dim]), positions), [t, -1]
@@ -202,7 +202,7 @@ def make_fast_decoder(
 
         def mlp(self, x: Any, w: dict[str, Any]) -> Any:
             up = self.dense(x, w, "up_kernel", w["up_bias"], "up_proj")
-            if spec.activation == "silu_glu":
+            if spec.activation is Activation.SILU_GLU:
                 hidden = tf.nn.silu(self.dense(x, w, "gate_kernel", None, "gate_proj")) * up
             else:
                 hidden = tf.nn.gelu(up, approximate=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from litecomplete.convert.decoder_weights import DecoderWeights
+from litecomplete.models.spec import Activation, DecoderWeights, Norm, Positions
 
 # record(layer, projection, inputs): projection is "qkv", "out", "gate_up" or "down";
 # inputs is float[T, in_features]. The output projection's input is recorded as layer
@@ -36,7 +36,7 @@ def forward_logits(
         return 0.0 if a is None else a.astype(dtype)
 
     def norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        if spec.norm == "rms":
+        if spec.norm is Norm.RMS:
             return x / np.sqrt((x * x).mean(-1, keepdims=True) + spec.norm_epsilon) * cast(scale)
         x = x - x.mean(-1, keepdims=True)
         x = x / np.sqrt((x * x).mean(-1, keepdims=True) + spec.norm_epsilon)
@@ -63,7 +63,7 @@ def forward_logits(
         qkv = a @ cast(layer.qkv_kernel) + cast(layer.qkv_bias)
         q, k, v = np.split(qkv, [heads * dh, (heads + kv_heads) * dh], -1)
         q, k, v = q.reshape(t, heads, dh), k.reshape(t, kv_heads, dh), v.reshape(t, kv_heads, dh)
-        if spec.positions == "rope":
+        if spec.positions is Positions.ROPE:
             q, k = rope(q), rope(k)
         # query head h reads KV head h // group
         k, v = np.repeat(k, heads // kv_heads, 1), np.repeat(v, heads // kv_heads, 1)
@@ -76,7 +76,7 @@ def forward_logits(
         m = norm(x, layer.mlp_norm_scale, layer.mlp_norm_bias)
         note(i, "gate_up", m)
         up = m @ cast(layer.up_kernel) + cast(layer.up_bias)
-        if spec.activation == "silu_glu":
+        if spec.activation is Activation.SILU_GLU:
             gate = m @ cast(layer.gate_kernel)
             hidden = gate / (1 + np.exp(-gate)) * up
         else:

@@ -32,18 +32,14 @@ from litecomplete.inspect.manifest import (
     MAX_VOCABULARY,
     int_in_range,
 )
-from litecomplete.models.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
+from litecomplete.models import registry
 from litecomplete.models.embedded import gguf_model_path
+from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
 
 if TYPE_CHECKING:
     import keras_hub
 
 DEFAULT_SEQUENCE_LENGTH = 256
-SUPPORTED_BACKBONES = (
-    "keras_hub>GPT2Backbone",
-    "keras_hub>Llama3Backbone",
-    "keras_hub>LlamaBackbone",
-)
 WEIGHTS_FILES = ("model.weights.h5", "model.weights.json")  # whole, or sharded
 # Backbone sizes a preset may declare (far above any model that fits in memory here).
 BACKBONE_SIZE_LIMITS = {
@@ -101,9 +97,10 @@ def _check_preset_directory(path: Path) -> None:
         registered = json.loads(config_file.read_text("utf-8")).get("registered_name")
     except (OSError, ValueError, AttributeError) as e:
         raise PresetDirectoryError(f"{config_file} is not valid JSON: {e}") from None
-    if registered not in SUPPORTED_BACKBONES:
+    supported = [f"keras_hub>{name}" for name in registry.backbone_names()]
+    if registered not in supported:
         raise UnsupportedArchitectureError(
-            f"{path} holds a {registered!r} model; supported: {', '.join(SUPPORTED_BACKBONES)}"
+            f"{path} holds a {registered!r} model; supported: {', '.join(supported)}"
         )
     for name, keys in (("config.json", ()), ("task.json", ("config", "backbone"))):
         _check_backbone_sizes(path / name, keys)
@@ -175,7 +172,7 @@ def load_causal_lm(
         return build_builtin_causal_lm(BUILTIN_CONFIGS[spec], sequence_length, seed)
     gguf = gguf_model_path(spec)
     if gguf is not None:
-        from litecomplete.models.llama.gguf_import import causal_lm_from_gguf
+        from litecomplete.models.gguf.importer import causal_lm_from_gguf
 
         return causal_lm_from_gguf(gguf, sequence_length)
 

@@ -22,7 +22,7 @@ from litecomplete.errors import ConversionError
 from litecomplete.quantize.modes import QuantMode
 
 if TYPE_CHECKING:
-    from litecomplete.convert.decoder_weights import DecoderWeights
+    from litecomplete.models.spec import DecoderWeights
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from litecomplete.models.gpt2_vocab import gpt2_vocab_files
+from litecomplete.models.gpt2.vocab import gpt2_vocab_files
 
 
 @cache

@@ -1,7 +1,7 @@
-"""Import a Llama-family GGUF file into a KerasHub ``Llama3CausalLM``, or a preset directory.
+"""A Llama-family GGUF file as a KerasHub ``Llama3CausalLM``.
 
-Tensors are dequantized to float32 (``gguf_reader``) and llama.cpp's Q/K row
-permutation is undone (``gguf_weights``), which gives the Hugging Face layout that
+Tensors are dequantized to float32 (``models.gguf.reader``) and llama.cpp's Q/K row
+permutation is undone (``llama.gguf_weights``), which gives the Hugging Face layout that
 KerasHub's Llama layers take. The tokenizer is rebuilt from the file's metadata
 (``GgufBpeTokenizer``): same vocabulary, merges, special tokens and pre-tokenizer,
 so its ids are llama.cpp's.
@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from litecomplete.atomic import atomic_directory
-from litecomplete.errors import GgufFileError, PresetDirectoryError
-from litecomplete.models.gguf_tokenizer import CONTROL_TOKEN_TYPES, gguf_vocabulary
+from litecomplete.errors import GgufFileError
+from litecomplete.models.gguf.tokenizer import CONTROL_TOKEN_TYPES, gguf_vocabulary
+from litecomplete.models.llama.gguf_weights import llama_decoder_weights
+from litecomplete.models.spec import DecoderWeights
 
 if TYPE_CHECKING:
     import keras_hub
 
-    from litecomplete.convert.decoder_weights import DecoderWeights
-    from litecomplete.models.gguf_reader import GgufFile
+    from litecomplete.models.gguf.reader import GgufFile
 
 
 def gguf_tokenizer(model: GgufFile) -> Any:
@@ -115,36 +115,19 @@ def llama_causal_lm(
     return keras_hub.models.Llama3CausalLM(backbone, preprocessor=preprocessor)
 
 
-def causal_lm_from_gguf(
-    path: str | Path, sequence_length: int = 256
+def llama_causal_lm_from_gguf(
+    model: GgufFile, sequence_length: int = 256
 ) -> keras_hub.models.Llama3CausalLM:
     """Build the KerasHub model of a Llama-family GGUF file."""
-    from litecomplete.convert.gguf_weights import llama_decoder_weights
-    from litecomplete.models.gguf_reader import read_gguf
-
-    model = read_gguf(path)
     tokenizer = gguf_tokenizer(model)
     add_bos = bool(model.metadata.get("tokenizer.ggml.add_bos_token", False))
     return llama_causal_lm(llama_decoder_weights(model), tokenizer, add_bos, sequence_length)
 
 
-def import_gguf(path: str | Path, out_dir: str | Path, sequence_length: int = 256) -> Path:
-    """Write the GGUF model at ``path`` as a KerasHub preset directory ``out_dir``.
-
-    The directory appears whole or not at all; an existing non-empty one is refused.
-    """
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise PresetDirectoryError(
-            f"{out} already exists and is not an empty directory; choose a new --out"
-        )
-    if not out.parent.is_dir():
-        raise PresetDirectoryError(f"the folder {out.parent} for --out does not exist")
-    causal_lm = causal_lm_from_gguf(path, sequence_length)
-    with atomic_directory(out) as scratch:
-        causal_lm.save_to_preset(str(scratch))
-        _record_tied_embeddings(scratch, causal_lm.backbone.tie_word_embeddings)
-    return out
+def save_llama_preset(causal_lm: Any, directory: Path) -> None:
+    """``save_to_preset``, with the tied-embedding flag KerasHub leaves out written back."""
+    causal_lm.save_to_preset(str(directory))
+    _record_tied_embeddings(directory, causal_lm.backbone.tie_word_embeddings)
 
 
 def _record_tied_embeddings(preset: Path, tied: bool) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import keras
 from keras_hub.models import Llama3Tokenizer
 
-from litecomplete.models.gguf_tokenizer import PRE_TOKENIZERS, hf_pre_tokenizer
+from litecomplete.models.gguf.tokenizer import PRE_TOKENIZERS, hf_pre_tokenizer
 
 # Marks a cut between pieces inside the graph, then is dropped: a Unicode noncharacter.
 _CUT = "\ufdd0"

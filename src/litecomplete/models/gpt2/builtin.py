@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from litecomplete.models.gpt2_vocab import VOCABULARY_SIZE
+from litecomplete.models.gpt2.vocab import VOCABULARY_SIZE
 
 if TYPE_CHECKING:
     import keras_hub
@@ -56,7 +56,7 @@ def build_builtin_causal_lm(
     import keras
     import keras_hub
 
-    from litecomplete.models.gpt2_vocab import gpt2_vocab_files
+    from litecomplete.models.gpt2.vocab import gpt2_vocab_files
 
     files = gpt2_vocab_files()
     tokenizer = keras_hub.models.GPT2Tokenizer(

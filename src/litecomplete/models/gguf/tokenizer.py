@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litecomplete.errors import GgufFileError
-from litecomplete.models.gguf_reader import GgufFile
+from litecomplete.models.gguf.reader import GgufFile
 
 CONTROL_TOKEN_TYPES = (3, 4)  # llama.cpp: CONTROL, USER_DEFINED
 

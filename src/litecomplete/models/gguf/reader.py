@@ -1,7 +1,8 @@
 """Read a GGUF file (llama.cpp's format): metadata, and tensors dequantized to float32.
 
-Only the architectures and tensor types named here are accepted; anything else is
-refused with a message that names it. Used by the GGUF importer.
+Only the tensor types named here are accepted; anything else is refused with a
+message that names it. Which architectures a file may hold is the registry's
+business (``models.registry.gguf_architecture``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from litecomplete.errors import GgufFileError, UnsupportedArchitectureError
+from litecomplete.errors import GgufFileError
 
 GGUF_MAGIC = b"GGUF"
-SUPPORTED_ARCHITECTURES = ("llama",)
 # Tensor types we dequantize (names as in gguf.GGMLQuantizationType).
 SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1")
 
@@ -80,11 +80,6 @@ def read_gguf(path: str | Path) -> GgufFile:
         ) from None
     metadata = {key: _field_value(f) for key, f in reader.fields.items()}
     architecture = str(metadata.get("general.architecture") or "")
-    if architecture not in SUPPORTED_ARCHITECTURES:
-        raise UnsupportedArchitectureError(
-            f"{path} holds a {architecture or 'unnamed'!r} model; "
-            f"import-gguf supports: {', '.join(SUPPORTED_ARCHITECTURES)}"
-        )
     tensors = {t.name: t for t in reader.tensors}
     types = {name: t.tensor_type.name for name, t in tensors.items()}
     unsupported = sorted({kind for kind in types.values() if kind not in SUPPORTED_TYPES})

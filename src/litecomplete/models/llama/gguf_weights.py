@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from litecomplete.convert.decoder_weights import DecoderSpec, DecoderWeights, LayerWeights
 from litecomplete.errors import GgufFileError
-from litecomplete.models.gguf_reader import GgufFile
+from litecomplete.models.gguf.reader import GgufFile
+from litecomplete.models.spec import (
+    Activation,
+    DecoderSpec,
+    DecoderWeights,
+    LayerWeights,
+    Norm,
+    Positions,
+)
 
 
 def _unpermute(w: np.ndarray, heads: int) -> np.ndarray:
@@ -131,9 +138,9 @@ def llama_spec(model: GgufFile) -> DecoderSpec:
         vocabulary_size=vocab,
         max_positions=_header_int(model, "context_length"),
         norm_epsilon=_header_float(model, "attention.layer_norm_rms_epsilon"),
-        norm="rms",
-        activation="silu_glu",
-        positions="rope",
+        norm=Norm.RMS,
+        activation=Activation.SILU_GLU,
+        positions=Positions.ROPE,
         rope_theta=_header_float(model, "rope.freq_base", 10000.0),
     )
 

@@ -1,0 +1,62 @@
+"""What a model family gives litecomplete: one ``Architecture`` per ``models/<arch>/``.
+
+A family maps its KerasHub backbone (and, where llama.cpp has it, its GGUF tensors)
+onto the architecture-neutral ``DecoderWeights`` of ``models.spec``; everything
+downstream (the fast graph, quantization, the NumPy reference, the GGUF writer's
+shell) works from those. ``models.registry`` dispatches to the families.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from litecomplete.models.spec import DecoderSpec, DecoderWeights
+
+if TYPE_CHECKING:
+    from litecomplete.models.gguf.reader import GgufFile
+    from litecomplete.models.gguf.writer import GgufType
+
+
+class GgufTensorWriter(Protocol):
+    """Queue a family's metadata, tokenizer and tensors on a ``gguf.GGUFWriter``."""
+
+    def __call__(
+        self, writer: Any, weights: DecoderWeights, tokenizer: Any, kind: GgufType, add_bos: bool
+    ) -> None: ...
+
+
+def save_keras_preset(causal_lm: Any, directory: Path) -> None:
+    """KerasHub's own ``save_to_preset``: what a family needs unless it says otherwise."""
+    causal_lm.save_to_preset(str(directory))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One model family.
+
+    Attributes:
+        name: ``DecoderSpec.architecture``, and llama.cpp's ``general.architecture``.
+        backbones: KerasHub backbone class names this family maps.
+        keras_spec: a backbone's shapes (cheap: reads its config, not its weights).
+        keras_weights: a KerasHub causal LM's weights.
+        fake_spec: a tiny config of the family's shapes, for tests.
+        gguf_weights: a GGUF file's weights (None: the family is not imported from GGUF).
+        gguf_tokenizer: a GGUF file's tokenizer as a ``tokenizers.Tokenizer``.
+        gguf_causal_lm: a GGUF file as a KerasHub causal LM (``sequence_length`` packing).
+        write_gguf: queues the family on a GGUF writer (None: no GGUF export).
+        save_preset: writes a causal LM as a KerasHub preset directory.
+    """
+
+    name: str
+    backbones: tuple[str, ...]
+    keras_spec: Callable[[Any], DecoderSpec]
+    keras_weights: Callable[[Any], DecoderWeights]
+    fake_spec: Callable[[], DecoderSpec]
+    gguf_weights: Callable[[GgufFile], DecoderWeights] | None = None
+    gguf_tokenizer: Callable[[GgufFile], Any] | None = None
+    gguf_causal_lm: Callable[[GgufFile, int], Any] | None = None
+    write_gguf: GgufTensorWriter | None = None
+    save_preset: Callable[[Any, Path], None] = save_keras_preset

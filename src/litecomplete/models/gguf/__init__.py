@@ -1,0 +1,1 @@
+"""GGUF (llama.cpp's format): reading, the tokenizer in its metadata, writing."""

@@ -1,0 +1,102 @@
+"""Architecture-neutral decoder shapes and weights (NumPy only: no TensorFlow, no Keras).
+
+The fast format, the GGUF writer and the NumPy reference forward are written from
+plain arrays rather than Keras layers, so one graph builder serves every
+decoder-only family. Each family (``models/<arch>/``) maps its layers onto
+``DecoderSpec``, ``LayerWeights`` and ``DecoderWeights`` here; ``checked_array``
+names every tensor it rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from litecomplete.choices import Choice
+
+
+class Norm(Choice):
+    """The normalization in front of attention, the MLP and the output layer."""
+
+    __choice__ = "norm"
+    LAYER = "layer"  # LayerNorm, scale and bias (GPT-2)
+    RMS = "rms"  # RMSNorm, scale only (Llama)
+
+
+class Activation(Choice):
+    """The MLP's shape and nonlinearity."""
+
+    __choice__ = "activation"
+    GELU_TANH = "gelu_tanh"  # up, GELU (tanh approximation), down (GPT-2)
+    SILU_GLU = "silu_glu"  # SiLU(gate) * up, down (Llama's SwiGLU)
+
+
+class Positions(Choice):
+    """How a token's position enters the model."""
+
+    __choice__ = "positions"
+    LEARNED = "learned"  # a learned embedding added to the token's (GPT-2)
+    ROPE = "rope"  # rotary: q and k rotated by the position, rotate-half form (Llama)
+
+
+@dataclass(frozen=True)
+class DecoderSpec:
+    """Shapes and choices of a decoder-only transformer.
+
+    ``architecture`` is the registry's name of the family (``models.registry``).
+    """
+
+    architecture: str
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    hidden_dim: int
+    intermediate_dim: int
+    vocabulary_size: int
+    max_positions: int
+    norm_epsilon: float
+    norm: Norm = Norm.LAYER
+    activation: Activation = Activation.GELU_TANH
+    positions: Positions = Positions.LEARNED
+    rope_theta: float = 10000.0
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """One block, pre-norm. Kernels are [in, out] float32."""
+
+    attn_norm_scale: np.ndarray  # (hidden,)
+    attn_norm_bias: np.ndarray | None  # (hidden,)
+    qkv_kernel: np.ndarray  # (hidden, (heads + 2 * kv_heads) * head_dim)
+    qkv_bias: np.ndarray | None  # ((heads + 2 * kv_heads) * head_dim,)
+    out_kernel: np.ndarray  # (heads * head_dim, hidden)
+    out_bias: np.ndarray | None  # (hidden,)
+    mlp_norm_scale: np.ndarray
+    mlp_norm_bias: np.ndarray | None
+    up_kernel: np.ndarray  # (hidden, intermediate)
+    up_bias: np.ndarray | None
+    down_kernel: np.ndarray  # (intermediate, hidden)
+    down_bias: np.ndarray | None
+    gate_kernel: np.ndarray | None = None  # (hidden, intermediate), gated MLPs only
+
+
+@dataclass(frozen=True)
+class DecoderWeights:
+    spec: DecoderSpec
+    token_embedding: np.ndarray  # (vocab, hidden); also the output projection (tied)
+    position_embedding: np.ndarray | None  # (max_positions, hidden)
+    layers: list[LayerWeights]
+    final_norm_scale: np.ndarray
+    final_norm_bias: np.ndarray | None
+    output_kernel: np.ndarray | None = None  # (vocab, hidden) when not tied to the embedding
+
+
+def checked_array(variable: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """``variable`` as float32 of exactly ``shape``; a ValueError names ``name`` otherwise."""
+    value = np.asarray(variable, dtype=np.float32)
+    if value.shape != shape:
+        raise ValueError(f"{name}: shape {value.shape}, expected {shape}")
+    return value
