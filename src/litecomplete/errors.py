@@ -46,6 +46,14 @@ class PromptError(LitecompleteError):
     """A prompt is empty or not valid UTF-8."""
 
 
+class ProfanePromptError(LitecompleteError):
+    """The prompt contains a word the profanity filter blocks."""
+
+
+class ModelNotFoundError(LitecompleteError):
+    """A model id names no usable model of the server (unknown, or its file is unusable)."""
+
+
 class ConfigError(LitecompleteError):
     """An option value is out of range or not one of the allowed choices."""
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from litecomplete.errors import LitecompleteError
+from litecomplete.errors import ProfanePromptError
 from litecomplete.runtime.app_model import AppModel
 from litecomplete.runtime.context import newest_words
 from litecomplete.runtime.fast_model import FastModel
@@ -27,12 +27,7 @@ from litecomplete.safety import ProfanityFilter
 
 RETRIES = 3
 RETRY_TEMPERATURE = 0.8
-CONTENT_FILTER = "content_filter"
 PROFANE_PROMPT_MESSAGE = "Mind your language! The text contains words the profanity filter blocks."
-
-
-class ProfanePromptError(LitecompleteError):
-    """The prompt contains a word the profanity filter blocks."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +42,7 @@ class SuggestRequest:
 class Choice:
     index: int
     text: str
-    finish_reason: str  # "stop", "length" or "content_filter"
+    finish_reason: FinishReason
     tokens: int
 
 
@@ -63,11 +58,7 @@ class Delta:
 
     index: int
     text: str
-    finish_reason: str | None = None
-
-
-def _reason(reason: FinishReason | None) -> str:
-    return "stop" if reason in (None, FinishReason.STOP) else "length"
+    finish_reason: FinishReason | None = None
 
 
 def _attempt_config(config: GenerationConfig, index: int, attempt: int) -> GenerationConfig:
@@ -109,10 +100,10 @@ class Suggester:
         """One unchecked suggestion (as choice 0) and the prompt tokens it was made from."""
         if isinstance(self.model, FastModel):
             result = self.model.complete(prompt, config)
-            reason = _reason(result.finish_reason)
-            return Choice(0, result.text, reason, len(result.token_ids)), result.prompt_tokens
+            choice = Choice(0, result.text, result.finish_reason, len(result.token_ids))
+            return choice, result.prompt_tokens
         text = self.model.complete(prompt)  # the app graph samples on its own
-        return Choice(0, text, "stop", len(text.split())), len(prompt.split())
+        return Choice(0, text, FinishReason.STOP, len(text.split())), len(prompt.split())
 
     def _choice(self, prompt: str, config: GenerationConfig, index: int) -> tuple[Choice, int]:
         """Choice ``index``: the first clean one of 1 + RETRIES attempts, else empty."""
@@ -121,7 +112,7 @@ class Suggester:
             choice, prompt_tokens = self._generate(prompt, _attempt_config(config, index, attempt))
             if not self.profanity.is_profane(choice.text):
                 return replace(choice, index=index), prompt_tokens
-        return Choice(index, "", CONTENT_FILTER, 0), prompt_tokens
+        return Choice(index, "", FinishReason.CONTENT_FILTER, 0), prompt_tokens
 
     def complete(self, request: SuggestRequest) -> Suggestions:
         """``request.n`` checked suggestions."""
@@ -143,11 +134,11 @@ class Suggester:
         for attempt in range(1 + RETRIES):
             sent = ""  # text already streamed
             text = ""  # text generated
-            reason: str | None = None
+            reason: FinishReason | None = None
             for piece in self.model.stream(prompt, _attempt_config(config, index, attempt)):
                 text += piece.text
                 if piece.finish_reason is not None:
-                    reason = _reason(piece.finish_reason)
+                    reason = piece.finish_reason
                     ready = text
                 else:
                     match = _WORD_END.match(text, len(sent))
@@ -156,12 +147,12 @@ class Suggester:
                     continue
                 if self.profanity.is_profane(ready):
                     if sent:  # part of it is out: end the stream at the clean part
-                        yield Delta(index, "", CONTENT_FILTER)
+                        yield Delta(index, "", FinishReason.CONTENT_FILTER)
                         return
                     break  # nothing sent yet: try again
                 yield Delta(index, ready[len(sent) :])
                 sent = ready
             else:
-                yield Delta(index, "", reason or "stop")
+                yield Delta(index, "", reason or FinishReason.STOP)
                 return
-        yield Delta(index, "", CONTENT_FILTER)
+        yield Delta(index, "", FinishReason.CONTENT_FILTER)

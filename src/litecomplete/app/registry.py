@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from litecomplete.contract import ModelFormat
-from litecomplete.errors import LitecompleteError, ModelFileError
+from litecomplete.errors import LitecompleteError, ModelFileError, ModelNotFoundError
 from litecomplete.inspect.contracts import check_contract
 from litecomplete.inspect.model_info import read_model_info
 from litecomplete.runtime.app_model import AppModel
@@ -100,21 +100,21 @@ class ModelRegistry:
         return [e for e in self.entries() if e.format is not None]
 
     def entry(self, model_id: str) -> ModelEntry:
-        """The usable model ``model_id``; KeyError (naming it) if there is none."""
+        """The usable model ``model_id``; ModelNotFoundError (naming it) if there is none."""
         if model_id == DEFAULT_MODEL_ID and self.default_path is not None:
             if self.default_path.is_file():
                 entry = _entry(model_id, self.default_path)
                 if entry.format is not None:
                     return entry
-            raise KeyError(f"the default model is not available ({self.default_path})")
+            raise ModelNotFoundError(f"the default model is not available ({self.default_path})")
         if not _ID.fullmatch(model_id) or self.models_dir is None:
-            raise KeyError(f"unknown model {model_id!r}")
+            raise ModelNotFoundError(f"unknown model {model_id!r}")
         path = self.models_dir / f"{model_id}.tflite"
         if not path.is_file():
-            raise KeyError(f"unknown model {model_id!r}")
+            raise ModelNotFoundError(f"unknown model {model_id!r}")
         entry = _entry(model_id, path)
         if entry.format is None:
-            raise KeyError(f"model {model_id!r} cannot be used: {entry.problem}")
+            raise ModelNotFoundError(f"model {model_id!r} cannot be used: {entry.problem}")
         return entry
 
     def lock(self, model_id: str) -> threading.Lock:

@@ -9,7 +9,7 @@ unknown fields are ignored as OpenAI's server does.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -100,6 +100,3 @@ def error_payload(
     code: str | None = None,
 ) -> dict[str, Any]:
     return {"error": ErrorBody(message=message, type=kind, param=param, code=code).model_dump()}
-
-
-FinishReason = Literal["stop", "length", "content_filter"]

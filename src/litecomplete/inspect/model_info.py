@@ -171,130 +171,166 @@ def _metadata_text(model: Any, index: int, name: str) -> str:
         raise ValueError(f"metadata {name!r} is not UTF-8 text (byte {e.start})") from None
 
 
+@dataclass
+class _OpCounts:
+    """What the operators of a file's subgraphs add up to (``ModelInfo``'s fields)."""
+
+    builtin_ops: Counter[str] = field(default_factory=Counter)
+    flex_ops: Counter[str] = field(default_factory=Counter)
+    custom_ops: Counter[str] = field(default_factory=Counter)
+    weights: Counter[str] = field(default_factory=Counter)
+    quantized_ops: Counter[str] = field(default_factory=Counter)
+    float_ops: Counter[str] = field(default_factory=Counter)
+
+    def count_custom(self, custom: str) -> None:
+        (self.flex_ops if custom.startswith("Flex") else self.custom_ops)[custom] += 1
+
+
+class _Reader:
+    """A parsed flatbuffer and the schema's names for its enums."""
+
+    def __init__(self, data: bytes | mmap.mmap) -> None:
+        from ai_edge_litert import schema_py_generated as schema
+
+        self.dtype_names = _enum_names(schema.TensorType)
+        op_names = _enum_names(schema.BuiltinOperator)
+        root = int.from_bytes(data[:4], "little")
+        if not 8 <= root < len(data):
+            raise ValueError(f"root table offset {root} lies outside the file")
+        self.model = model = schema.Model.GetRootAs(data, 0)
+        if model.Version() != SCHEMA_VERSION:
+            raise ValueError(f"schema version {model.Version()}, expected {SCHEMA_VERSION}")
+        if model.SubgraphsLength() == 0:
+            raise ValueError("no subgraphs")
+        self.op_codes = []  # (builtin name, custom code) by operator code index
+        for i in range(model.OperatorCodesLength()):
+            code = model.OperatorCodes(i)
+            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            self.op_codes.append((op_names.get(builtin, str(builtin)), _str(code.CustomCode())))
+
+    def dtype(self, tensor: Any) -> str:
+        return self.dtype_names.get(tensor.Type(), "?")
+
+    def buffer_size(self, index: int) -> int:
+        if index <= 0 or index >= self.model.BuffersLength():
+            return 0
+        buffer = self.model.Buffers(index)
+        return int(buffer.Size()) if buffer.Size() > 1 else int(buffer.DataLength())
+
+    def op_counts(self, ops: bool) -> _OpCounts:
+        """Every subgraph's operators and weights; without ``ops``, Flex and custom ops
+        from the table of operator codes only."""
+        counts = _OpCounts()
+        if not ops:
+            for name, custom in self.op_codes:
+                if name == "CUSTOM":
+                    counts.count_custom(custom)
+            return counts
+        counted_buffers: set[int] = set()  # subgraphs of a while loop share weight buffers
+        for g in range(self.model.SubgraphsLength()):
+            graph = self.model.Subgraphs(g)
+            const = self._count_weights(graph, counts, counted_buffers)
+            for o in range(graph.OperatorsLength()):
+                self._count_op(graph, graph.Operators(o), const, counts)
+        return counts
+
+    def _count_weights(self, graph: Any, counts: _OpCounts, counted: set[int]) -> set[int]:
+        """Add ``graph``'s constant tensors' bytes (each buffer once); their indices."""
+        const = set()
+        for t in range(graph.TensorsLength()):
+            tensor = graph.Tensors(t)
+            size = self.buffer_size(tensor.Buffer())
+            if size:
+                const.add(t)
+                if tensor.Buffer() not in counted:
+                    counted.add(tensor.Buffer())
+                    counts.weights[self.dtype(tensor)] += size
+        return const
+
+    def _count_op(self, graph: Any, op: Any, const: set[int], counts: _OpCounts) -> None:
+        name, custom = self.op_codes[op.OpcodeIndex()]
+        if name == "CUSTOM":
+            counts.count_custom(custom)
+            return
+        counts.builtin_ops[name] += 1
+        activations = (
+            [
+                self.dtype(graph.Tensors(int(t)))
+                for t in op.InputsAsNumpy().tolist() + op.OutputsAsNumpy().tolist()
+                if t >= 0 and int(t) not in const
+            ]
+            if op.InputsLength()
+            else []
+        )
+        if name in ARITHMETIC_OPS and any(d in ("INT8", "INT16") for d in activations):
+            counts.quantized_ops[name] += 1
+        elif "FLOAT32" in activations:
+            counts.float_ops[name] += 1
+
+    def signatures(self) -> dict[str, SignatureInfo]:
+        found = {}
+        for s in range(self.model.SignatureDefsLength()):
+            sig = self.model.SignatureDefs(s)
+            graph = self.model.Subgraphs(sig.SubgraphIndex())
+            key = _str(sig.SignatureKey())
+            found[key] = SignatureInfo(
+                key=key,
+                subgraph_index=sig.SubgraphIndex(),
+                inputs=self._tensors(graph, sig.InputsLength(), sig.Inputs),
+                outputs=self._tensors(graph, sig.OutputsLength(), sig.Outputs),
+            )
+        return found
+
+    def _tensors(self, graph: Any, n: int, get: Any) -> dict[str, TensorInfo]:
+        out = {}
+        for i in range(n):
+            entry = get(i)
+            tensor = graph.Tensors(entry.TensorIndex())
+            name = _str(entry.Name())
+            out[name] = TensorInfo(name, self.dtype(tensor), _shape(tensor))
+        return out
+
+    def metadata(self) -> tuple[dict[str, Any], str | None, str | None]:
+        """The manifest, the tokenizer JSON and the converter's minimum runtime version."""
+        model = self.model
+        manifest: dict[str, Any] = {}
+        tokenizer_json = None
+        min_runtime = None
+        for m in range(model.MetadataLength()):
+            entry = model.Metadata(m)
+            name = _str(entry.Name())
+            if name == MIN_RUNTIME_METADATA_NAME and min_runtime is None:
+                # The converter fills the first entry; a quantizing pass may add an empty one.
+                min_runtime = _runtime_version(model, entry.Buffer())
+            if name == TOKENIZER_METADATA_NAME:
+                tokenizer_json = _metadata_text(model, entry.Buffer(), name)
+            elif name == MANIFEST_METADATA_NAME:
+                manifest = json.loads(_metadata_text(model, entry.Buffer(), name))
+                if not isinstance(manifest, dict):
+                    raise ValueError(
+                        f"metadata {name!r} is {type(manifest).__name__}, not a JSON object"
+                    )
+        return manifest, tokenizer_json, min_runtime
+
+
 def parse_model_bytes(data: bytes | mmap.mmap, ops: bool = True) -> ModelInfo:
     """Parse a TFLite flatbuffer in memory or mapped (exceptions are not wrapped).
 
     ``ops=False``: op counts, weights and activation types are left empty, and
     Flex and custom ops are read from the file's table of operator codes.
     """
-    from ai_edge_litert import schema_py_generated as schema
-
-    dtype_names = _enum_names(schema.TensorType)
-    op_names = _enum_names(schema.BuiltinOperator)
-    root = int.from_bytes(data[:4], "little")
-    if not 8 <= root < len(data):
-        raise ValueError(f"root table offset {root} lies outside the file")
-    model = schema.Model.GetRootAs(data, 0)
-    if model.Version() != SCHEMA_VERSION:
-        raise ValueError(f"schema version {model.Version()}, expected {SCHEMA_VERSION}")
-    if model.SubgraphsLength() == 0:
-        raise ValueError("no subgraphs")
-
-    def buffer_size(index: int) -> int:
-        if index <= 0 or index >= model.BuffersLength():
-            return 0
-        buffer = model.Buffers(index)
-        return int(buffer.Size()) if buffer.Size() > 1 else int(buffer.DataLength())
-
-    op_codes = []
-    builtin_ops: Counter[str] = Counter()
-    flex_ops: Counter[str] = Counter()
-    custom_ops: Counter[str] = Counter()
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        op_codes.append((op_names.get(builtin, str(builtin)), _str(code.CustomCode())))
-    if not ops:
-        for name, custom in op_codes:
-            if name == "CUSTOM":
-                (flex_ops if custom.startswith("Flex") else custom_ops)[custom] += 1
-
-    weights: Counter[str] = Counter()
-    counted_buffers: set[int] = set()  # subgraphs of a while loop share weight buffers
-    quantized_ops: Counter[str] = Counter()
-    float_ops: Counter[str] = Counter()
-    for g in range(model.SubgraphsLength() if ops else 0):
-        graph = model.Subgraphs(g)
-        const = set()
-        for t in range(graph.TensorsLength()):
-            tensor = graph.Tensors(t)
-            size = buffer_size(tensor.Buffer())
-            if size:
-                const.add(t)
-                if tensor.Buffer() not in counted_buffers:
-                    counted_buffers.add(tensor.Buffer())
-                    weights[dtype_names.get(tensor.Type(), "?")] += size
-        for o in range(graph.OperatorsLength()):
-            op = graph.Operators(o)
-            name, custom = op_codes[op.OpcodeIndex()]
-            if name == "CUSTOM":
-                (flex_ops if custom.startswith("Flex") else custom_ops)[custom] += 1
-                continue
-            builtin_ops[name] += 1
-            activations = (
-                [
-                    dtype_names.get(graph.Tensors(int(t)).Type(), "?")
-                    for t in op.InputsAsNumpy().tolist() + op.OutputsAsNumpy().tolist()
-                    if t >= 0 and int(t) not in const
-                ]
-                if op.InputsLength()
-                else []
-            )
-            if name in ARITHMETIC_OPS and any(d in ("INT8", "INT16") for d in activations):
-                quantized_ops[name] += 1
-            elif "FLOAT32" in activations:
-                float_ops[name] += 1
-
-    signatures = {}
-    for s in range(model.SignatureDefsLength()):
-        sig = model.SignatureDefs(s)
-        graph = model.Subgraphs(sig.SubgraphIndex())
-
-        def tensors(n: int, get: Any, graph: Any = graph) -> dict[str, TensorInfo]:
-            out = {}
-            for i in range(n):
-                entry = get(i)
-                tensor = graph.Tensors(entry.TensorIndex())
-                name = _str(entry.Name())
-                out[name] = TensorInfo(name, dtype_names.get(tensor.Type(), "?"), _shape(tensor))
-            return out
-
-        key = _str(sig.SignatureKey())
-        signatures[key] = SignatureInfo(
-            key=key,
-            subgraph_index=sig.SubgraphIndex(),
-            inputs=tensors(sig.InputsLength(), sig.Inputs),
-            outputs=tensors(sig.OutputsLength(), sig.Outputs),
-        )
-
-    manifest: dict[str, Any] = {}
-    tokenizer_json = None
-    min_runtime = None
-    for m in range(model.MetadataLength()):
-        entry = model.Metadata(m)
-        name = _str(entry.Name())
-        if name == MIN_RUNTIME_METADATA_NAME and min_runtime is None:
-            # The converter fills the first entry; a quantizing pass may add an empty one.
-            min_runtime = _runtime_version(model, entry.Buffer())
-        if name in (MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAME):
-            raw = _metadata_text(model, entry.Buffer(), name)
-            if name == MANIFEST_METADATA_NAME:
-                manifest = json.loads(raw)
-                if not isinstance(manifest, dict):
-                    raise ValueError(
-                        f"metadata {name!r} is {type(manifest).__name__}, not a JSON object"
-                    )
-            else:
-                tokenizer_json = raw
+    reader = _Reader(data)
+    counts = reader.op_counts(ops)
+    manifest, tokenizer_json, min_runtime = reader.metadata()
     return ModelInfo(
         size_bytes=len(data),
-        signatures=signatures,
-        builtin_ops=builtin_ops,
-        flex_ops=flex_ops,
-        custom_ops=custom_ops,
-        weight_bytes_by_dtype=weights,
-        quantized_activation_ops=quantized_ops,
-        float_activation_ops=float_ops,
+        signatures=reader.signatures(),
+        builtin_ops=counts.builtin_ops,
+        flex_ops=counts.flex_ops,
+        custom_ops=counts.custom_ops,
+        weight_bytes_by_dtype=counts.weights,
+        quantized_activation_ops=counts.quantized_ops,
+        float_activation_ops=counts.float_ops,
         manifest=manifest,
         tokenizer_json=tokenizer_json,
         min_runtime_version=min_runtime,

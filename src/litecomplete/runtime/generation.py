@@ -11,9 +11,17 @@ from litecomplete.runtime.speculative import Speculation
 
 
 class FinishReason(StrEnum):
+    """Why a completion ended."""
+
     STOP = "stop"  # end token or a stop string
     LENGTH = "length"  # max_new_tokens reached
     CACHE_FULL = "cache_full"  # the KV cache has no room for another token
+    CONTENT_FILTER = "content_filter"  # the profanity filter withheld the text (the app)
+
+    @property
+    def openai(self) -> str:
+        """The reason as OpenAI's completions API names it: a full cache is ``length``."""
+        return FinishReason.LENGTH.value if self is FinishReason.CACHE_FULL else self.value
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,31 @@ def llama_spec(model: GgufFile) -> DecoderSpec:
             f"{model.path}: the embedding has {vocab} rows, but the header says vocab_size "
             f"{declared!r} and the tokenizer has {count} tokens"
         )
+    spec = DecoderSpec(
+        architecture="llama",
+        num_layers=layers,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        hidden_dim=hidden,
+        intermediate_dim=intermediate,
+        vocabulary_size=vocab,
+        max_positions=_header_int(model, "context_length"),
+        norm_epsilon=_header_float(model, "attention.layer_norm_rms_epsilon"),
+        norm=Norm.RMS,
+        activation=Activation.SILU_GLU,
+        positions=Positions.ROPE,
+        rope_theta=_header_float(model, "rope.freq_base", 10000.0),
+    )
+    _check_shapes(model, spec)
+    return spec
+
+
+def _check_shapes(model: GgufFile, spec: DecoderSpec) -> None:
+    """Every tensor the header's sizes imply is there, of that shape, and no more blocks."""
+    hidden, vocab, intermediate = spec.hidden_dim, spec.vocabulary_size, spec.intermediate_dim
+    heads, kv_heads, head_dim = spec.num_heads, spec.num_kv_heads, spec.head_dim
+    layers = spec.num_layers
     expected: dict[str, tuple[int, ...]] = {
         "token_embd.weight": (vocab, hidden),
         "output_norm.weight": (hidden,),
@@ -127,22 +152,6 @@ def llama_spec(model: GgufFile) -> DecoderSpec:
         raise GgufFileError(
             f"{model.path}: block_count is {layers}, but the file holds more blocks"
         )
-    return DecoderSpec(
-        architecture="llama",
-        num_layers=layers,
-        num_heads=heads,
-        num_kv_heads=kv_heads,
-        head_dim=head_dim,
-        hidden_dim=hidden,
-        intermediate_dim=intermediate,
-        vocabulary_size=vocab,
-        max_positions=_header_int(model, "context_length"),
-        norm_epsilon=_header_float(model, "attention.layer_norm_rms_epsilon"),
-        norm=Norm.RMS,
-        activation=Activation.SILU_GLU,
-        positions=Positions.ROPE,
-        rope_theta=_header_float(model, "rope.freq_base", 10000.0),
-    )
 
 
 def llama_decoder_weights(model: GgufFile) -> DecoderWeights:
