@@ -25,7 +25,23 @@ large negative number, so a runtime zero-fills the caches before first use.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
 from litecomplete.choices import Choice
+from litecomplete.models.spec import (
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_LAYERS,
+    MAX_LENGTH_LIMIT,
+    MAX_VOCABULARY,
+    Activation,
+    DecoderSpec,
+    Norm,
+    Positions,
+    int_in_range,
+)
 
 
 class ModelFormat(Choice):
@@ -83,3 +99,159 @@ def v_cache_name(layer: int) -> str:
 MANIFEST_METADATA_NAME = "litecomplete_manifest"
 # Key of the tokenizer (Hugging Face ``tokenizer.json``) stored beside the manifest.
 TOKENIZER_METADATA_NAME = "litecomplete_tokenizer"
+
+
+# A manifest comes from the file, so it may lie: a layer count of 1e308 must not drive
+# a loop, a start token past the vocabulary must not reach the graph's GATHER. Each
+# field is checked for its type and a range no real model leaves (``models.spec``'s
+# bounds on shapes, and these).
+MAX_BUCKETS = 64
+# A verify signature returns every row's logits: T x vocabulary floats per call.
+MAX_VERIFY_LENGTH = 64
+
+
+def _int_problem(where: dict[str, Any], key: str, low: int, high: int, label: str) -> str | None:
+    if key not in where:
+        return f"{label} is missing"
+    if not int_in_range(where[key], low, high):
+        return f"{label} is {where[key]!r}, expected an integer from {low} to {high}"
+    return None
+
+
+def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
+    """Reasons the fields of ``manifest`` cannot describe a fast-format model; empty if none.
+
+    Checks types and ranges only; whether they match the graph's tensors is the
+    contract check's job.
+    """
+    decoder = manifest.get("decoder")
+    if not isinstance(decoder, dict):
+        return [f"decoder is {decoder!r}, expected an object"]
+    problems = [
+        _int_problem(manifest, "max_length", 1, MAX_LENGTH_LIMIT, "max_length"),
+        _int_problem(decoder, "num_layers", 1, MAX_LAYERS, "decoder.num_layers"),
+        _int_problem(decoder, "num_kv_heads", 1, MAX_HEADS, "decoder.num_kv_heads"),
+        _int_problem(decoder, "head_dim", 1, MAX_HEAD_DIM, "decoder.head_dim"),
+        _int_problem(decoder, "vocabulary_size", 1, MAX_VOCABULARY, "decoder.vocabulary_size"),
+    ]
+    found = [p for p in problems if p]
+    if found:
+        return found
+    max_length, vocab = manifest["max_length"], decoder["vocabulary_size"]
+    buckets = manifest.get("buckets")
+    if (
+        not isinstance(buckets, list)
+        or not 1 <= len(buckets) <= MAX_BUCKETS
+        or not all(int_in_range(b, 1, max_length) for b in buckets)
+    ):
+        found.append(
+            f"buckets is {buckets!r}, expected a list of 1 to {MAX_BUCKETS} lengths "
+            f"from 1 to max_length ({max_length})"
+        )
+    verify = manifest.get("verify", [])  # optional: files without it do not speculate
+    if (
+        not isinstance(verify, list)
+        or len(verify) > MAX_BUCKETS
+        or not all(int_in_range(t, 2, min(max_length, MAX_VERIFY_LENGTH)) for t in verify)
+    ):
+        found.append(
+            f"verify is {verify!r}, expected a list of up to {MAX_BUCKETS} lengths from 2 "
+            f"to {min(max_length, MAX_VERIFY_LENGTH)}"
+        )
+    token = _int_problem(manifest, "end_token_id", 0, vocab - 1, "end_token_id")
+    if token:
+        found.append(token)
+    end_ids = manifest.get("end_token_ids", [])
+    if not isinstance(end_ids, list) or not all(int_in_range(t, 0, vocab - 1) for t in end_ids):
+        found.append(f"end_token_ids is {end_ids!r}, expected token ids below {vocab}")
+    outliers = manifest.get("outlier_channels", 0)  # int8: input channels kept in float
+    if not int_in_range(outliers, 0, MAX_HEAD_DIM * MAX_HEADS):
+        found.append(f"outlier_channels is {outliers!r}, expected a count of channels")
+    start = manifest.get("start_token_id")
+    if start is not None and not int_in_range(start, 0, vocab - 1):
+        found.append(f"start_token_id is {start!r}, expected null or a token id below {vocab}")
+    return found
+
+
+def _decoder_spec(fields: dict[str, Any]) -> DecoderSpec:
+    """The manifest's ``decoder`` object as a ``DecoderSpec``; ValueError names a bad field."""
+    names = {f.name for f in dataclasses.fields(DecoderSpec)}
+    unknown = sorted(set(fields) - names)
+    if unknown:
+        raise ValueError(f"decoder has unknown fields {unknown}")
+    try:
+        spec = DecoderSpec(**fields)
+    except TypeError as e:  # a required field is missing
+        raise ValueError(f"decoder: {e}") from None
+    return dataclasses.replace(
+        spec,
+        norm=Norm.parse(str(spec.norm)),
+        activation=Activation.parse(str(spec.activation)),
+        positions=Positions.parse(str(spec.positions)),
+    )
+
+
+@dataclass(frozen=True)
+class FastManifest:
+    """What a fast-format file says of itself (metadata ``litecomplete_manifest``).
+
+    ``from_json`` validates what it reads (``fast_manifest_problems``); ``to_json``
+    writes the same fields back, ``end_token_id`` included for older readers.
+    """
+
+    decoder: DecoderSpec
+    quantization: str
+    max_length: int
+    buckets: tuple[int, ...]
+    verify: tuple[int, ...]
+    end_token_ids: tuple[int, ...]
+    start_token_id: int | None
+    # How many input channels a matmul keeps out of its integer part, at most (int8, int4).
+    outlier_channels: int | None = None
+    contract_version: int = FAST_CONTRACT_VERSION
+
+    @property
+    def architecture(self) -> str:
+        return self.decoder.architecture
+
+    @property
+    def end_token_id(self) -> int:
+        return self.end_token_ids[0]
+
+    def to_json(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "format": ModelFormat.FAST.value,
+            "contract_version": self.contract_version,
+            "architecture": self.architecture,
+            "quantization": self.quantization,
+            "max_length": self.max_length,
+            "buckets": list(self.buckets),
+            "verify": list(self.verify),
+            "end_token_id": self.end_token_id,
+            "end_token_ids": list(self.end_token_ids),
+            "start_token_id": self.start_token_id,
+            "decoder": dataclasses.asdict(self.decoder),
+            "tokenizer": TOKENIZER_METADATA_NAME,
+        }
+        if self.outlier_channels is not None:
+            fields["outlier_channels"] = self.outlier_channels
+        return fields
+
+    @classmethod
+    def from_json(cls, fields: dict[str, Any]) -> FastManifest:
+        """A checked manifest; ValueError lists every problem found."""
+        problems = fast_manifest_problems(fields)
+        if problems:
+            raise ValueError("; ".join(problems))
+        end_ids = tuple(fields.get("end_token_ids") or [fields["end_token_id"]])
+        return cls(
+            decoder=_decoder_spec(fields["decoder"]),
+            quantization=str(fields.get("quantization", "none")),
+            max_length=fields["max_length"],
+            buckets=tuple(sorted(fields["buckets"])),
+            verify=tuple(sorted(fields.get("verify", []))),
+            end_token_ids=end_ids,
+            start_token_id=fields.get("start_token_id"),
+            outlier_channels=fields.get("outlier_channels"),
+            contract_version=int(fields.get("contract_version", 1)),
+        )

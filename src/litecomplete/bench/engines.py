@@ -34,7 +34,7 @@ class LitecompleteEngine:
         from litecomplete.runtime.speculative import Speculation
 
         self.model = FastModel.load(path, num_threads=threads, weights_cache_dir=weights_cache_dir)
-        self.variant = self.model.manifest["quantization"]
+        self.variant = self.model.manifest.quantization
         self.max_length = self.model.max_length
         self.speculation = Speculation()  # what suggest() drafts with
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from litecomplete import contract as c
+from litecomplete.contract import MAX_VERIFY_LENGTH, fast_manifest_problems
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -29,7 +30,6 @@ from litecomplete.convert.tokenizer_export import (
     hf_tokenizer_json,
 )
 from litecomplete.errors import ConfigError, ConversionError
-from litecomplete.inspect.manifest import MAX_VERIFY_LENGTH, fast_manifest_problems
 from litecomplete.models import registry
 from litecomplete.models.spec import DecoderWeights
 from litecomplete.quantize.calibration import calibration_passages
@@ -211,23 +211,16 @@ def fast_tflite_bytes(
     return data
 
 
-def fast_manifest(source: FastSource, config: FastExportConfig) -> dict[str, Any]:
-    return {
-        "format": c.ModelFormat.FAST.value,
-        "contract_version": c.FAST_CONTRACT_VERSION,
-        "architecture": source.weights.spec.architecture,
-        "quantization": config.quant.value,
-        "max_length": config.max_length,
-        "buckets": list(config.buckets),
-        "verify": list(config.verify),
-        "end_token_id": source.end_token_ids[0],
-        "end_token_ids": list(source.end_token_ids),
-        "start_token_id": source.start_token_id,
-        "decoder": asdict(source.weights.spec),
-        "tokenizer": c.TOKENIZER_METADATA_NAME,
-    } | (
-        # How many input channels a matmul keeps out of its integer part, at most.
-        {"outlier_channels": SPLITS[config.quant][0]} if config.quant in SPLITS else {}
+def fast_manifest(source: FastSource, config: FastExportConfig) -> c.FastManifest:
+    return c.FastManifest(
+        decoder=source.weights.spec,
+        quantization=config.quant.value,
+        max_length=config.max_length,
+        buckets=config.buckets,
+        verify=config.verify,
+        end_token_ids=source.end_token_ids,
+        start_token_id=source.start_token_id,
+        outlier_channels=SPLITS[config.quant][0] if config.quant in SPLITS else None,
     )
 
 
@@ -244,7 +237,7 @@ def fast_file_bytes(
 ) -> bytes:
     """The whole fast-format file: the graph with its manifest and tokenizer, each weight
     stored once. ``last_stage`` names the step after conversion for ``on_stage``."""
-    fields = fast_manifest(source, config)
+    fields = fast_manifest(source, config).to_json()
     problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
     if problems:
         raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")

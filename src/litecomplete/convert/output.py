@@ -16,7 +16,7 @@ from litecomplete.convert.flatbuffer_edit import (
     share_requantized_tables,
     write_model_object,
 )
-from litecomplete.convert.manifest import add_metadata_entries
+from litecomplete.convert.metadata import add_metadata_entries
 from litecomplete.convert.tflite_compat import strip_flex_default_attrs
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.inspect.model_info import ModelInfo, parse_model_bytes

@@ -6,7 +6,7 @@ from typing import Any
 
 from litecomplete import contract as c
 from litecomplete.contract import ModelFormat
-from litecomplete.inspect.manifest import fast_manifest_problems
+from litecomplete.errors import ConfigError
 from litecomplete.inspect.model_info import ModelInfo, SignatureInfo, TensorInfo, version_tuple
 
 
@@ -99,9 +99,10 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
             f"written for fast contract {manifest.get('contract_version', 1)}; this "
             f"litecomplete runs contract {c.FAST_CONTRACT_VERSION}: convert the model again"
         ]
-    malformed = fast_manifest_problems(manifest)
-    if malformed:
-        return [f"manifest is malformed: {'; '.join(malformed)}"]
+    try:
+        c.FastManifest.from_json(manifest)
+    except (ValueError, ConfigError) as e:
+        return [f"manifest is malformed: {e}"]
     problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
     listed = [("bucket", c.prefill_signature(b), b, False) for b in manifest["buckets"]]
     listed += [

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from litecomplete.models.spec import (
-    Activation,
-    DecoderSpec,
-    DecoderWeights,
-    LayerWeights,
-    Norm,
-    Positions,
-)
+from litecomplete.models import spec as decoder
+from litecomplete.models.spec import DecoderSpec, DecoderWeights, LayerWeights
 
 
 def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
@@ -20,7 +14,7 @@ def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
     rng = np.random.default_rng(seed)
     d, f = spec.hidden_dim, spec.intermediate_dim
     qkv_width = (spec.num_heads + 2 * spec.num_kv_heads) * spec.head_dim
-    biased = spec.norm is Norm.LAYER  # LayerNorm families carry biases everywhere
+    biased = spec.norm is decoder.Norm.LAYER  # LayerNorm families carry biases everywhere
 
     def normal(*shape: int, scale: float = 0.5) -> np.ndarray:
         return (rng.standard_normal(shape) * scale / np.sqrt(shape[0])).astype(np.float32)
@@ -40,7 +34,7 @@ def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
             "up_kernel": normal(d, f),
             "down_kernel": normal(f, d),
         }
-        gate = normal(d, f) if spec.activation is Activation.SILU_GLU else None
+        gate = normal(d, f) if spec.activation is decoder.Activation.SILU_GLU else None
         return LayerWeights(
             **weights,
             attn_norm_bias=bias(d),
@@ -57,7 +51,7 @@ def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
     final_scale = norm()
     positions = (
         (0.1 * rng.standard_normal((spec.max_positions, d))).astype(np.float32)
-        if spec.positions is Positions.LEARNED
+        if spec.positions is decoder.Positions.LEARNED
         else None
     )
     return DecoderWeights(

@@ -25,16 +25,16 @@ from litecomplete.errors import (
     PresetDirectoryError,
     UnsupportedArchitectureError,
 )
-from litecomplete.inspect.manifest import (
+from litecomplete.models import registry
+from litecomplete.models.embedded import gguf_model_path
+from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
+from litecomplete.models.spec import (
     MAX_HEADS,
     MAX_LAYERS,
     MAX_LENGTH_LIMIT,
     MAX_VOCABULARY,
     int_in_range,
 )
-from litecomplete.models import registry
-from litecomplete.models.embedded import gguf_model_path
-from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
 
 if TYPE_CHECKING:
     import keras_hub

@@ -16,6 +16,20 @@ import numpy as np
 
 from litecomplete.choices import Choice
 
+# Far above any model that fits in memory here; they bound loops and shapes that a
+# file or a preset's config declares (``contract.fast_manifest_problems``,
+# ``models.loader``).
+MAX_LENGTH_LIMIT = 1 << 20
+MAX_LAYERS = 1024
+MAX_HEADS = 1024
+MAX_HEAD_DIM = 4096
+MAX_VOCABULARY = 1 << 22
+
+
+def int_in_range(value: Any, low: int, high: int) -> bool:
+    """Whether ``value`` is an integer (not a bool) from ``low`` to ``high``."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
 
 class Norm(Choice):
     """The normalization in front of attention, the MLP and the output layer."""

@@ -81,14 +81,14 @@ def plan_chunks(n: int, buckets: tuple[int, ...]) -> list[int]:
     return sorted(best[n][1], reverse=True) if n else []
 
 
-def shares_packed_weights(manifest: dict[str, Any]) -> bool:
+def shares_packed_weights(manifest: c.FastManifest) -> bool:
     """Whether one packed copy of the weights can serve every signature.
 
     Not with static int8 activations (see ``CompiledGraphs``): ``int8`` files written
     before that mode kept outlier channels in float (no ``outlier_channels`` in the
     manifest) had them.
     """
-    return manifest.get("quantization") != "int8" or "outlier_channels" in manifest
+    return manifest.quantization != "int8" or manifest.outlier_channels is not None
 
 
 @dataclass
@@ -106,26 +106,31 @@ class _Prepared:
 class FastModel:
     """A loaded fast-format model; one generation at a time."""
 
-    def __init__(self, path: Path, info: ModelInfo, tokenizer: Any, graphs: CompiledGraphs) -> None:
+    def __init__(
+        self,
+        path: Path,
+        info: ModelInfo,
+        manifest: c.FastManifest,
+        tokenizer: Any,
+        graphs: CompiledGraphs,
+    ) -> None:
         self.path = path
         # The tokenizer holds its JSON parsed: the text (MBs for a large vocabulary) goes.
         self.info = replace(info, tokenizer_json=None)
-        self.manifest = info.manifest
+        self.manifest = manifest
         self.tokenizer = tokenizer
         self._unspellable = unspellable_characters(tokenizer)
         self._graphs = graphs
-        self.max_length = int(self.manifest["max_length"])
-        self.buckets = sorted(int(b) for b in self.manifest["buckets"])
-        self.end_token_id = int(self.manifest["end_token_id"])
-        self.end_token_ids = frozenset(
-            int(t) for t in self.manifest.get("end_token_ids", [self.end_token_id])
-        )
-        self.start_token_id = self.manifest.get("start_token_id")
-        self.num_layers = int(self.manifest["decoder"]["num_layers"])
-        self.vocabulary_size = int(self.manifest["decoder"]["vocabulary_size"])
+        self.max_length = manifest.max_length
+        self.buckets = list(manifest.buckets)
+        self.end_token_id = manifest.end_token_id
+        self.end_token_ids = frozenset(manifest.end_token_ids)
+        self.start_token_id = manifest.start_token_id
+        self.num_layers = manifest.decoder.num_layers
+        self.vocabulary_size = manifest.decoder.vocabulary_size
         self._cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
         # Signatures that return every row's logits, for checking drafts (speculative).
-        self.verify_lengths = sorted(int(t) for t in self.manifest.get("verify", []))
+        self.verify_lengths = list(manifest.verify)
         # What feeds a prompt chunk of each length: a prefill bucket, else a verify
         # signature (its last row's logits are what a prefill gives).
         self._chunk_signatures = {t: c.verify_signature(t) for t in self.verify_lengths} | {
@@ -159,16 +164,15 @@ class FastModel:
             tokenizer = shared_tokenizer(info.tokenizer_json or "")
         except Exception as e:
             raise ModelFileError(f"{path} carries a tokenizer that does not load: {e}") from None
-        buckets = sorted(int(b) for b in info.manifest["buckets"])
-        verify = sorted(int(t) for t in info.manifest.get("verify", []))
+        manifest = c.FastManifest.from_json(info.manifest)  # checked by the contract
         keys = [
             c.DECODE_SIGNATURE,
-            *(c.prefill_signature(b) for b in buckets),
-            *(c.verify_signature(t) for t in verify),
+            *(c.prefill_signature(b) for b in manifest.buckets),
+            *(c.verify_signature(t) for t in manifest.verify),
         ]
-        share = shares_packed_weights(info.manifest)
+        share = shares_packed_weights(manifest)
         graphs = CompiledGraphs(path, keys, num_threads, share, weights_cache_dir)
-        return cls(path, info, tokenizer, graphs)
+        return cls(path, info, manifest, tokenizer, graphs)
 
     @property
     def weights_cache(self) -> Path | None:
@@ -488,6 +492,14 @@ class FastModel:
             self._draft_models[key] = draft
         return self._draft_models[key]
 
+    def _prepare(
+        self, prompt: str | bytes, config: GenerationConfig
+    ) -> tuple[Drafter | None, _Prepared]:
+        """The prompt fed (its cached prefix reused), and the drafter that feeds with it."""
+        drafter = self._drafter(config.speculation)
+        ids = self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+        return drafter, self._feed(ids, drafter, config.max_new_tokens)
+
     def stream(
         self, prompt: str | bytes, config: GenerationConfig | None = None
     ) -> Iterator[Piece]:
@@ -497,12 +509,7 @@ class FastModel:
             PromptError: empty prompt or invalid UTF-8 (before anything runs).
         """
         config = config or GenerationConfig()
-        drafter = self._drafter(config.speculation)
-        prepared = self._feed(
-            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens),
-            drafter,
-            config.max_new_tokens,
-        )
+        drafter, prepared = self._prepare(prompt, config)
         return self._continue(prepared, config, TokenSampler(config.sampling), drafter)
 
     def complete_n(
@@ -515,12 +522,7 @@ class FastModel:
         if n < 1:
             raise ConfigError(f"n must be at least 1, got {n}")
         config = config or GenerationConfig()
-        drafter = self._drafter(config.speculation)
-        prepared = self._feed(
-            self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens),
-            drafter,
-            config.max_new_tokens,
-        )
+        drafter, prepared = self._prepare(prompt, config)
         results = []
         for i in range(n):
             sampling = config.sampling

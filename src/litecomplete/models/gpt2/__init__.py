@@ -8,31 +8,15 @@ this package does not import Keras.
 from __future__ import annotations
 
 from litecomplete.models.architecture import Architecture
-from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS, BuiltinConfig
+from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS
 from litecomplete.models.gpt2.gguf_export import write_gpt2_gguf
-from litecomplete.models.gpt2.keras import GPT2_NORM_EPSILON, gpt2_decoder_weights, gpt2_spec
+from litecomplete.models.gpt2.keras import gpt2_decoder_weights, gpt2_spec
 from litecomplete.models.spec import DecoderSpec
 
 
-def builtin_spec(config: BuiltinConfig) -> DecoderSpec:
-    """The shapes of a built-in config."""
-    return DecoderSpec(
-        architecture="gpt2",
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        num_kv_heads=config.num_heads,
-        head_dim=config.hidden_dim // config.num_heads,
-        hidden_dim=config.hidden_dim,
-        intermediate_dim=config.intermediate_dim,
-        vocabulary_size=config.vocabulary_size,
-        max_positions=config.max_sequence_length,
-        norm_epsilon=GPT2_NORM_EPSILON,
-    )
-
-
 def fake_spec() -> DecoderSpec:
-    """The ``tiny`` built-in config's shapes."""
-    return builtin_spec(BUILTIN_CONFIGS["tiny"])
+    """The ``tiny`` built-in config's shapes (a config names its sizes as a backbone does)."""
+    return gpt2_spec(BUILTIN_CONFIGS["tiny"])
 
 
 ARCHITECTURE = Architecture(

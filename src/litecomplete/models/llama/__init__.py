@@ -13,31 +13,22 @@ from litecomplete.models.gguf.tokenizer import tokenizer_from_gguf
 from litecomplete.models.llama.gguf_export import write_llama_gguf
 from litecomplete.models.llama.gguf_import import llama_causal_lm_from_gguf, save_llama_preset
 from litecomplete.models.llama.gguf_weights import llama_decoder_weights
-from litecomplete.models.llama.keras import (
-    LLAMA_MAX_POSITIONS,
-    llama_keras_decoder_weights,
-    llama_spec_of_backbone,
-)
-from litecomplete.models.spec import Activation, DecoderSpec, Norm, Positions
+from litecomplete.models.llama.keras import llama_keras_decoder_weights, llama_spec_of_backbone
+from litecomplete.models.llama.shapes import llama_spec
+from litecomplete.models.spec import DecoderSpec
 
 
 def fake_spec() -> DecoderSpec:
     """A tiny Llama with SmolLM2's vocabulary: 2 layers, width 64, 4 heads sharing 2 KV
     heads (so grouped attention is exercised), RoPE base 100,000."""
-    return DecoderSpec(
-        architecture="llama",
+    return llama_spec(
         num_layers=2,
         num_heads=4,
         num_kv_heads=2,
-        head_dim=16,
         hidden_dim=64,
         intermediate_dim=128,
         vocabulary_size=49152,
-        max_positions=LLAMA_MAX_POSITIONS,
         norm_epsilon=1e-5,
-        norm=Norm.RMS,
-        activation=Activation.SILU_GLU,
-        positions=Positions.ROPE,
         rope_theta=100000.0,
     )
 

@@ -12,14 +12,8 @@ import numpy as np
 
 from litecomplete.errors import GgufFileError
 from litecomplete.models.gguf.reader import GgufFile
-from litecomplete.models.spec import (
-    Activation,
-    DecoderSpec,
-    DecoderWeights,
-    LayerWeights,
-    Norm,
-    Positions,
-)
+from litecomplete.models.llama.shapes import llama_spec
+from litecomplete.models.spec import DecoderSpec, DecoderWeights, LayerWeights
 
 
 def _unpermute(w: np.ndarray, heads: int) -> np.ndarray:
@@ -53,7 +47,7 @@ def _header_float(model: GgufFile, key: str, default: float | None = None) -> fl
     return float(value)
 
 
-def llama_spec(model: GgufFile) -> DecoderSpec:
+def gguf_llama_spec(model: GgufFile) -> DecoderSpec:
     """The shapes a ``llama`` GGUF file declares, checked against its tensors.
 
     A header can lie (a layer count, a head count that does not divide the width);
@@ -95,21 +89,16 @@ def llama_spec(model: GgufFile) -> DecoderSpec:
             f"{model.path}: the embedding has {vocab} rows, but the header says vocab_size "
             f"{declared!r} and the tokenizer has {count} tokens"
         )
-    spec = DecoderSpec(
-        architecture="llama",
+    spec = llama_spec(
         num_layers=layers,
         num_heads=heads,
         num_kv_heads=kv_heads,
-        head_dim=head_dim,
         hidden_dim=hidden,
         intermediate_dim=intermediate,
         vocabulary_size=vocab,
-        max_positions=_header_int(model, "context_length"),
         norm_epsilon=_header_float(model, "attention.layer_norm_rms_epsilon"),
-        norm=Norm.RMS,
-        activation=Activation.SILU_GLU,
-        positions=Positions.ROPE,
         rope_theta=_header_float(model, "rope.freq_base", 10000.0),
+        max_positions=_header_int(model, "context_length"),
     )
     _check_shapes(model, spec)
     return spec
@@ -156,7 +145,7 @@ def _check_shapes(model: GgufFile, spec: DecoderSpec) -> None:
 
 def llama_decoder_weights(model: GgufFile) -> DecoderWeights:
     """The weights and shapes of a ``llama`` GGUF file, kernels as [in, out] float32."""
-    spec = llama_spec(model)
+    spec = gguf_llama_spec(model)
     heads, kv_heads = spec.num_heads, spec.num_kv_heads
     embedding = model.tensor("token_embd.weight")  # (vocab, hidden)
     layers = []

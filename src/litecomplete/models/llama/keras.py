@@ -7,39 +7,22 @@ from typing import Any
 import numpy as np
 
 from litecomplete.errors import UnsupportedArchitectureError
-from litecomplete.models.spec import (
-    Activation,
-    DecoderSpec,
-    DecoderWeights,
-    LayerWeights,
-    Norm,
-    Positions,
-    checked_array,
-)
-
-# A KerasHub Llama config does not record the context the model was trained for, and
-# RoPE has no position table to bound it; SmolLM2 and Llama 2-3 models train on 4-8K.
-LLAMA_MAX_POSITIONS = 8192
+from litecomplete.models.llama.shapes import llama_spec
+from litecomplete.models.spec import DecoderSpec, DecoderWeights, LayerWeights, checked_array
 
 
 def llama_spec_of_backbone(backbone: Any) -> DecoderSpec:
     """The shapes of a KerasHub Llama backbone; RoPE scaling is refused."""
     if backbone.rope_position_scaling_factor != 1.0 or backbone.rope_frequency_adjustment_factor:
         raise UnsupportedArchitectureError("the fast format does not support RoPE scaling yet")
-    return DecoderSpec(
-        architecture="llama",
+    return llama_spec(
         num_layers=backbone.num_layers,
         num_heads=backbone.num_query_heads,
         num_kv_heads=backbone.num_key_value_heads,
-        head_dim=backbone.hidden_dim // backbone.num_query_heads,
         hidden_dim=backbone.hidden_dim,
         intermediate_dim=backbone.intermediate_dim,
         vocabulary_size=backbone.vocabulary_size,
-        max_positions=LLAMA_MAX_POSITIONS,
         norm_epsilon=float(backbone.layer_norm_epsilon),
-        norm=Norm.RMS,
-        activation=Activation.SILU_GLU,
-        positions=Positions.ROPE,
         rope_theta=float(backbone.rope_max_wavelength),
     )
 
