@@ -49,10 +49,10 @@ def app_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _convert(tiny_lm: Any, out: Path, **config: Any) -> Path:
-    from litecomplete.convert import ExportConfig
+    from litecomplete.convert import AppExportConfig
     from litecomplete.convert.app_export import convert_app_model
 
-    convert_app_model(tiny_lm, ExportConfig(max_length=TINY_MAX_LENGTH, **config), out)
+    convert_app_model(tiny_lm, AppExportConfig(max_length=TINY_MAX_LENGTH, **config), out)
     return out
 
 
@@ -77,7 +77,7 @@ def app_models(tiny_lm: Any, app_model_dir: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def convert_tiny(tiny_lm: Any, app_model_dir: Path) -> Any:
-    """Convert ``tiny`` with extra ExportConfig fields: ``convert_tiny(name, **config)``."""
+    """Convert ``tiny`` with extra AppExportConfig fields: ``convert_tiny(name, **config)``."""
 
     def convert(name: str, **config: Any) -> Path:
         return _convert(tiny_lm, app_model_dir / f"{name}.tflite", **config)
@@ -147,7 +147,7 @@ def tiny_llama(tiny_llama_gguf: Path) -> Any:
 @pytest.fixture(scope="session")
 def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Greedy app-format models of the tiny Llama in every mode the app format takes."""
-    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.convert import AppExportConfig, Sampler
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
@@ -155,7 +155,7 @@ def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) 
     paths = {}
     for mode in APP_QUANT_MODES:
         paths[mode.value] = out / f"tiny-llama-{mode.value}.tflite"
-        config = ExportConfig(
+        config = AppExportConfig(
             max_length=TINY_LLAMA_MAX_LENGTH,
             context_length=TINY_LLAMA_MAX_LENGTH // 2,
             sampler=Sampler.GREEDY,

@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from litecomplete import interrupts
 from litecomplete.commands import COMMANDS
+from litecomplete.commands.common import HelpFormatter
 from litecomplete.errors import LitecompleteError
 from litecomplete.supervise import (
     is_memory_error,
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.NAME,
             help=command.HELP,
             description=f"{command.HELP}\n\nexample:\n  {command.EXAMPLE}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=HelpFormatter,
         )
         command.add_arguments(p)
         p.set_defaults(func=command.run)

@@ -43,7 +43,8 @@ class ModelRunError(LitecompleteError):
 
 
 class PromptError(LitecompleteError):
-    """A prompt is empty or not valid UTF-8."""
+    """A prompt the model cannot take: empty or not UTF-8 text, or token ids outside the
+    vocabulary or longer than the cache."""
 
 
 class ProfanePromptError(LitecompleteError):
@@ -64,3 +65,7 @@ class ConversionError(LitecompleteError):
 
 class GgufFileError(LitecompleteError):
     """A GGUF file is missing, not GGUF, truncated, or holds what cannot be imported."""
+
+
+class BenchmarkError(LitecompleteError):
+    """A benchmark's engine failed to load or run the model (its process said why)."""

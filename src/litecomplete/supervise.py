@@ -6,11 +6,14 @@ then no ``finally`` runs: the temporary SavedModel, the converter's log and
 TensorFlow's generated files stay in TMPDIR, and a ``.part`` file beside the
 output. So the CLI runs such a command as a child with a temporary directory of
 its own, and the parent, which holds no model, reports how the child ended in
-one line and removes what it left.
+one line and removes what it left (``run_supervised``). A step of a longer job
+(one conversion of a report, one engine of a benchmark) runs the same way and
+answers in JSON (``json_from_child``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -21,6 +24,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
+
+from litecomplete.errors import LitecompleteError
 
 WORKER_ENV = "LITECOMPLETE_WORKER"  # set in the child: run the command itself
 REPORTED_FILE = ".reported"  # in the child's TMPDIR: it has reported its failure
@@ -148,3 +154,15 @@ def run_supervised(command: str, argv: Sequence[str], out: Path | None) -> int:
             file=sys.stderr,
         )
     return 128 + signum
+
+
+def json_from_child(
+    argv: Sequence[str], what: str, error: type[LitecompleteError], stdin: str | None = None
+) -> Any:
+    """Run ``python <argv>`` fed ``stdin``; the JSON it prints. ``error`` (naming
+    ``what`` and the child's last line on stderr) if it fails."""
+    proc = subprocess.run([sys.executable, *argv], input=stdin, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise error(f"{what} failed (exit {proc.returncode}): {tail}")
+    return json.loads(proc.stdout)

@@ -163,8 +163,8 @@ def test_profane_suggestions_are_retried_then_filtered(registry: Any) -> None:
     """A filter that blocks every suggestion: 1 + RETRIES attempts, then nothing."""
     from fastapi.testclient import TestClient
 
-    from litecomplete.app.engine import RETRIES
     from litecomplete.app.server import create_app
+    from litecomplete.app.suggester import RETRIES
 
     checked: list[str] = []
 

@@ -7,13 +7,8 @@ import numpy as np
 import pytest
 
 from litecomplete.bench.engines import LitecompleteEngine
-from litecomplete.bench.fast_bench import (
-    EngineResult,
-    FastBenchConfig,
-    Stat,
-    measure,
-    pair_ratios,
-)
+from litecomplete.bench.fast_bench import EngineResult, FastBenchConfig, Stat, measure
+from litecomplete.bench.fast_report import pair_ratios
 from litecomplete.errors import ConfigError
 
 SMALL = FastBenchConfig(prompt_lengths=(4, 16), decode_tokens=8, repetitions=2)
@@ -83,7 +78,8 @@ def test_typing_sessions_report_speculation_beside_plain_decoding(
     fast_models: dict[str, Path],
 ) -> None:
     from litecomplete.bench.app_bench import machine_fields
-    from litecomplete.bench.fast_bench import format_fast_report, measure_sessions
+    from litecomplete.bench.fast_bench import measure_sessions
+    from litecomplete.bench.fast_report import format_fast_report
 
     config = FastBenchConfig(
         sessions=2, typed_tokens=3, session_context=16, session_suggestion_tokens=8

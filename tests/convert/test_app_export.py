@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from litecomplete.contract import STRING_TENSOR_HEADER_BYTES, ModelFormat
-from litecomplete.convert import ExportConfig, Sampler
+from litecomplete.convert import AppExportConfig, Sampler
 from litecomplete.errors import ConfigError, PromptError
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.inspect.contracts import runs_on_app_runtime
@@ -61,7 +61,7 @@ def test_int8_names_the_ops_left_in_float(tiny_lm: Any, tmp_path: Path) -> None:
 
     result = convert_app_model(
         tiny_lm,
-        ExportConfig(max_length=8, quant=QuantMode.INT8, calibration_samples=2),
+        AppExportConfig(max_length=8, quant=QuantMode.INT8, calibration_samples=2),
         tmp_path / "int8.tflite",
     )
     assert result.info.quantized_activation_ops["FULLY_CONNECTED"] > 0
@@ -163,7 +163,7 @@ def test_max_length_beyond_the_models_positions(tiny_lm: Any, tmp_path: Path) ->
 
     out = tmp_path / "too_long.tflite"
     with pytest.raises(ConfigError, match="exceeds the model's 1024 positions"):
-        convert_app_model(tiny_lm, ExportConfig(max_length=2048), out)
+        convert_app_model(tiny_lm, AppExportConfig(max_length=2048), out)
     assert not out.exists()
 
 
@@ -181,7 +181,7 @@ def test_max_length_beyond_the_models_positions(tiny_lm: Any, tmp_path: Path) ->
 )
 def test_invalid_export_config(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        ExportConfig(**fields)
+        AppExportConfig(**fields)
 
 
 def test_unknown_modes_list_the_valid_ones() -> None:

@@ -50,7 +50,7 @@ def test_new_file_gets_the_mode_open_would_give(tmp_path: Path) -> None:
 def test_converter_failure_writes_nothing(
     tiny_lm: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from litecomplete.convert import ExportConfig, app_export
+    from litecomplete.convert import AppExportConfig, app_export
     from litecomplete.errors import ConversionError
 
     def failing(*_: Any, **__: Any) -> bytes:
@@ -59,7 +59,7 @@ def test_converter_failure_writes_nothing(
     monkeypatch.setattr(app_export, "app_tflite_bytes", failing)
     out = tmp_path / "model.tflite"
     with pytest.raises(ConversionError):
-        app_export.convert_app_model(tiny_lm, ExportConfig(max_length=8), out)
+        app_export.convert_app_model(tiny_lm, AppExportConfig(max_length=8), out)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from litecomplete.errors import ConfigError, ModelFileError
+from litecomplete.errors import ConfigError, ModelFileError, PromptError
 from litecomplete.eval import EvalConfig, evaluate
 from litecomplete.eval.perplexity import log_softmax, windows
 from litecomplete.eval.text import default_eval_text, read_eval_text
 from litecomplete.runtime import FastModel
-from litecomplete.runtime.loading import load_fast_model
+from litecomplete.runtime.model_files import load_fast_model
 from tests.conftest import keras_logits
 
 TEXT = default_eval_text()
@@ -154,9 +154,9 @@ def test_logits_rows_are_the_logits_of_token_by_token_feeding(
 
 def test_bad_rows_requests_are_refused(fast_models: dict[str, Path]) -> None:
     model = FastModel.load(fast_models["none"])
-    with pytest.raises(ValueError, match="first row inside"):
+    with pytest.raises(PromptError, match="first row inside"):
         model.logits_rows([1, 2, 3], 3)
-    with pytest.raises(ValueError, match="takes 1 to 64 tokens"):
+    with pytest.raises(PromptError, match="takes 1 to 64 tokens"):
         model.logits_rows([1] * 65, 0)
 
 

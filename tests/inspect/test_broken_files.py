@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from litecomplete.errors import ModelFileError
+from litecomplete.errors import ModelFileError, PromptError
 from litecomplete.runtime import GenerationConfig
-from litecomplete.runtime.loading import load_model
+from litecomplete.runtime.model_files import load_model
 
 SHORT = GenerationConfig(max_new_tokens=2)
 
@@ -198,9 +198,9 @@ def test_token_ids_outside_the_vocabulary(fast_models: dict[str, Path]) -> None:
     model = FastModel.load(fast_models["none"])
     vocab = model.vocabulary_size
     for ids in ([vocab], [-1], [1, 2, vocab + 7]):
-        with pytest.raises(ValueError, match="outside the vocabulary"):
+        with pytest.raises(PromptError, match="outside the vocabulary"):
             model.feed(ids)
     model.feed([1, 2])
-    with pytest.raises(ValueError, match="outside the vocabulary"):
+    with pytest.raises(PromptError, match="outside the vocabulary"):
         model.step(vocab)
     assert model.step(3).shape == (vocab,)  # still usable after the refusals

@@ -12,7 +12,7 @@ import pytest
 
 from litecomplete.errors import ConfigError, ModelFileError, PromptError
 from litecomplete.runtime import FastModel, FinishReason, GenerationConfig, SamplingConfig
-from litecomplete.runtime.fast_model import trim_step
+from litecomplete.runtime.prompt_tokens import trim_step
 from tests.conftest import FAST_MAX_LENGTH
 
 
@@ -195,7 +195,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
 
 
 def test_chunk_plans_cover_the_prompt_with_full_chunks_first() -> None:
-    from litecomplete.runtime.fast_model import plan_chunks
+    from litecomplete.runtime.chunks import plan_chunks
 
     for n in range(1, 1025):  # one test, not a thousand: it was 40 % of the count
         plan = plan_chunks(n, (16, 64, 256))
@@ -205,7 +205,7 @@ def test_chunk_plans_cover_the_prompt_with_full_chunks_first() -> None:
 
 
 def test_a_prompt_between_buckets_is_split_not_padded() -> None:
-    from litecomplete.runtime.fast_model import plan_chunks
+    from litecomplete.runtime.chunks import plan_chunks
 
     assert plan_chunks(128, (16, 64, 256)) == [64, 64]
     assert plan_chunks(17, (16, 64, 256)) == [16, 16]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from litecomplete.contract import APP_OUTPUT_BUFFER_BYTES
-from litecomplete.convert import ExportConfig
+from litecomplete.convert import AppExportConfig
 from litecomplete.models import BUILTIN_CONFIGS, load_causal_lm
 from litecomplete.quantize import QuantMode
 from litecomplete.runtime import AppModel
@@ -24,7 +24,7 @@ def test_gpt2_124m_dynamic_is_about_a_quarter_of_fp32(tmp_path: Path) -> None:
     fp32_bytes = 4 * config.parameter_count()
     result = convert_app_model(
         load_causal_lm("gpt2-124m"),
-        ExportConfig(quant=QuantMode.DYNAMIC),
+        AppExportConfig(quant=QuantMode.DYNAMIC),
         tmp_path / "gpt2-124m-dynamic.tflite",
     )
     assert result.info.quantization == "dynamic"

@@ -23,12 +23,12 @@ QUESTIONS = [
 
 
 def test_app_format_runs_on_tflite_212(tmp_path: Path) -> None:
-    from litecomplete.convert import ExportConfig
+    from litecomplete.convert import AppExportConfig
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.models import load_causal_lm
 
     path = tmp_path / "smollm2-app-dynamic.tflite"
-    convert_app_model(load_causal_lm("smollm2"), ExportConfig(quant=QuantMode.DYNAMIC), path)
+    convert_app_model(load_causal_lm("smollm2"), AppExportConfig(quant=QuantMode.DYNAMIC), path)
     runs = run_like_seed_app({"smollm2": path}, list(PROMPTS.values()))["smollm2"]
     assert not isinstance(runs, str), f"TF Lite 2.12 failed: {runs}"
     for prompt, run in zip(PROMPTS.values(), runs, strict=True):

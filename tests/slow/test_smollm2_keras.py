@@ -126,13 +126,13 @@ def test_fast_fp32_matches_keras(smollm2_keras: Any, tmp_path: Path) -> None:
 
 
 def test_app_format_completes_with_sensible_english(smollm2_keras: Any, tmp_path: Path) -> None:
-    from litecomplete.convert import ExportConfig, Sampler
+    from litecomplete.convert import AppExportConfig, Sampler
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.quantize import QuantMode
     from litecomplete.runtime import AppModel
 
     path = tmp_path / "smollm2-app.tflite"
-    config = ExportConfig(max_length=24, sampler=Sampler.GREEDY, quant=QuantMode.DYNAMIC)
+    config = AppExportConfig(max_length=24, sampler=Sampler.GREEDY, quant=QuantMode.DYNAMIC)
     convert_app_model(smollm2_keras, config, path)
     assert "Paris" in AppModel.load(path).complete("The capital of France is")
 

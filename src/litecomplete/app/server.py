@@ -22,7 +22,6 @@ import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from litecomplete.app.engine import Delta, Suggester, Suggestions, SuggestRequest
 from litecomplete.app.http_errors import ApiError, install_handlers
 from litecomplete.app.limits import (
     BODY_TIMEOUT_S,
@@ -34,6 +33,7 @@ from litecomplete.app.limits import (
 )
 from litecomplete.app.registry import ModelRegistry
 from litecomplete.app.schema import CompletionRequest, error_payload
+from litecomplete.app.suggester import Delta, Suggester, Suggestions, SuggestRequest
 from litecomplete.errors import ConfigError, LitecompleteError
 from litecomplete.runtime.generation import FinishReason, GenerationConfig
 from litecomplete.runtime.sampling import SamplingConfig

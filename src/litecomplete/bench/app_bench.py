@@ -23,7 +23,7 @@ from litecomplete.runtime.tokenizer import count_gpt2_tokens
 
 
 @dataclass(frozen=True)
-class BenchConfig:
+class AppBenchConfig:
     prompt: str = "I'm enjoying a"
     repetitions: int = 5
     warmup: int = 1
@@ -92,7 +92,7 @@ def machine_fields() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), **versions}
 
 
-def bench_app_model(path: Path, config: BenchConfig) -> AppBenchResult:
+def bench_app_model(path: Path, config: AppBenchConfig) -> AppBenchResult:
     """Time ``config.repetitions`` completions of ``config.prompt`` after warm-up runs."""
     start = time.perf_counter()
     model = AppModel.load(path, num_threads=config.num_threads)

@@ -14,15 +14,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from litecomplete.errors import ConfigError
+from litecomplete.runtime.generation import TokenModel
 
 
-class Engine(Protocol):
+class Engine(TokenModel, Protocol):
+    """An engine under benchmark: ours or a peer, fed the same token ids."""
+
     name: str
 
     def tokenize(self, text: str) -> list[int]: ...
     def reset(self) -> None: ...
-    def feed(self, ids: list[int]) -> np.ndarray: ...
-    def step(self, token: int) -> np.ndarray: ...
     def suggest(self, ids: list[int], tokens: int) -> int: ...
 
 

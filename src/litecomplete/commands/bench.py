@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from litecomplete.commands.common import emit_json, mib
+from litecomplete.commands.common import emit_json, given, mib, option_from
 from litecomplete.errors import ModelFileError
 
 NAME = "bench"
@@ -17,6 +17,9 @@ EXAMPLE = (
     "litecomplete bench --model fast.tflite --threads 1,2 --vs-llamacpp model.gguf "
     "--vs-litertlm model.litertlm"
 )
+
+FAST = "litecomplete.bench.fast_bench:FastBenchConfig."  # where the defaults of its options live
+APP = "litecomplete.bench.app_bench:AppBenchConfig."  # where the defaults of its options live
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,20 +45,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fast: also run LiteRT-LM's engine on this bundle (repeatable; convert one "
         "with --format litertlm); ratios pair the n-th model with the n-th bundle",
     )
-    p.add_argument(
-        "--threads", default=None, help="threads; fast takes a list such as 1,2 (default 2)"
-    )
-    p.add_argument("--repetitions", type=int, default=5, help="timed runs (default 5)")
-    p.add_argument(
-        "--decode-tokens", type=int, default=64, help="fast: tokens per decode run (default 64)"
-    )
-    p.add_argument(
+    option_from(p, "--threads", FAST + "threads", "threads; fast takes a list such as 1,2")
+    option_from(p, "--repetitions", FAST + "repetitions", "timed runs", type=int)
+    option_from(p, "--decode-tokens", FAST + "decode_tokens", "fast: tokens a decode run", type=int)
+    option_from(
+        p,
         "--sessions",
+        FAST + "sessions",
+        "fast: typing sessions per text (prose and code), each typing 8 tokens with a "
+        "greedy suggestion after each; ours with speculative decoding off and auto",
         type=int,
-        default=0,
-        help="fast: typing sessions per text (prose and code), each typing 8 tokens with a "
-        "greedy suggestion after each; ours with speculative decoding off and auto "
-        "(default 0: none)",
     )
     p.add_argument(
         "--runner-copy",
@@ -63,17 +62,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fast: also time decode with the caches copied through ai-edge-litert's "
         "SignatureRunner on every step (the design the runtime avoids)",
     )
-    p.add_argument("--prompt", default="I'm enjoying a", help="app: prompt to complete")
-    p.add_argument("--warmup", type=int, default=1, help="app: untimed runs first (default 1)")
+    option_from(p, "--prompt", APP + "prompt", "app: prompt to complete")
+    option_from(p, "--warmup", APP + "warmup", "app: untimed runs first", type=int)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
     from dataclasses import asdict
 
-    from litecomplete.bench.fast_bench import (
-        FastBenchConfig,
-        bench_in_subprocess,
+    from litecomplete.bench.fast_bench import FastBenchConfig, bench_in_subprocess
+    from litecomplete.bench.fast_report import (
         format_fast_report,
         pair_ratios,
         runner_copy_decode_tokens_per_s,
@@ -82,18 +80,14 @@ def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
     from litecomplete.inspect import read_model_info
 
     try:
-        threads = [int(t) for t in str(args.threads or "2").split(",")]
+        threads = [int(t) for t in (args.threads or str(FastBenchConfig().threads)).split(",")]
     except ValueError:
         raise ConfigError(f"--threads takes numbers like 2 or 1,2, got {args.threads!r}") from None
     max_length = int(read_model_info(models[0]).manifest["max_length"])
     rows = []
     for n in threads:
-        config = FastBenchConfig(
-            threads=n,
-            repetitions=args.repetitions,
-            decode_tokens=args.decode_tokens,
-            sessions=args.sessions,
-        )
+        options = given(args, "repetitions", "decode_tokens", "sessions")
+        config = FastBenchConfig(threads=n, **options)
         for model in models:
             rows.append(bench_in_subprocess("litecomplete", model, config, max_length))
         for gguf in args.vs_llamacpp or []:
@@ -130,7 +124,7 @@ def _app_threads(value: str | None) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from litecomplete.bench.app_bench import BenchConfig, bench_app_model
+    from litecomplete.bench.app_bench import AppBenchConfig, bench_app_model
     from litecomplete.contract import ModelFormat
     from litecomplete.errors import ConfigError
     from litecomplete.inspect import check_contract, read_model_info
@@ -144,11 +138,8 @@ def run(args: argparse.Namespace) -> int:
         return _bench_fast(args, models)
     if len(models) > 1 or args.vs_llamacpp or args.vs_litertlm:
         raise ConfigError("bench compares fast-format files only; give one app-format file")
-    config = BenchConfig(
-        prompt=args.prompt,
-        repetitions=args.repetitions,
-        warmup=args.warmup,
-        num_threads=_app_threads(args.threads),
+    config = AppBenchConfig(
+        num_threads=_app_threads(args.threads), **given(args, "prompt", "repetitions", "warmup")
     )
     with captured_native_stderr():
         result = bench_app_model(models[0], config)

@@ -8,11 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from litecomplete.commands.common import emit_json
+from litecomplete.commands.common import emit_json, given, option_from
 
 NAME = "complete"
 HELP = "Complete a prompt with a .tflite model (app or fast format) or a .litertlm bundle."
 EXAMPLE = 'litecomplete complete --model autocomplete.tflite "I\'m enjoying a"'
+
+# Where the sampling options' defaults live.
+SAMPLING = "litecomplete.runtime.sampling:SamplingConfig."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -28,11 +31,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="interpreter threads (default: 2 for fast, TensorFlow's for app)",
     )
-    p.add_argument("--max-new-tokens", type=int, default=None, help="fast: default 32")
-    p.add_argument("--temperature", type=float, default=None, help="fast: 0 = greedy (default)")
-    p.add_argument("--top-k", type=int, default=None, help="fast: 0 = off (default)")
-    p.add_argument("--top-p", type=float, default=None, help="fast: in (0, 1], default 1")
-    p.add_argument("--repetition-penalty", type=float, default=None, help="fast: default 1")
+    option_from(
+        p,
+        "--max-new-tokens",
+        "litecomplete.runtime.generation:GenerationConfig.max_new_tokens",
+        "fast: tokens to generate at most",
+        type=int,
+    )
+    option_from(p, "--temperature", SAMPLING + "temperature", "fast: 0 = greedy", type=float)
+    option_from(p, "--top-k", SAMPLING + "top_k", "fast: 0 = off", type=int)
+    option_from(p, "--top-p", SAMPLING + "top_p", "fast: in (0, 1]", type=float)
+    option_from(
+        p, "--repetition-penalty", SAMPLING + "repetition_penalty", "fast: 1 = off", type=float
+    )
     p.add_argument("--seed", type=int, default=None, help="fast: sampler seed")
     p.add_argument(
         "--stop",
@@ -72,19 +83,13 @@ def _generation_config(args: argparse.Namespace) -> Any:
     from litecomplete.runtime import GenerationConfig, SamplingConfig
     from litecomplete.runtime.speculative import Speculation
 
+    sampling = given(args, "temperature", "top_k", "top_p", "repetition_penalty", "seed")
+    speculation = Speculation.parse(args.speculative) if args.speculative else Speculation()
     return GenerationConfig(
-        speculation=Speculation.parse(args.speculative or "auto"),
-        max_new_tokens=args.max_new_tokens if args.max_new_tokens is not None else 32,
-        sampling=SamplingConfig(
-            temperature=args.temperature if args.temperature is not None else 0.0,
-            top_k=args.top_k if args.top_k is not None else 0,
-            top_p=args.top_p if args.top_p is not None else 1.0,
-            repetition_penalty=(
-                args.repetition_penalty if args.repetition_penalty is not None else 1.0
-            ),
-            seed=args.seed,
-        ),
+        sampling=SamplingConfig(**sampling),
         stop=tuple(args.stop or ()),
+        speculation=speculation,
+        **given(args, "max_new_tokens"),
     )
 
 

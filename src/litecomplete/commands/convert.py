@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from litecomplete.commands.common import emit_json, mib
+from litecomplete.commands.common import emit_json, given, mib, option_from
 
 NAME = "convert"
 HELP = (
@@ -17,6 +17,9 @@ EXAMPLE = (
     "litecomplete convert --model tiny --format app --quant dynamic --max-length 100 "
     "--out autocomplete.tflite"
 )
+
+APP = "litecomplete.convert.config:AppExportConfig."  # where the defaults of its options live
+FAST = "litecomplete.convert.fast_export:FastExportConfig."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,24 +43,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="quantization: none, dynamic, float16, int8; fast format also int8w (int8 "
         "weights, float compute) and int4 (int4 weights, blocks of 32) (default none)",
     )
-    p.add_argument(
+    option_from(
+        p,
         "--max-length",
+        {"app": APP + "max_length", "fast and litertlm": FAST + "max_length"},
+        "total tokens, prompt plus completion (the KV-cache length in fast and litertlm)",
         type=int,
-        default=None,
-        help="total tokens, prompt plus completion (default 100 for app; "
-        "256 for fast and litertlm, where it is the KV-cache length)",
     )
-    p.add_argument(
+    option_from(
+        p,
         "--buckets",
-        default=None,
-        help="fast, litertlm: prefill lengths, comma-separated (default 64 for fast, "
-        "16,64,256 for litertlm)",
+        {
+            "fast": FAST + "buckets",
+            "litertlm": "litecomplete.convert.fast_export:LITERTLM_DEFAULT_BUCKETS",
+        },
+        "fast, litertlm: prefill lengths, comma-separated",
     )
-    p.add_argument(
+    option_from(
+        p,
         "--verify",
-        default=None,
-        help="fast: lengths of the signatures that check drafts in one call (speculative "
-        "decoding), comma-separated, or none (default 4,16)",
+        FAST + "verify",
+        "fast: lengths of the signatures that check drafts in one call (speculative "
+        "decoding), comma-separated, or none",
     )
     p.add_argument(
         "--context-length",
@@ -65,27 +72,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="app: prompt tokens kept, newest first (default: half of --max-length)",
     )
-    p.add_argument("--sampler", default=None, help="app: greedy or top_k (default top_k)")
-    p.add_argument("--top-k", type=int, default=None, help="app: candidates for top_k (default 5)")
-    p.add_argument(
-        "--temperature", type=float, default=None, help="app: top_k temperature (default 1)"
-    )
-    p.add_argument(
+    option_from(p, "--sampler", APP + "sampler", "app: greedy or top_k")
+    option_from(p, "--top-k", APP + "top_k", "app: candidates for top_k", type=int)
+    option_from(p, "--temperature", APP + "temperature", "app: top_k temperature", type=float)
+    option_from(
+        p,
         "--max-output-bytes",
+        APP + "max_output_bytes",
+        "app: the output tensor's bytes at most, 12-byte string header included; the "
+        "completion is cut at a character to fit (the seed app's buffer)",
         type=int,
-        default=None,
-        help="app: the output tensor's bytes at most, 12-byte string header included; the "
-        "completion is cut at a character to fit (default 800, the seed app's buffer)",
     )
-    p.add_argument(
-        "--sequence-length", type=int, default=256, help="preprocessor packing length (default 256)"
+    option_from(
+        p,
+        "--sequence-length",
+        "litecomplete.models.loader:DEFAULT_SEQUENCE_LENGTH",
+        "preprocessor packing length",
+        type=int,
     )
-    p.add_argument(
+    option_from(
+        p,
         "--calibration-samples",
+        "litecomplete.quantize.calibration:DEFAULT_CALIBRATION_SAMPLES",
+        "passages of real text for calibration: int8 ranges (app format), outlier "
+        "channels (fast int8 and int4)",
         type=int,
-        default=16,
-        help="passages of real text for calibration: int8 ranges (app format), outlier "
-        "channels (fast int8 and int4) (default 16)",
     )
     p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
     p.add_argument("--out", required=True, help="output .tflite path (written atomically)")
@@ -94,8 +105,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _export_config(args: argparse.Namespace) -> Any:
     from litecomplete.contract import ModelFormat
-    from litecomplete.convert import ExportConfig, Sampler
-    from litecomplete.convert.fast_export import DEFAULT_BUCKETS, FastExportConfig
+    from litecomplete.convert import AppExportConfig, Sampler
+    from litecomplete.convert.fast_export import FastExportConfig
     from litecomplete.errors import ConfigError
     from litecomplete.quantize import QuantMode
 
@@ -112,33 +123,30 @@ def _export_config(args: argparse.Namespace) -> Any:
         for flag, value in (("--buckets", args.buckets), ("--verify", args.verify)):
             if value is not None:
                 raise ConfigError(f"{flag} applies to the fast format only (--format fast)")
-        return ExportConfig(
-            max_length=args.max_length or 100,
-            context_length=args.context_length,
-            sampler=Sampler.parse(args.sampler or "top_k"),
-            top_k=args.top_k if args.top_k is not None else 5,
-            temperature=args.temperature if args.temperature is not None else 1.0,
-            quant=quant,
-            calibration_samples=args.calibration_samples,
-            max_output_bytes=(
-                args.max_output_bytes
-                if args.max_output_bytes is not None
-                else ExportConfig.max_output_bytes
-            ),
+        sampler: dict[str, Any] = {"sampler": Sampler.parse(args.sampler)} if args.sampler else {}
+        options = given(
+            args,
+            "max_length",
+            "context_length",
+            "top_k",
+            "temperature",
+            "calibration_samples",
+            "max_output_bytes",
         )
-    given = [flag for flag, value in app_only.items() if value is not None]
-    if given:
+        return AppExportConfig(quant=quant, **sampler, **options)
+    misplaced = [flag for flag, value in app_only.items() if value is not None]
+    if misplaced:
         raise ConfigError(
-            f"{', '.join(given)} applies to the app format only; a {fmt.value}-format model "
+            f"{', '.join(misplaced)} applies to the app format only; a {fmt.value}-format model "
             "samples when it runs (`litecomplete complete --temperature ... --top-k ...`)"
         )
-    config = FastExportConfig(
-        max_length=args.max_length or 256,
-        buckets=_lengths("--buckets", args.buckets) if args.buckets else DEFAULT_BUCKETS,
-        verify=_verify_lengths(args.verify),
-        quant=quant,
-        calibration_samples=args.calibration_samples,
-    )
+    lengths: dict[str, Any] = {}
+    if args.buckets:
+        lengths["buckets"] = _lengths("--buckets", args.buckets)
+    if args.verify is not None:
+        lengths["verify"] = _verify_lengths(args.verify)
+    options = given(args, "max_length", "calibration_samples")
+    config = FastExportConfig(quant=quant, **lengths, **options)
     if fmt is ModelFormat.LITERTLM and args.verify is not None:
         raise ConfigError(
             "--verify applies to the fast format only: LiteRT-LM runs prefill and decode"
@@ -178,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         if gguf is not None:
             causal_lm = gguf_fast_source(gguf)
         else:
-            causal_lm = load_causal_lm(args.model, args.sequence_length, seed=args.seed)
+            causal_lm = load_causal_lm(args.model, seed=args.seed, **given(args, "sequence_length"))
         try:
             if fmt is ModelFormat.LITERTLM:
                 result = convert_litertlm_model(causal_lm, config, out, on_stage=bar)
@@ -216,12 +224,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify_lengths(text: str | None) -> tuple[int, ...]:
-    """``--verify``: comma-separated lengths, ``none``, or the default when not given."""
-    from litecomplete.convert.fast_export import DEFAULT_VERIFY
-
-    if text is None:
-        return DEFAULT_VERIFY
+def _verify_lengths(text: str) -> tuple[int, ...]:
+    """``--verify``: comma-separated lengths, or ``none``."""
     if text.strip().lower() == "none":
         return ()
     return _lengths("--verify", text, " or none")

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from pathlib import Path
 
-from litecomplete.commands.common import emit_json
+from litecomplete.commands.common import emit_json, option_from, threads
 
 NAME = "eval"
 HELP = (
@@ -14,6 +14,8 @@ HELP = (
     "top-1 agreement and greedy-continuation match against a reference model."
 )
 EXAMPLE = "litecomplete eval --model model-int8.tflite --ref model-none.tflite --max-tokens 2048"
+
+THREADS = "litecomplete.runtime.fast_model:DEFAULT_THREADS"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="score only tokens with this many before them in their window "
         "(llama.cpp's perplexity tool: --stride = --context, --min-context = context/2+1)",
     )
-    p.add_argument("--threads", type=int, default=2, help="interpreter threads (default 2)")
+    option_from(p, "--threads", THREADS, "interpreter threads", type=int)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.eval import EvalConfig, evaluate
     from litecomplete.eval.text import read_eval_text
     from litecomplete.progress import count_progress
-    from litecomplete.runtime.loading import load_fast_model
+    from litecomplete.runtime.model_files import load_fast_model
 
     config = EvalConfig(
         context=args.context,
@@ -53,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
         min_context=args.min_context,
     )
     text, text_name = read_eval_text(args.text)
-    model = load_fast_model(Path(args.model), args.threads, role="--model")
-    ref = load_fast_model(Path(args.ref), args.threads, role="--ref") if args.ref else None
+    model = load_fast_model(Path(args.model), threads(args), role="--model")
+    ref = load_fast_model(Path(args.ref), threads(args), role="--ref") if args.ref else None
     with count_progress("eval", "tokens") as update:
         result = evaluate(model, text, config, ref=ref, on_progress=update)
     if args.json:

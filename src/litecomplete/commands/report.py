@@ -7,7 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from litecomplete.commands.common import emit_json
+from litecomplete.commands.common import emit_json, given, option_from
 from litecomplete.errors import ConfigError
 
 NAME = "report"
@@ -17,6 +17,8 @@ HELP = (
     "writes report.md, report.json and PNG plots."
 )
 EXAMPLE = "litecomplete report --model default --out docs/reports/smollm2"
+
+REPORT = "litecomplete.report.run:ReportConfig."  # where the defaults of its options live
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,14 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated modes, none first (default: none,float16,dynamic,int8,int8w,int4)",
     )
-    p.add_argument("--max-length", type=int, default=256, help="KV-cache length (default 256)")
-    p.add_argument(
-        "--eval-tokens", type=int, default=2048, help="tokens scored per mode (default 2048)"
-    )
-    p.add_argument("--context", type=int, default=256, help="evaluation window (default 256)")
+    option_from(p, "--max-length", REPORT + "max_length", "KV-cache length", type=int)
+    option_from(p, "--eval-tokens", REPORT + "eval_tokens", "tokens scored per mode", type=int)
+    option_from(p, "--context", REPORT + "context", "evaluation window", type=int)
     p.add_argument("--text", default=None, help="evaluation text (default: packaged Jargon File)")
-    p.add_argument("--threads", type=int, default=2, help="threads (default 2)")
-    p.add_argument("--repetitions", type=int, default=3, help="benchmark runs (default 3)")
+    option_from(p, "--threads", REPORT + "threads", "threads", type=int)
+    option_from(p, "--repetitions", REPORT + "repetitions", "benchmark runs", type=int)
     p.add_argument(
         "--models-dir", default=None, help="keep the converted models here (default: deleted)"
     )
@@ -78,16 +78,8 @@ def run(args: argparse.Namespace) -> int:
             if args.modes
             else REPORT_MODES
         )
-        config = ReportConfig(
-            model=args.model,
-            modes=modes,
-            max_length=args.max_length,
-            eval_tokens=args.eval_tokens,
-            context=args.context,
-            threads=args.threads,
-            repetitions=args.repetitions,
-            text=args.text,
-        )
+        sizes = given(args, "max_length", "eval_tokens", "context", "threads", "repetitions")
+        config = ReportConfig(model=args.model, modes=modes, text=args.text, **sizes)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out} is a file; give a directory")
         out.mkdir(parents=True, exist_ok=True)

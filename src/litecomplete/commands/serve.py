@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from litecomplete.commands.common import option_from, threads
+
 NAME = "serve"
 HELP = (
     "Serve the autocomplete web app and an OpenAI-compatible API (/v1/completions, "
     "/v1/models, /health) over the models of a directory."
 )
 EXAMPLE = "litecomplete serve --models-dir ./models --port 8000"
+
+THREADS = "litecomplete.runtime.fast_model:DEFAULT_THREADS"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,10 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not offer (or first convert) the embedded default model",
     )
-    p.add_argument("--threads", type=int, default=2, help="interpreter threads per model")
+    option_from(p, "--threads", THREADS, "interpreter threads per model", type=int)
     p.add_argument(
         "--speculative",
-        default="auto",
+        default=None,
         help="fast models: auto (default), off, lookup or draft:FILE.tflite",
     )
     p.add_argument(
@@ -60,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be 1 to 65535, got {args.port}")
-    if args.threads < 1:
+    if threads(args) < 1:
         raise ConfigError(f"--threads must be at least 1, got {args.threads}")
-    speculation = Speculation.parse(args.speculative)
+    speculation = Speculation.parse(args.speculative) if args.speculative else Speculation()
     if speculation.draft is not None and not speculation.draft.is_file():
         raise ConfigError(f"draft model {speculation.draft} does not exist")
     models_dir = Path(args.models_dir) if args.models_dir else data_dir() / "models"
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
         with stage_progress("prepare default model", 5) as bar:
             default_path = ensure_default_model(on_stage=bar)
-    registry = ModelRegistry(models_dir, default_path, num_threads=args.threads)
+    registry = ModelRegistry(models_dir, default_path, num_threads=threads(args))
     usable = registry.usable()
     if not usable:
         raise ConfigError(f"no usable model: {models_dir} has no app- or fast-format .tflite file")

@@ -1,5 +1,5 @@
 """Conversion of KerasHub causal LMs to TFLite files (TensorFlow is imported lazily)."""
 
-from litecomplete.convert.config import ExportConfig, Sampler
+from litecomplete.convert.config import AppExportConfig, Sampler
 
-__all__ = ["ExportConfig", "Sampler"]
+__all__ = ["AppExportConfig", "Sampler"]

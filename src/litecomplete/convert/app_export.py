@@ -23,7 +23,7 @@ from litecomplete.contract import (
     ModelFormat,
 )
 from litecomplete.convert.app_graph import make_generate_fn
-from litecomplete.convert.config import ExportConfig
+from litecomplete.convert.config import AppExportConfig
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -58,7 +58,7 @@ def _representative_dataset(samples: int) -> Callable[[], Iterator[dict[str, Any
 
 
 def app_tflite_bytes(
-    causal_lm: Any, config: ExportConfig, on_stage: StageCallback | None = None
+    causal_lm: Any, config: AppExportConfig, on_stage: StageCallback | None = None
 ) -> bytes:
     """Trace, export and convert ``causal_lm``; the .tflite file's bytes (no manifest)."""
     import keras
@@ -111,7 +111,7 @@ def app_tflite_bytes(
         return quantize_and_convert(converter, config.quant, representative)
 
 
-def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
+def app_manifest(causal_lm: Any, config: AppExportConfig) -> dict[str, Any]:
     tokenizer = causal_lm.preprocessor.tokenizer
     return {
         "format": ModelFormat.APP.value,
@@ -132,7 +132,7 @@ def app_manifest(causal_lm: Any, config: ExportConfig) -> dict[str, Any]:
 
 def convert_app_model(
     causal_lm: Any,
-    config: ExportConfig,
+    config: AppExportConfig,
     out: Path,
     on_stage: StageCallback | None = None,
 ) -> ConvertResult:

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litecomplete.convert.config import ExportConfig, Sampler
+from litecomplete.convert.config import AppExportConfig, Sampler
 from litecomplete.convert.tokenizer_export import end_token_ids
 
 
-def make_generate_fn(causal_lm: Any, config: ExportConfig) -> Any:
+def make_generate_fn(causal_lm: Any, config: AppExportConfig) -> Any:
     """A function ``prompt: tf.string[] -> tf.string[]`` (prompt + completion)."""
     import tensorflow as tf
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from litecomplete.choices import Choice
 from litecomplete.contract import APP_OUTPUT_BUFFER_BYTES, STRING_TENSOR_HEADER_BYTES
 from litecomplete.errors import ConfigError
+from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES
 from litecomplete.quantize.modes import APP_QUANT_MODES, QuantMode
 
 # The string header, a one-byte prompt and a one-byte completion.
@@ -20,7 +21,7 @@ class Sampler(Choice):
 
 
 @dataclass(frozen=True)
-class ExportConfig:
+class AppExportConfig:
     """How the single-graph app model generates.
 
     Attributes:
@@ -46,7 +47,7 @@ class ExportConfig:
     top_k: int = 5
     temperature: float = 1.0
     quant: QuantMode = QuantMode.NONE
-    calibration_samples: int = 16
+    calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
     max_output_bytes: int = APP_OUTPUT_BUFFER_BYTES
 
     def __post_init__(self) -> None:

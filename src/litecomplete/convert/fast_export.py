@@ -32,7 +32,7 @@ from litecomplete.convert.tokenizer_export import (
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.models import registry
 from litecomplete.models.spec import DecoderWeights
-from litecomplete.quantize.calibration import calibration_passages
+from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_passages
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.outliers import CALIBRATION_TOKENS, SPLITS, Outliers, outlier_channels
 
@@ -72,7 +72,7 @@ class FastExportConfig:
     max_length: int = 256
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
     quant: QuantMode = QuantMode.NONE
-    calibration_samples: int = 16
+    calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
     verify: tuple[int, ...] = DEFAULT_VERIFY
 
     def __post_init__(self) -> None:

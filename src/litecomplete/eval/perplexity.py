@@ -21,12 +21,13 @@ from typing import Protocol
 import numpy as np
 
 from litecomplete.errors import ConfigError
+from litecomplete.runtime.generation import TokenModel
 
 MIN_SCORED_TOKENS = 16
 GREEDY_PROMPT_TOKENS = 64
 
 
-class ScoringModel(Protocol):
+class ScoringModel(TokenModel, Protocol):
     """What evaluation needs of a model (``FastModel`` has it).
 
     A model may also have ``logits_rows(ids, first)`` (``FastModel.logits_rows``): many
@@ -37,8 +38,6 @@ class ScoringModel(Protocol):
     start_token_id: int | None
 
     def encode(self, text: str) -> list[int]: ...
-    def feed(self, ids: list[int]) -> np.ndarray: ...
-    def step(self, token: int) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

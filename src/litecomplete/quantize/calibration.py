@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from importlib import resources
 
+# Passages of the calibration text a conversion calibrates on, unless told otherwise.
+DEFAULT_CALIBRATION_SAMPLES = 16
+
 
 def calibration_passages(limit: int | None = None) -> list[str]:
     """Passages of real English text, one per entry, in file order."""

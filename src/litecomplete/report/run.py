@@ -7,9 +7,6 @@ same model, on the same text, with the same windows.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +20,7 @@ from litecomplete.eval import EvalConfig, EvalResult, evaluate
 from litecomplete.eval.text import read_eval_text
 from litecomplete.quantize import QuantMode
 from litecomplete.runtime import FastModel
+from litecomplete.supervise import json_from_child
 
 # Float32 first: it is every other mode's reference.
 REPORT_MODES = (
@@ -113,16 +111,14 @@ def convert_in_subprocess(
     """``litecomplete convert --format fast`` in a fresh process; its JSON result."""
     buckets = [b for b in DEFAULT_BUCKETS if b < max_length] + [max_length]
     argv = [
-        sys.executable, "-m", "litecomplete", "convert",
+        "-m", "litecomplete", "convert",
         "--model", model, "--format", "fast", "--quant", mode.value,
         "--max-length", str(max_length), "--buckets", ",".join(map(str, buckets)),
         "--out", str(out), "--json",
     ]  # fmt: skip
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ConversionError(f"converting {model} to {mode.value} failed: {tail}")
-    result: dict[str, Any] = json.loads(proc.stdout)
+    result: dict[str, Any] = json_from_child(
+        argv, f"converting {model} to {mode.value}", ConversionError
+    )
     return result
 
 

@@ -11,7 +11,7 @@ from litecomplete.runtime.app_model import AppModel
 from litecomplete.runtime.fast_model import FastModel
 from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
 from litecomplete.runtime.litertlm_model import LitertLmModel
-from litecomplete.runtime.loading import load_model
+from litecomplete.runtime.model_files import load_model
 from litecomplete.runtime.prompt import validate_prompt
 from litecomplete.runtime.sampling import SamplingConfig
 from litecomplete.runtime.speculative import Speculation, SpeculationMode

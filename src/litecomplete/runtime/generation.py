@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
 
 from litecomplete.errors import ConfigError
 from litecomplete.runtime.sampling import SamplingConfig
 from litecomplete.runtime.speculative import Speculation
+
+
+class TokenModel(Protocol):
+    """A model driven a token at a time: what evaluation and benchmarks call
+    (``FastModel``, and llama.cpp behind ``bench.engines``)."""
+
+    def feed(self, ids: list[int]) -> np.ndarray:
+        """Make ``ids`` the model's sequence (reusing what it holds); logits after it."""
+        ...
+
+    def step(self, token: int) -> np.ndarray:
+        """Append ``token``; logits float32[vocab] after it."""
+        ...
 
 
 class FinishReason(StrEnum):

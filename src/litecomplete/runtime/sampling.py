@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,10 @@ class SamplingConfig:
     @property
     def greedy(self) -> bool:
         return self.temperature == 0 or self.top_k == 1
+
+    def reseeded(self, offset: int) -> SamplingConfig:
+        """The same sampler for another alternative: seed + ``offset`` (unseeded stays so)."""
+        return self if self.seed is None else dataclasses.replace(self, seed=self.seed + offset)
 
 
 FLOAT_MAX = float(np.finfo(np.float64).max) / 4  # room to subtract two of them

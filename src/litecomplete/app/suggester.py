@@ -22,11 +22,11 @@ from litecomplete.runtime.app_model import AppModel
 from litecomplete.runtime.context import newest_words
 from litecomplete.runtime.fast_model import FastModel
 from litecomplete.runtime.generation import FinishReason, GenerationConfig
-from litecomplete.runtime.sampling import SamplingConfig
 from litecomplete.safety import ProfanityFilter
 
 RETRIES = 3
 RETRY_TEMPERATURE = 0.8
+RETRY_TOP_K = 40
 PROFANE_PROMPT_MESSAGE = "Mind your language! The text contains words the profanity filter blocks."
 
 
@@ -39,7 +39,7 @@ class SuggestRequest:
 
 
 @dataclass(frozen=True)
-class Choice:
+class Suggestion:
     index: int
     text: str
     finish_reason: FinishReason
@@ -48,7 +48,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Suggestions:
-    choices: list[Choice]
+    choices: list[Suggestion]
     prompt_tokens: int  # tokens of the prompt the model saw (words, for an app model)
 
 
@@ -62,18 +62,9 @@ class Delta:
 
 
 def _attempt_config(config: GenerationConfig, index: int, attempt: int) -> GenerationConfig:
-    sampling = config.sampling
-    seed = None if sampling.seed is None else sampling.seed + index + 1000 * attempt
-    if attempt and sampling.greedy:
-        sampling = SamplingConfig(
-            temperature=RETRY_TEMPERATURE,
-            top_k=40,
-            top_p=sampling.top_p,
-            repetition_penalty=sampling.repetition_penalty,
-            seed=seed,
-        )
-    else:
-        sampling = replace(sampling, seed=seed)
+    sampling = config.sampling.reseeded(index + 1000 * attempt)
+    if attempt and sampling.greedy:  # a retry must be able to say something else
+        sampling = replace(sampling, temperature=RETRY_TEMPERATURE, top_k=RETRY_TOP_K)
     return replace(config, sampling=sampling)
 
 
@@ -96,23 +87,23 @@ class Suggester:
             return request.prompt
         return newest_words(request.prompt, request.context_words)
 
-    def _generate(self, prompt: str, config: GenerationConfig) -> tuple[Choice, int]:
+    def _generate(self, prompt: str, config: GenerationConfig) -> tuple[Suggestion, int]:
         """One unchecked suggestion (as choice 0) and the prompt tokens it was made from."""
         if isinstance(self.model, FastModel):
             result = self.model.complete(prompt, config)
-            choice = Choice(0, result.text, result.finish_reason, len(result.token_ids))
+            choice = Suggestion(0, result.text, result.finish_reason, len(result.token_ids))
             return choice, result.prompt_tokens
         text = self.model.complete(prompt)  # the app graph samples on its own
-        return Choice(0, text, FinishReason.STOP, len(text.split())), len(prompt.split())
+        return Suggestion(0, text, FinishReason.STOP, len(text.split())), len(prompt.split())
 
-    def _choice(self, prompt: str, config: GenerationConfig, index: int) -> tuple[Choice, int]:
-        """Choice ``index``: the first clean one of 1 + RETRIES attempts, else empty."""
+    def _choice(self, prompt: str, config: GenerationConfig, index: int) -> tuple[Suggestion, int]:
+        """Suggestion ``index``: the first clean one of 1 + RETRIES attempts, else empty."""
         prompt_tokens = 0
         for attempt in range(1 + RETRIES):
             choice, prompt_tokens = self._generate(prompt, _attempt_config(config, index, attempt))
             if not self.profanity.is_profane(choice.text):
                 return replace(choice, index=index), prompt_tokens
-        return Choice(index, "", FinishReason.CONTENT_FILTER, 0), prompt_tokens
+        return Suggestion(index, "", FinishReason.CONTENT_FILTER, 0), prompt_tokens
 
     def complete(self, request: SuggestRequest) -> Suggestions:
         """``request.n`` checked suggestions."""

@@ -1,0 +1,138 @@
+"""Sampling a fast-format model's completion, token by token or a verified draft at a time.
+
+``generate`` runs after a prompt is fed (``FastModel.feed`` machinery, its
+``Prepared``): it samples each token from the logits after exactly the tokens before
+it, whether those logits came from a decode step or from a verify call over guessed
+tokens (``runtime.speculative``), and turns tokens into text pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from litecomplete.errors import ConfigError
+from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
+from litecomplete.runtime.sampling import TokenSampler
+from litecomplete.runtime.speculative import (
+    AUTO_MIN_NGRAM,
+    LOOKUP_MIN_NGRAM,
+    Drafter,
+    LookupDrafter,
+    ModelDrafter,
+    Speculation,
+    SpeculationMode,
+)
+from litecomplete.runtime.stopping import StopMatcher
+from litecomplete.runtime.streaming import TextDecoder
+
+if TYPE_CHECKING:
+    from litecomplete.runtime.fast_model import FastModel, Prepared
+
+
+def generate(
+    model: FastModel,
+    prepared: Prepared,
+    config: GenerationConfig,
+    sampler: TokenSampler,
+    drafter: Drafter | None = None,
+) -> Iterator[Piece]:
+    """Sample after ``prepared`` on ``model``; yields text pieces, the last with a finish
+    reason.
+
+    With a ``drafter``, the logits of the next positions may come from one verify
+    call over guessed tokens (``runtime.speculative``); every token is still sampled
+    from the logits after exactly the tokens before it.
+    """
+    model.cached = list(prepared.ids)
+    logits, pos = prepared.logits, len(prepared.ids)
+    history = list(prepared.ids)
+    decoder = TextDecoder(model.tokenizer)
+    stops = StopMatcher(config.stop)
+    generated = 0
+    # Guessed tokens already in the cache after ``pos``, each with the logits after it.
+    ahead = list(prepared.ahead)
+    try:
+        while True:
+            token = sampler(logits, history)
+            if config.stop_at_end_token and token in model.end_token_ids:
+                yield Piece(stops.flush(), (), FinishReason.STOP)
+                return
+            history.append(token)
+            generated += 1
+            text = stops.feed(decoder.push(token))
+            if stops.stopped:
+                yield Piece(text, (token,), FinishReason.STOP)
+                return
+            if generated >= config.max_new_tokens or pos >= model.max_length:
+                reason = (
+                    FinishReason.LENGTH
+                    if generated >= config.max_new_tokens
+                    else FinishReason.CACHE_FULL
+                )
+                yield Piece(text + stops.flush(), (token,), reason)
+                return
+            if text:
+                yield Piece(text, (token,))
+            if ahead and ahead[0][0] == token:  # the guess was right: its row is ready
+                logits = ahead.pop(0)[1]
+                model.speculation_stats.accepted += 1
+            else:
+                remaining = config.max_new_tokens - generated
+                logits, ahead = model.advance([token], pos, history, drafter, remaining)
+            model.cached.append(token)
+            pos += 1
+    finally:
+        model.recent.append(history)
+
+
+def completion_of(pieces: list[Piece], prepared: Prepared) -> Completion:
+    """The streamed ``pieces`` after ``prepared`` as one result."""
+    return Completion(
+        text="".join(p.text for p in pieces),
+        token_ids=[t for p in pieces for t in p.token_ids],
+        finish_reason=pieces[-1].finish_reason or FinishReason.STOP,
+        prompt_tokens=len(prepared.ids),
+        reused_tokens=prepared.reused,
+    )
+
+
+def drafter_for(model: FastModel, speculation: Speculation) -> Drafter | None:
+    """What drafts for ``speculation`` on ``model``; None where nothing does (off, or a file
+    without verify signatures).
+
+    Raises:
+        ConfigError: a draft model whose tokenizer or vocabulary is not this one's.
+        ModelFileError: a draft file that is not a fast-format model.
+    """
+    mode = speculation.mode
+    if mode is SpeculationMode.OFF or not model.verify_lengths:
+        return None
+    if mode is SpeculationMode.DRAFT:
+        assert speculation.draft is not None  # Speculation checks it
+        return ModelDrafter(_draft_model(model, speculation.draft))
+    minimum = AUTO_MIN_NGRAM if mode is SpeculationMode.AUTO else LOOKUP_MIN_NGRAM
+    return LookupDrafter(model.recent, minimum)
+
+
+def _draft_model(model: FastModel, path: Path) -> FastModel:
+    """The draft model at ``path``, loaded once and checked against this model."""
+    key = Path(path).resolve()
+    if key not in model.draft_models:
+        if not key.is_file():
+            raise ConfigError(f"draft model {path} does not exist")
+        draft = type(model).load(key, model.num_threads)
+        if draft.vocabulary_size != model.vocabulary_size:
+            raise ConfigError(
+                f"draft model {path} has a vocabulary of {draft.vocabulary_size} tokens, "
+                f"{model.path.name} one of {model.vocabulary_size}: drafts must be this "
+                "model's tokens"
+            )
+        if draft.tokenizer is not model.tokenizer:  # shared_tokenizer: same JSON, same object
+            raise ConfigError(
+                f"draft model {path} has another tokenizer than {model.path.name}: drafts "
+                "must be this model's tokens"
+            )
+        model.draft_models[key] = draft
+    return model.draft_models[key]
