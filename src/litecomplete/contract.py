@@ -95,6 +95,16 @@ def v_cache_name(layer: int) -> str:
     return f"v_cache_{layer}"
 
 
+def k_cache_shape(kv_heads: int, head_dim: int, max_length: int) -> tuple[int, int, int, int]:
+    """A layer's keys, head-major: [1, kv_heads, max_length, head_dim]."""
+    return (1, kv_heads, max_length, head_dim)
+
+
+def v_cache_shape(kv_heads: int, head_dim: int, max_length: int) -> tuple[int, int, int, int]:
+    """A layer's values, transposed: [1, kv_heads, head_dim, max_length]."""
+    return (1, kv_heads, head_dim, max_length)
+
+
 # Key of the JSON manifest stored in the .tflite file's metadata table.
 MANIFEST_METADATA_NAME = "litecomplete_manifest"
 # Key of the tokenizer (Hugging Face ``tokenizer.json``) stored beside the manifest.

@@ -69,3 +69,9 @@ class GgufFileError(LitecompleteError):
 
 class BenchmarkError(LitecompleteError):
     """A benchmark's engine failed to load or run the model (its process said why)."""
+
+
+def require_at_least(flag: str, value: int, low: int) -> None:
+    """ConfigError naming ``flag`` unless ``value`` is at least ``low``."""
+    if value < low:
+        raise ConfigError(f"{flag} must be at least {low}, got {value}")

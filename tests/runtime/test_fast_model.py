@@ -192,21 +192,3 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
     lines = result.stdout.strip().splitlines()
     assert len(eval(lines[0])) > 0  # a completion came back
     assert lines[1] == "['keras', 'tensorflow']"  # only the blocking placeholders
-
-
-def test_chunk_plans_cover_the_prompt_with_full_chunks_first() -> None:
-    from litecomplete.runtime.chunks import plan_chunks
-
-    for n in range(1, 1025):  # one test, not a thousand: it was 40 % of the count
-        plan = plan_chunks(n, (16, 64, 256))
-        assert sum(plan) >= n, n
-        assert sum(plan[:-1]) < n, n  # only the last chunk is padded, and it is not empty
-        assert sum(plan) - n < 256, n
-
-
-def test_a_prompt_between_buckets_is_split_not_padded() -> None:
-    from litecomplete.runtime.chunks import plan_chunks
-
-    assert plan_chunks(128, (16, 64, 256)) == [64, 64]
-    assert plan_chunks(17, (16, 64, 256)) == [16, 16]
-    assert plan_chunks(256, (16, 64, 256)) == [256]

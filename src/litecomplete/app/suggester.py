@@ -16,18 +16,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from litecomplete.errors import ProfanePromptError
 from litecomplete.runtime.app_model import AppModel
 from litecomplete.runtime.context import newest_words
-from litecomplete.runtime.fast_model import FastModel
-from litecomplete.runtime.generation import FinishReason, GenerationConfig
+from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
 from litecomplete.safety import ProfanityFilter
 
 RETRIES = 3
 RETRY_TEMPERATURE = 0.8
 RETRY_TOP_K = 40
 PROFANE_PROMPT_MESSAGE = "Mind your language! The text contains words the profanity filter blocks."
+
+
+class TextGenerator(Protocol):
+    """What suggests text a piece at a time under a ``GenerationConfig``: a
+    ``FastModel``, or a test's scripted stand-in. (An ``AppModel`` samples inside its
+    graph and answers whole.)"""
+
+    def complete(self, prompt: str, config: GenerationConfig) -> Completion: ...
+    def stream(self, prompt: str, config: GenerationConfig) -> Iterator[Piece]: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ _WORD_END = re.compile(r".*[\s.,;:!?\"')\]}]", re.DOTALL)
 class Suggester:
     """Runs ``SuggestRequest``s on one loaded model with one profanity filter."""
 
-    def __init__(self, model: AppModel | FastModel, profanity: ProfanityFilter) -> None:
+    def __init__(self, model: AppModel | TextGenerator, profanity: ProfanityFilter) -> None:
         self.model = model
         self.profanity = profanity
 
@@ -89,7 +98,7 @@ class Suggester:
 
     def _generate(self, prompt: str, config: GenerationConfig) -> tuple[Suggestion, int]:
         """One unchecked suggestion (as choice 0) and the prompt tokens it was made from."""
-        if isinstance(self.model, FastModel):
+        if not isinstance(self.model, AppModel):
             result = self.model.complete(prompt, config)
             choice = Suggestion(0, result.text, result.finish_reason, len(result.token_ids))
             return choice, result.prompt_tokens
@@ -118,7 +127,7 @@ class Suggester:
             yield from self._stream_choice(prompt, request.config, index)
 
     def _stream_choice(self, prompt: str, config: GenerationConfig, index: int) -> Iterator[Delta]:
-        if not isinstance(self.model, FastModel):
+        if isinstance(self.model, AppModel):
             choice, _ = self._choice(prompt, config, index)
             yield Delta(index, choice.text, choice.finish_reason)
             return

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from litecomplete.errors import ConfigError
+from litecomplete.errors import require_at_least
 from litecomplete.models.gpt2.vocab import VOCABULARY_SIZE
 from litecomplete.resources import peak_rss_bytes
 from litecomplete.runtime.app_model import AppModel
@@ -30,10 +30,8 @@ class AppBenchConfig:
     num_threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.repetitions < 1:
-            raise ConfigError(f"--repetitions must be at least 1, got {self.repetitions}")
-        if self.warmup < 0:
-            raise ConfigError(f"--warmup must be 0 or more, got {self.warmup}")
+        require_at_least("--repetitions", self.repetitions, 1)
+        require_at_least("--warmup", self.warmup, 0)
 
 
 @dataclass(frozen=True)

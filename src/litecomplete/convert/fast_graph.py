@@ -327,11 +327,12 @@ class FastDecoder(tf.Module):
 
     def cache_specs(self) -> list[Any]:
         """Per layer: k_cache (1, kv, L, dh), v_cache (1, kv, dh, L)."""
-        kv, dh, length = self.spec.num_kv_heads, self.spec.head_dim, self.max_length
+        sizes = (self.spec.num_kv_heads, self.spec.head_dim, self.max_length)
+        k_shape, v_shape = c.k_cache_shape(*sizes), c.v_cache_shape(*sizes)
         specs = []
         for i in range(self.spec.num_layers):
-            specs.append(tf.TensorSpec([1, kv, length, dh], tf.float32, name=c.k_cache_name(i)))
-            specs.append(tf.TensorSpec([1, kv, dh, length], tf.float32, name=c.v_cache_name(i)))
+            specs.append(tf.TensorSpec(k_shape, tf.float32, name=c.k_cache_name(i)))
+            specs.append(tf.TensorSpec(v_shape, tf.float32, name=c.v_cache_name(i)))
         return specs
 
     def signature(self, t: int, every_row: bool = False) -> Any:

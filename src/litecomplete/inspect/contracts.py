@@ -69,7 +69,7 @@ def _fast_signature_problems(
     logits = (t, vocab) if every_row else (1, 1, vocab)
     _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", logits)
     for i in range(layers):
-        k_shape, v_shape = (1, kv, max_length, dh), (1, kv, dh, max_length)
+        k_shape, v_shape = c.k_cache_shape(kv, dh, max_length), c.v_cache_shape(kv, dh, max_length)
         for io in (sig.inputs, sig.outputs):  # updated in place: outputs are the inputs
             _expect(problems, sig, io, c.k_cache_name(i), "FLOAT32", k_shape)
             _expect(problems, sig, io, c.v_cache_name(i), "FLOAT32", v_shape)

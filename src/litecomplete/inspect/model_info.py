@@ -46,6 +46,8 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class SignatureInfo:
+    """A signature: its key, the subgraph it runs, and its tensors by name."""
+
     key: str
     subgraph_index: int
     inputs: dict[str, TensorInfo]
@@ -178,9 +180,9 @@ class _OpCounts:
     builtin_ops: Counter[str] = field(default_factory=Counter)
     flex_ops: Counter[str] = field(default_factory=Counter)
     custom_ops: Counter[str] = field(default_factory=Counter)
-    weights: Counter[str] = field(default_factory=Counter)
-    quantized_ops: Counter[str] = field(default_factory=Counter)
-    float_ops: Counter[str] = field(default_factory=Counter)
+    weight_bytes_by_dtype: Counter[str] = field(default_factory=Counter)
+    quantized_activation_ops: Counter[str] = field(default_factory=Counter)
+    float_activation_ops: Counter[str] = field(default_factory=Counter)
 
     def count_custom(self, custom: str) -> None:
         (self.flex_ops if custom.startswith("Flex") else self.custom_ops)[custom] += 1
@@ -244,7 +246,7 @@ class _Reader:
                 const.add(t)
                 if tensor.Buffer() not in counted:
                     counted.add(tensor.Buffer())
-                    counts.weights[self.dtype(tensor)] += size
+                    counts.weight_bytes_by_dtype[self.dtype(tensor)] += size
         return const
 
     def _count_op(self, graph: Any, op: Any, const: set[int], counts: _OpCounts) -> None:
@@ -263,9 +265,9 @@ class _Reader:
             else []
         )
         if name in ARITHMETIC_OPS and any(d in ("INT8", "INT16") for d in activations):
-            counts.quantized_ops[name] += 1
+            counts.quantized_activation_ops[name] += 1
         elif "FLOAT32" in activations:
-            counts.float_ops[name] += 1
+            counts.float_activation_ops[name] += 1
 
     def signatures(self) -> dict[str, SignatureInfo]:
         found = {}
@@ -325,15 +327,10 @@ def parse_model_bytes(data: bytes | mmap.mmap, ops: bool = True) -> ModelInfo:
     return ModelInfo(
         size_bytes=len(data),
         signatures=reader.signatures(),
-        builtin_ops=counts.builtin_ops,
-        flex_ops=counts.flex_ops,
-        custom_ops=counts.custom_ops,
-        weight_bytes_by_dtype=counts.weights,
-        quantized_activation_ops=counts.quantized_ops,
-        float_activation_ops=counts.float_ops,
         manifest=manifest,
         tokenizer_json=tokenizer_json,
         min_runtime_version=min_runtime,
+        **vars(counts),  # _OpCounts' fields are ModelInfo's
     )
 
 

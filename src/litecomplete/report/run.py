@@ -15,7 +15,7 @@ from typing import Any
 from litecomplete.bench.app_bench import machine_fields
 from litecomplete.bench.fast_bench import DECODE_PROMPT, FastBenchConfig, bench_in_subprocess
 from litecomplete.convert.fast_export import DEFAULT_BUCKETS
-from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.errors import ConfigError, ConversionError, require_at_least
 from litecomplete.eval import EvalConfig, EvalResult, evaluate
 from litecomplete.eval.text import read_eval_text
 from litecomplete.quantize import QuantMode
@@ -67,8 +67,9 @@ class ReportConfig:
             raise ConfigError(f"a mode is listed twice: {[m.value for m in self.modes]}")
         if self.context > self.max_length:
             raise ConfigError(f"--context {self.context} exceeds --max-length {self.max_length}")
-        if self.eval_tokens < 16:
-            raise ConfigError(f"--eval-tokens must be at least 16, got {self.eval_tokens}")
+        require_at_least("--eval-tokens", self.eval_tokens, 16)
+        require_at_least("--threads", self.threads, 1)
+        require_at_least("--repetitions", self.repetitions, 1)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ the real model. Weights are random (seeded), so the text they write is noise.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,12 +67,6 @@ def build_builtin_causal_lm(
         tokenizer, sequence_length=sequence_length
     )
     keras.utils.set_random_seed(seed)
-    backbone = keras_hub.models.GPT2Backbone(
-        vocabulary_size=config.vocabulary_size,
-        num_layers=config.num_layers,
-        num_heads=config.num_heads,
-        hidden_dim=config.hidden_dim,
-        intermediate_dim=config.intermediate_dim,
-        max_sequence_length=config.max_sequence_length,
-    )
+    sizes = {k: v for k, v in dataclasses.asdict(config).items() if k != "name"}
+    backbone = keras_hub.models.GPT2Backbone(**sizes)  # a config's sizes are the backbone's
     return keras_hub.models.GPT2CausalLM(backbone, preprocessor=preprocessor)

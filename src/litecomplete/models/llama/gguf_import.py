@@ -18,6 +18,7 @@ import numpy as np
 from litecomplete.errors import GgufFileError
 from litecomplete.models.gguf.tokenizer import CONTROL_TOKEN_TYPES, gguf_vocabulary
 from litecomplete.models.llama.gguf_weights import llama_decoder_weights
+from litecomplete.models.llama.shapes import KERAS_BACKBONE_NAMES
 from litecomplete.models.spec import DecoderWeights
 
 if TYPE_CHECKING:
@@ -61,18 +62,8 @@ def llama_causal_lm(
 
     spec = weights.spec
     tied = weights.output_kernel is None
-    backbone = keras_hub.models.Llama3Backbone(
-        vocabulary_size=spec.vocabulary_size,
-        num_layers=spec.num_layers,
-        num_query_heads=spec.num_heads,
-        hidden_dim=spec.hidden_dim,
-        intermediate_dim=spec.intermediate_dim,
-        num_key_value_heads=spec.num_kv_heads,
-        rope_max_wavelength=spec.rope_theta,
-        layer_norm_epsilon=spec.norm_epsilon,
-        tie_word_embeddings=tied,
-        dtype="float32",
-    )
+    sizes = {keras: getattr(spec, field) for field, keras in KERAS_BACKBONE_NAMES.items()}
+    backbone = keras_hub.models.Llama3Backbone(**sizes, tie_word_embeddings=tied, dtype="float32")
     h, kv, dh, d = spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.hidden_dim
 
     def assign(variable: Any, value: np.ndarray, name: str) -> None:

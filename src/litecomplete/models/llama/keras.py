@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete.errors import UnsupportedArchitectureError
+from litecomplete.models.llama.shapes import KERAS_BACKBONE_NAMES as NAMES
 from litecomplete.models.llama.shapes import llama_spec
 from litecomplete.models.spec import DecoderSpec, DecoderWeights, LayerWeights, checked_array
 
@@ -15,16 +16,7 @@ def llama_spec_of_backbone(backbone: Any) -> DecoderSpec:
     """The shapes of a KerasHub Llama backbone; RoPE scaling is refused."""
     if backbone.rope_position_scaling_factor != 1.0 or backbone.rope_frequency_adjustment_factor:
         raise UnsupportedArchitectureError("the fast format does not support RoPE scaling yet")
-    return llama_spec(
-        num_layers=backbone.num_layers,
-        num_heads=backbone.num_query_heads,
-        num_kv_heads=backbone.num_key_value_heads,
-        hidden_dim=backbone.hidden_dim,
-        intermediate_dim=backbone.intermediate_dim,
-        vocabulary_size=backbone.vocabulary_size,
-        norm_epsilon=float(backbone.layer_norm_epsilon),
-        rope_theta=float(backbone.rope_max_wavelength),
-    )
+    return llama_spec(**{field: getattr(backbone, keras) for field, keras in NAMES.items()})
 
 
 def _llama_layer(block: Any, spec: DecoderSpec, name: str) -> LayerWeights:

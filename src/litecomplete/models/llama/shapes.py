@@ -9,6 +9,21 @@ from litecomplete.models.spec import Activation, DecoderSpec, Norm, Positions
 LLAMA_MAX_POSITIONS = 8192
 
 
+# ``llama_spec``'s arguments by the KerasHub Llama backbone's names for them: read one
+# way from a backbone (``keras.llama_spec_of_backbone``), written the other to build one
+# (``gguf_import.llama_causal_lm``).
+KERAS_BACKBONE_NAMES = {
+    "num_layers": "num_layers",
+    "num_heads": "num_query_heads",
+    "num_kv_heads": "num_key_value_heads",
+    "hidden_dim": "hidden_dim",
+    "intermediate_dim": "intermediate_dim",
+    "vocabulary_size": "vocabulary_size",
+    "norm_epsilon": "layer_norm_epsilon",
+    "rope_theta": "rope_max_wavelength",
+}
+
+
 def llama_spec(
     *,
     num_layers: int,
@@ -32,9 +47,9 @@ def llama_spec(
         intermediate_dim,
         vocabulary_size,
         max_positions,
-        norm_epsilon,
+        float(norm_epsilon),
         Norm.RMS,
         Activation.SILU_GLU,
         Positions.ROPE,
-        rope_theta,
+        float(rope_theta),
     )

@@ -1,0 +1,109 @@
+"""The API over scripted generators: finish reasons, the profanity filter's retries and
+cut streams, and the error table, checked on exactly known text (no model file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from litecomplete.errors import ModelRunError
+from litecomplete.runtime.generation import FinishReason, GenerationConfig, Piece
+from litecomplete.safety.filter import ProfanityFilter, parse_word_list
+from tests.app.fake import FakeRegistry, ScriptedGenerator
+from tests.app.test_api import sse_events
+
+BLOCKED = ProfanityFilter(parse_word_list(["darn"]))
+
+
+def _client(models: dict[str, Any], max_length: int = 64) -> Any:
+    from fastapi.testclient import TestClient
+
+    from litecomplete.app.server import create_app
+
+    app = create_app(FakeRegistry(models, max_length), profanity=BLOCKED)  # type: ignore[arg-type]
+    return TestClient(app, base_url="http://localhost", raise_server_exceptions=False)
+
+
+def _post(client: Any, model: str = "m", **body: Any) -> Any:
+    return client.post("/v1/completions", json={"model": model, "prompt": "Say", **body})
+
+
+@pytest.mark.parametrize(
+    ("ends", "max_tokens", "reason"),
+    [
+        (FinishReason.STOP, 8, "stop"),
+        (FinishReason.STOP, 2, "length"),
+        (FinishReason.CACHE_FULL, 8, "length"),  # OpenAI has no cache_full
+    ],
+)
+def test_finish_reasons_reach_the_api_in_openai_s_words(
+    ends: FinishReason, max_tokens: int, reason: str
+) -> None:
+    with _client({"m": ScriptedGenerator(["one two three"], ends)}) as client:
+        plain = _post(client, max_tokens=max_tokens).json()["choices"][0]
+        events = sse_events(_post(client, max_tokens=max_tokens, stream=True).text)
+    assert plain["finish_reason"] == reason
+    assert plain["text"] == " ".join(["one", "two", "three"][:max_tokens]) + " "
+    assert [e["choices"][0]["finish_reason"] for e in events][-1] == reason
+    assert "".join(e["choices"][0]["text"] for e in events) == plain["text"]
+
+
+def test_a_profane_suggestion_is_tried_again_and_the_clean_one_answers() -> None:
+    generator = ScriptedGenerator(["you darn fool", "a kind word"])
+    with _client({"m": generator}) as client:
+        choice = _post(client, temperature=0).json()["choices"][0]
+    assert choice["text"] == "a kind word " and choice["finish_reason"] == "stop"
+    assert len(generator.prompts) == 2
+
+
+def test_a_stream_that_turns_profane_ends_at_its_clean_part() -> None:
+    generator = ScriptedGenerator(["you darn fool"])
+    with _client({"m": generator}) as client:
+        events = sse_events(_post(client, stream=True).text)
+    assert "".join(e["choices"][0]["text"] for e in events) == "you "
+    assert events[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert len(generator.prompts) == 1  # part of it was out: no retry
+
+
+class Failing(ScriptedGenerator):
+    """Fails after ``good`` pieces with ``error``."""
+
+    def __init__(self, error: Exception, good: int = 0) -> None:
+        super().__init__(["one two three"])
+        self.error, self.good = error, good
+
+    def stream(self, prompt: str, config: GenerationConfig) -> Iterator[Piece]:
+        pieces = super().stream(prompt, config)
+        for _ in range(self.good):
+            yield next(pieces)
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("model", "status", "code"),
+    [
+        ("absent", 404, "model_not_found"),
+        ("broken", 500, "model_error"),
+        ("buggy", 500, "internal_error"),
+    ],
+)
+def test_each_error_class_answers_with_its_status(model: str, status: int, code: str) -> None:
+    models = {
+        "broken": Failing(ModelRunError("NaN logits")),
+        "buggy": Failing(RuntimeError("a bug")),
+    }
+    with _client(models) as client:
+        response = _post(client, model=model)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_an_error_after_the_first_piece_is_the_stream_s_last_event() -> None:
+    with _client({"m": Failing(ModelRunError("NaN logits"), good=2)}) as client:
+        response = _post(client, stream=True)
+    assert response.status_code == 200  # sent before the failure
+    events = [e for e in response.text.split("\n\n") if e.startswith("data: ")]
+    assert '"model_error"' in events[-1] and "NaN logits" in events[-1]
+    assert "[DONE]" not in response.text
