@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from litecomplete.contract import MANIFEST_METADATA_NAME, TOKENIZER_METADATA_NAME
 from litecomplete.errors import ModelFileError
@@ -44,8 +44,7 @@ class TensorInfo:
     shape: tuple[int, ...]  # -1 marks a dynamic dimension
 
 
-@dataclass(frozen=True)
-class SignatureInfo:
+class SignatureInfo(NamedTuple):
     """A signature: its key, the subgraph it runs, and its tensors by name."""
 
     key: str

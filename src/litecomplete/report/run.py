@@ -61,15 +61,15 @@ class ReportConfig:
     text: str | None = None
 
     def __post_init__(self) -> None:
+        require_at_least("--eval-tokens", self.eval_tokens, 16)
+        require_at_least("--threads", self.threads, 1)
+        require_at_least("--repetitions", self.repetitions, 1)
+        if self.context > self.max_length:
+            raise ConfigError(f"--context {self.context} exceeds --max-length {self.max_length}")
         if not self.modes or self.modes[0] is not QuantMode.NONE:
             raise ConfigError("the report's modes start with none (the float32 reference)")
         if len(set(self.modes)) != len(self.modes):
             raise ConfigError(f"a mode is listed twice: {[m.value for m in self.modes]}")
-        if self.context > self.max_length:
-            raise ConfigError(f"--context {self.context} exceeds --max-length {self.max_length}")
-        require_at_least("--eval-tokens", self.eval_tokens, 16)
-        require_at_least("--threads", self.threads, 1)
-        require_at_least("--repetitions", self.repetitions, 1)
 
 
 @dataclass(frozen=True)

@@ -106,21 +106,25 @@ def score_filter(
         if not line.profane and line.kind == "hard":
             hard += 1
             hard_fp += flagged
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     speed = sentences_per_second(profanity, [line.text for line in lines], min_seconds)
     return FilterScore(
         lines=len(lines),
-        precision=precision,
-        recall=recall,
-        f1=f1,
+        **_rates(tp, fp, fn),
         hard_clean=hard,
         hard_false_positives=hard_fp,
         sentences_per_second=speed,
         false_positives=false_positives,
         false_negatives=false_negatives,
     )
+
+
+def _rates(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall and F1 of ``tp`` true positives, ``fp`` false positives and
+    ``fn`` false negatives (0 where undefined)."""
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
 
 
 def pathological_texts() -> dict[str, str]:
