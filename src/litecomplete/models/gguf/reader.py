@@ -17,7 +17,11 @@ from litecomplete.errors import GgufFileError
 
 GGUF_MAGIC = b"GGUF"
 # Tensor types we dequantize (names as in gguf.GGMLQuantizationType).
-SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1")
+# (gguf-py dequantizes each; the K-quants are what llama.cpp's Q4_K_M and its kin hold.)
+SUPPORTED_TYPES = (
+    "F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1",
+    "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
