@@ -74,4 +74,5 @@ class BenchmarkError(LitecompleteError):
 def require_at_least(flag: str, value: int, low: int) -> None:
     """ConfigError naming ``flag`` unless ``value`` is at least ``low``."""
     if value < low:
-        raise ConfigError(f"{flag} must be at least {low}, got {value}")
+        bound = "0 or more" if low == 0 else f"at least {low}"
+        raise ConfigError(f"{flag} must be {bound}, got {value}")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete.bench.app_bench import machine_fields
-from litecomplete.errors import BenchmarkError, ConfigError
+from litecomplete.errors import BenchmarkError, ConfigError, require_at_least
 from litecomplete.resources import peak_rss_bytes, rss_bytes
 from litecomplete.supervise import json_from_child
 
@@ -58,12 +58,9 @@ class FastBenchConfig:
     session_suggestion_tokens: int = 16
 
     def __post_init__(self) -> None:
-        if self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
-        if self.repetitions < 1:
-            raise ConfigError(f"--repetitions must be at least 1, got {self.repetitions}")
-        if self.sessions < 0:
-            raise ConfigError(f"--sessions must be 0 or more, got {self.sessions}")
+        require_at_least("--threads", self.threads, 1)
+        require_at_least("--repetitions", self.repetitions, 1)
+        require_at_least("--sessions", self.sessions, 0)
         if not self.prompt_lengths or min(self.prompt_lengths) < 1:
             raise ConfigError(f"prompt lengths must be positive, got {self.prompt_lengths}")
 

@@ -58,14 +58,13 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.app.limits import server_config
     from litecomplete.app.registry import ModelRegistry
     from litecomplete.app.server import create_app
-    from litecomplete.errors import ConfigError
+    from litecomplete.errors import ConfigError, require_at_least
     from litecomplete.paths import data_dir
     from litecomplete.runtime.speculative import Speculation
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be 1 to 65535, got {args.port}")
-    if threads(args) < 1:
-        raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+    require_at_least("--threads", threads(args), 1)
     speculation = Speculation.parse(args.speculative) if args.speculative else Speculation()
     if speculation.draft is not None and not speculation.draft.is_file():
         raise ConfigError(f"draft model {speculation.draft} does not exist")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from litecomplete.choices import Choice
 from litecomplete.contract import APP_OUTPUT_BUFFER_BYTES, STRING_TENSOR_HEADER_BYTES
-from litecomplete.errors import ConfigError
+from litecomplete.errors import ConfigError, require_at_least
 from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES
 from litecomplete.quantize.modes import APP_QUANT_MODES, QuantMode
 
@@ -51,8 +51,7 @@ class AppExportConfig:
     max_output_bytes: int = APP_OUTPUT_BUFFER_BYTES
 
     def __post_init__(self) -> None:
-        if self.max_length < 2:
-            raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
+        require_at_least("--max-length", self.max_length, 2)
         if self.context_length is not None and not 1 <= self.context_length < self.max_length:
             raise ConfigError(
                 f"--context-length must be between 1 and max length - 1 "
@@ -63,8 +62,7 @@ class AppExportConfig:
                 f"the app format cannot take --quant {self.quant.value}; choose one of: "
                 f"{', '.join(m.value for m in APP_QUANT_MODES)} (or --format fast)"
             )
-        if self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, got {self.top_k}")
+        require_at_least("--top-k", self.top_k, 1)
         if not self.temperature > 0:
             raise ConfigError(f"--temperature must be greater than 0, got {self.temperature}")
         if self.calibration_samples < 1:

@@ -29,7 +29,7 @@ from litecomplete.convert.tokenizer_export import (
     end_token_ids,
     hf_tokenizer_json,
 )
-from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.errors import ConfigError, ConversionError, require_at_least
 from litecomplete.models import registry
 from litecomplete.models.spec import DecoderWeights
 from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_passages
@@ -76,8 +76,7 @@ class FastExportConfig:
     verify: tuple[int, ...] = DEFAULT_VERIFY
 
     def __post_init__(self) -> None:
-        if self.max_length < 2:
-            raise ConfigError(f"--max-length must be at least 2, got {self.max_length}")
+        require_at_least("--max-length", self.max_length, 2)
         if not self.buckets or any(b < 1 for b in self.buckets):
             raise ConfigError(f"--buckets must be positive lengths, got {list(self.buckets)}")
         if max(self.buckets) > self.max_length:

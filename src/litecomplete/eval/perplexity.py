@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from litecomplete.errors import ConfigError
+from litecomplete.errors import ConfigError, require_at_least
 from litecomplete.runtime.generation import TokenModel
 
 MIN_SCORED_TOKENS = 16
@@ -67,8 +67,8 @@ class EvalConfig:
     def __post_init__(self) -> None:
         for name in ("context", "stride", "max_tokens", "min_context"):
             value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+            if value is not None:
+                require_at_least(f"--{name.replace('_', '-')}", value, 1)
         if self.context is not None and self.stride is not None and self.stride > self.context:
             raise ConfigError(f"--stride {self.stride} exceeds --context {self.context}")
         if self.greedy_samples < 0 or self.greedy_tokens < 1:

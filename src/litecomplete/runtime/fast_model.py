@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete import contract as c
-from litecomplete.errors import ConfigError, ModelFileError, PromptError
+from litecomplete.errors import ModelFileError, PromptError, require_at_least
 from litecomplete.inspect.contracts import fast_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
 from litecomplete.runtime.chunks import plan_chunks
@@ -337,8 +337,7 @@ class FastModel:
 
         With a seed, alternative ``i`` samples with ``seed + i``.
         """
-        if n < 1:
-            raise ConfigError(f"n must be at least 1, got {n}")
+        require_at_least("n", n, 1)
         config = config or GenerationConfig()
         drafter, prepared = self._prepare(prompt, config)
         results = []

@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from litecomplete.errors import ConfigError
+from litecomplete.errors import require_at_least
 from litecomplete.runtime.sampling import SamplingConfig
 from litecomplete.runtime.speculative import Speculation
 
@@ -63,10 +63,9 @@ class GenerationConfig:
     speculation: Speculation = field(default_factory=Speculation)
 
     def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
-        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 1:
-            raise ConfigError(f"max_prompt_tokens must be at least 1, got {self.max_prompt_tokens}")
+        require_at_least("max_new_tokens", self.max_new_tokens, 1)
+        if self.max_prompt_tokens is not None:
+            require_at_least("max_prompt_tokens", self.max_prompt_tokens, 1)
         if not isinstance(self.stop, tuple):
             object.__setattr__(self, "stop", tuple(self.stop))
 

@@ -38,18 +38,18 @@ def llama_spec(
 ) -> DecoderSpec:
     """A Llama's ``DecoderSpec`` from its sizes (a backbone's, a GGUF header's, a fake's)."""
     return DecoderSpec(
-        "llama",
-        num_layers,
-        num_heads,
-        num_kv_heads,
-        hidden_dim // num_heads,  # head_dim
-        hidden_dim,
-        intermediate_dim,
-        vocabulary_size,
-        max_positions,
-        float(norm_epsilon),
-        Norm.RMS,
-        Activation.SILU_GLU,
-        Positions.ROPE,
-        float(rope_theta),
+        architecture="llama",
+        num_layers=num_layers,
+        num_heads=num_heads,
+        num_kv_heads=num_kv_heads,
+        head_dim=hidden_dim // num_heads,
+        hidden_dim=hidden_dim,
+        intermediate_dim=intermediate_dim,
+        vocabulary_size=vocabulary_size,
+        max_positions=max_positions,
+        norm_epsilon=float(norm_epsilon),
+        norm=Norm.RMS,
+        activation=Activation.SILU_GLU,
+        positions=Positions.ROPE,
+        rope_theta=float(rope_theta),
     )
