@@ -75,15 +75,12 @@ class LlamaCppEngine:
             ) from None
         if not path.is_file():
             raise ConfigError(f"GGUF file {path} does not exist; write one with export-gguf")
+        # One batch holds the whole context, as our prefill does; both thread pools
+        # (prompt and decode) get the same count.
+        sizes: dict[str, Any] = dict.fromkeys(("n_ctx", "n_batch", "n_ubatch"), max_length)
+        pools: dict[str, Any] = dict.fromkeys(("n_threads", "n_threads_batch"), threads)
         self.llm: Any = Llama(
-            model_path=str(path),
-            n_ctx=max_length,
-            n_batch=max_length,
-            n_ubatch=max_length,
-            n_threads=threads,
-            n_threads_batch=threads,
-            logits_all=False,
-            verbose=False,
+            model_path=str(path), logits_all=False, verbose=False, **sizes, **pools
         )
         self.variant = _gguf_type(path)
         self.max_length = max_length

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litecomplete.models.spec import Activation, DecoderSpec, Norm, Positions
 
 # A KerasHub Llama config does not record the context the model was trained for, and
 # RoPE has no position table to bound it; SmolLM2 and Llama 2-3 models train on 4-8K.
 LLAMA_MAX_POSITIONS = 8192
+
+
+# What makes a decoder a Llama, whatever its sizes.
+LLAMA_CHOICES: dict[str, Any] = {
+    "norm": Norm.RMS,
+    "activation": Activation.SILU_GLU,
+    "positions": Positions.ROPE,
+}
 
 
 # ``llama_spec``'s arguments by the KerasHub Llama backbone's names for them: read one
@@ -48,8 +58,6 @@ def llama_spec(
         vocabulary_size=vocabulary_size,
         max_positions=max_positions,
         norm_epsilon=float(norm_epsilon),
-        norm=Norm.RMS,
-        activation=Activation.SILU_GLU,
-        positions=Positions.ROPE,
         rope_theta=float(rope_theta),
+        **LLAMA_CHOICES,
     )
