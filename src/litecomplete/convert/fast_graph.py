@@ -119,14 +119,15 @@ def dense(x: Any, w: dict[str, Any], field: str, bias: Any, name: str) -> Any:
     return y + bias if bias is not None else y
 
 
-def rope(x: Any, positions: Any, spec: DecoderSpec, max_length: int) -> Any:
-    """Rotary embedding, rotate-half layout; x: (T, heads, dh), positions (T,)."""
-    head_dim = spec.head_dim
+def rope(x: Any, positions: Any, theta: float, max_length: int) -> Any:
+    """Rotary embedding of base ``theta``, rotate-half layout; x: (T, heads, dh),
+    positions (T,)."""
+    head_dim = x.shape[-1]
     half = head_dim // 2
     # Angles and their sines in float64, rounded once: a float32 angle of position
     # p carries p * 6e-8 of error before the sine makes it worse.
     angles = np.arange(max_length, dtype=np.float64)[:, np.newaxis] / (
-        spec.rope_theta ** (np.arange(half, dtype=np.float64) * 2 / head_dim)
+        theta ** (np.arange(half, dtype=np.float64) * 2 / head_dim)
     )  # (L, dh / 2)
     rows = tf.minimum(positions, max_length - 1)
     cos = tf.gather(np.cos(angles).astype(np.float32), rows)[:, tf.newaxis, :]  # (T, 1, dh/2)
@@ -136,17 +137,24 @@ def rope(x: Any, positions: Any, spec: DecoderSpec, max_length: int) -> Any:
 
 
 def project_qkv(
-    x: Any, w: dict[str, Any], positions: Any, t: int, spec: DecoderSpec, max_length: int
+    x: Any, w: dict[str, Any], positions: Any, t: int, layer: LayerChoices
 ) -> tuple[Any, Any, Any]:
     """x: (T, hidden) -> q (1, kv, group * T, dh) scaled, k (1, kv, T, dh),
-    v (1, kv, dh, T); q and k rotated by ``positions`` (T,) where the model ropes."""
+    v (1, kv, dh, T); q and k normed per head where the model does, and rotated by
+    ``positions`` (T,) where it ropes."""
+    spec = layer.spec
     heads, kv_heads, head_dim = spec.num_heads, spec.num_kv_heads, spec.head_dim
     group = heads // kv_heads  # query head = kv * group + g
     qkv = dense(x, w, "qkv_kernel", w["qkv_bias"], "qkv_proj")  # (T, (h + 2kv) * dh)
     q, k, v = tf.split(qkv, [heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], axis=-1)
-    if spec.positions is Positions.ROPE:  # rotate q and k by their absolute positions
-        q = rope(tf.reshape(q, [t, heads, head_dim]), positions, spec, max_length)
-        k = rope(tf.reshape(k, [t, kv_heads, head_dim]), positions, spec, max_length)
+    if spec.qk_norm or spec.positions is Positions.ROPE:  # per head: (T, heads, dh)
+        q, k = tf.reshape(q, [t, heads, head_dim]), tf.reshape(k, [t, kv_heads, head_dim])
+        if spec.qk_norm:
+            q = norm(q, spec, w["q_norm_scale"], None)
+            k = norm(k, spec, w["k_norm_scale"], None)
+        if spec.positions is Positions.ROPE:  # rotate q and k by their absolute positions
+            q = rope(q, positions, layer.rope_theta, layer.max_length)
+            k = rope(k, positions, layer.rope_theta, layer.max_length)
         q, k = tf.reshape(q, [t, -1]), tf.reshape(k, [t, -1])
     q = tf.reshape(q * (1.0 / float(np.sqrt(head_dim))), [t, kv_heads, group, head_dim])
     q = tf.reshape(tf.transpose(q, [1, 2, 0, 3]), [1, kv_heads, group * t, head_dim])
@@ -164,40 +172,68 @@ def merge_heads(out: Any, w: dict[str, Any], t: int, spec: DecoderSpec) -> Any:
     return dense(out, w, "out_kernel", w["out_bias"], "out_proj")
 
 
+class LayerChoices(NamedTuple):
+    """What a block's attention needs beyond its weights: the model's ``spec``, the
+    cache's ``max_length``, the block's RoPE base and sliding window (None: global)."""
+
+    spec: DecoderSpec
+    max_length: int
+    rope_theta: float
+    window: int | None
+
+    @classmethod
+    def of(cls, spec: DecoderSpec, i: int, max_length: int) -> LayerChoices:
+        # A window as long as the cache hides nothing: no mask is built for it.
+        window = spec.sliding_window if spec.is_local(i) else None
+        window = window if window is not None and window < max_length else None
+        return cls(spec, max_length, spec.layer_rope_theta(i), window)
+
+
+def attention_mask(input_pos: Any, layer: LayerChoices) -> Any:
+    """(group * T, L): 0 where row r may see slot j, else NEG_INF. Row r sees slot j
+    iff j <= input_pos[r], and within a sliding window j > input_pos[r] - window."""
+    slots = tf.range(layer.max_length)[tf.newaxis, :]  # (1, L)
+    rows = input_pos[:, tf.newaxis]  # (T, 1)
+    seen = slots <= rows
+    if layer.window is not None:
+        seen = tf.logical_and(seen, slots > rows - layer.window)
+    mask = tf.where(seen, 0.0, NEG_INF)  # (T, L)
+    return tf.tile(mask, [layer.spec.num_heads // layer.spec.num_kv_heads, 1])
+
+
 def attention(
     x: Any,
     w: dict[str, Any],
     input_pos: Any,
     caches: tuple[Any, Any],
     t: int,
-    spec: DecoderSpec,
+    layer: LayerChoices,
 ) -> tuple[Any, Any, Any]:
     """x (T, hidden) at ``input_pos`` (T,) -> (T, hidden), and the whole caches
     (1, kv, L, dh) and (1, kv, dh, L) with the new keys and values written as T slots
     from ``input_pos[0]``."""
     k_cache, v_cache = caches
-    max_length = k_cache.shape[2]
-    q, k, v = project_qkv(x, w, input_pos, t, spec, max_length)
+    q, k, v = project_qkv(x, w, input_pos, t, layer)
     start = input_pos[0]
     zero = tf.constant(0, tf.int32)
     k_cache = xla.dynamic_update_slice(k_cache, k, [zero, zero, start, zero])
     v_cache = xla.dynamic_update_slice(v_cache, v, [zero, zero, zero, start])
-    # Row r sees slot j iff j <= input_pos[r]; rows repeat per group.
-    mask = tf.where(
-        tf.range(max_length)[tf.newaxis, :] <= input_pos[:, tf.newaxis], 0.0, NEG_INF
-    )  # (T, L)
-    mask = tf.tile(mask, [spec.num_heads // spec.num_kv_heads, 1])  # (group * T, L)
-    scores = tf.matmul(q, k_cache, transpose_b=True) + mask  # (1, kv, group * T, L)
+    scores = tf.matmul(q, k_cache, transpose_b=True)  # (1, kv, group * T, L)
+    scores = scores + attention_mask(input_pos, layer)  # rows repeat per group
     probs = tf.nn.softmax(scores, axis=-1)
     out = tf.matmul(probs, v_cache, transpose_b=True)  # (1, kv, group * T, dh)
-    return merge_heads(out, w, t, spec), k_cache, v_cache
+    return merge_heads(out, w, t, layer.spec), k_cache, v_cache
 
 
 def mlp(x: Any, w: dict[str, Any], spec: DecoderSpec) -> Any:
-    """(T, hidden) -> (T, hidden): GELU, or SwiGLU's SiLU(gate) * up."""
+    """(T, hidden) -> (T, hidden): GELU, SwiGLU's SiLU(gate) * up, or GeGLU's
+    GELU(gate) * up."""
     up = dense(x, w, "up_kernel", w["up_bias"], "up_proj")  # (T, intermediate)
     if spec.activation is Activation.SILU_GLU:
         hidden = tf.nn.silu(dense(x, w, "gate_kernel", None, "gate_proj")) * up
+    elif spec.activation is Activation.GELU_TANH_GLU:
+        gate = dense(x, w, "gate_kernel", None, "gate_proj")
+        hidden = tf.nn.gelu(gate, approximate=True) * up
     else:
         hidden = tf.nn.gelu(up, approximate=True)
     return dense(hidden, w, "down_kernel", w["down_bias"], "down_proj")
@@ -275,6 +311,8 @@ class FastDecoder(tf.Module):
             x = tf.gather(self.token_embedding, tokens[0])  # (T, hidden)
         if self.position_embedding is not None:
             x = x + tf.gather(self.position_embedding, positions)
+        if self.spec.embedding_scale != 1.0:
+            x = x * self.spec.embedding_scale
         return x
 
     def lm_head(self, last: Any) -> Any:
@@ -311,9 +349,15 @@ class FastDecoder(tf.Module):
         for i, w in enumerate(self.blocks):
             a = norm(x, spec, w["attn_norm_scale"], w["attn_norm_bias"])
             pair = (caches[2 * i], caches[2 * i + 1])
-            a, k_cache, v_cache = attention(a, w, input_pos, pair, t, spec)
+            layer = LayerChoices.of(spec, i, self.max_length)
+            a, k_cache, v_cache = attention(a, w, input_pos, pair, t, layer)
+            if spec.post_norms:
+                a = norm(a, spec, w["post_attn_norm_scale"], None)
             x = x + a
-            x = x + mlp(norm(x, spec, w["mlp_norm_scale"], w["mlp_norm_bias"]), w, spec)
+            m = mlp(norm(x, spec, w["mlp_norm_scale"], w["mlp_norm_bias"]), w, spec)
+            if spec.post_norms:
+                m = norm(m, spec, w["post_mlp_norm_scale"], None)
+            x = x + m
             outputs[c.k_cache_name(i)] = k_cache
             outputs[c.v_cache_name(i)] = v_cache
         if every_row:  # (T, vocab)

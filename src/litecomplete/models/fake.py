@@ -19,8 +19,8 @@ def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
     def normal(*shape: int, scale: float = 0.5) -> np.ndarray:
         return (rng.standard_normal(shape) * scale / np.sqrt(shape[0])).astype(np.float32)
 
-    def norm() -> np.ndarray:
-        return (1 + 0.1 * rng.standard_normal(d)).astype(np.float32)
+    def norm(width: int = d) -> np.ndarray:
+        return (1 + 0.1 * rng.standard_normal(width)).astype(np.float32)
 
     def bias(width: int) -> np.ndarray | None:
         return (0.02 * rng.standard_normal(width)).astype(np.float32) if biased else None
@@ -34,7 +34,11 @@ def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
             "up_kernel": normal(d, f),
             "down_kernel": normal(f, d),
         }
-        gate = normal(d, f) if spec.activation is decoder.Activation.SILU_GLU else None
+        gate = normal(d, f) if spec.activation.gated else None
+        if spec.qk_norm:
+            weights |= {"q_norm_scale": norm(spec.head_dim), "k_norm_scale": norm(spec.head_dim)}
+        if spec.post_norms:
+            weights |= {"post_attn_norm_scale": norm(), "post_mlp_norm_scale": norm()}
         return LayerWeights(
             **weights,
             attn_norm_bias=bias(d),

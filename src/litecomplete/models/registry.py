@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from litecomplete.errors import UnsupportedArchitectureError
-from litecomplete.models import gpt2, llama
+from litecomplete.models import gemma3, gpt2, llama
 from litecomplete.models.architecture import Architecture
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderSpec, DecoderWeights
 
 ARCHITECTURES: dict[str, Architecture] = {
-    a.name: a for a in (gpt2.ARCHITECTURE, llama.ARCHITECTURE)
+    a.name: a for a in (gpt2.ARCHITECTURE, llama.ARCHITECTURE, gemma3.ARCHITECTURE)
 }
 
 

@@ -45,6 +45,12 @@ class Activation(Choice):
     __choice__ = "activation"
     GELU_TANH = "gelu_tanh"  # up, GELU (tanh approximation), down (GPT-2)
     SILU_GLU = "silu_glu"  # SiLU(gate) * up, down (Llama's SwiGLU)
+    GELU_TANH_GLU = "gelu_tanh_glu"  # GELU-tanh(gate) * up, down (Gemma's GeGLU)
+
+    @property
+    def gated(self) -> bool:
+        """Whether the MLP has a gate projection beside ``up``."""
+        return self is not Activation.GELU_TANH
 
 
 class Positions(Choice):
@@ -59,7 +65,12 @@ class Positions(Choice):
 class DecoderSpec:
     """Shapes and choices of a decoder-only transformer.
 
-    ``architecture`` is the registry's name of the family (``models.registry``).
+    ``architecture`` is the registry's name of the family (``models.registry``). The
+    fields after ``rope_theta`` are Gemma's: token embeddings scaled by
+    ``embedding_scale`` (the tied output layer reads the table unscaled), RMSNorm over
+    each head of q and k (``qk_norm``), a norm after attention and after the MLP too
+    (``post_norms``), and local layers: every layer but each ``global_every``-th sees
+    only the newest ``sliding_window`` positions, rotated with ``local_rope_theta``.
     """
 
     architecture: str
@@ -76,6 +87,22 @@ class DecoderSpec:
     activation: Activation = Activation.GELU_TANH
     positions: Positions = Positions.LEARNED
     rope_theta: float = 10000.0
+    embedding_scale: float = 1.0
+    qk_norm: bool = False
+    post_norms: bool = False
+    sliding_window: int | None = None
+    global_every: int = 1
+    local_rope_theta: float = 10000.0
+
+    def is_local(self, layer: int) -> bool:
+        """Whether ``layer`` attends only within the sliding window."""
+        return self.sliding_window is not None and layer % self.global_every != (
+            self.global_every - 1
+        )
+
+    def layer_rope_theta(self, layer: int) -> float:
+        """The RoPE base of ``layer``: local layers have their own."""
+        return self.local_rope_theta if self.is_local(layer) else self.rope_theta
 
 
 @dataclass(frozen=True)
@@ -95,6 +122,10 @@ class LayerWeights:
     down_kernel: np.ndarray  # (intermediate, hidden)
     down_bias: np.ndarray | None
     gate_kernel: np.ndarray | None = None  # (hidden, intermediate), gated MLPs only
+    q_norm_scale: np.ndarray | None = None  # (head_dim,), ``qk_norm`` only
+    k_norm_scale: np.ndarray | None = None  # (head_dim,)
+    post_attn_norm_scale: np.ndarray | None = None  # (hidden,), ``post_norms`` only
+    post_mlp_norm_scale: np.ndarray | None = None  # (hidden,)
 
 
 @dataclass(frozen=True)
@@ -113,4 +144,11 @@ def checked_array(variable: Any, shape: tuple[int, ...], name: str) -> np.ndarra
     value = np.asarray(variable, dtype=np.float32)
     if value.shape != shape:
         raise ValueError(f"{name}: shape {value.shape}, expected {shape}")
+    return value
+
+
+def present(value: np.ndarray | None, name: str) -> np.ndarray:
+    """``value``, which the spec's choices need; a ValueError names ``name`` if it is absent."""
+    if value is None:
+        raise ValueError(f"the weights have no {name}, which the decoder's spec calls for")
     return value

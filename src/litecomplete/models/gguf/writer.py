@@ -39,9 +39,13 @@ def write_matrix(writer: Any, name: str, value: np.ndarray, kind: GgufType) -> N
 
 
 def write_header(writer: Any, spec: DecoderSpec, tokenizer: Any, kind: GgufType) -> None:
-    """Shapes, file type and the byte-level BPE tokenizer, common to both families."""
-    import gguf
+    """Shapes, file type and a KerasHub byte-level BPE tokenizer (GPT-2's, Llama's)."""
+    write_sizes(writer, spec, kind)
+    write_bpe_tokenizer(writer, tokenizer)
 
+
+def write_sizes(writer: Any, spec: DecoderSpec, kind: GgufType) -> None:
+    """The shapes every family declares, and the file type."""
     writer.add_name(f"litecomplete {spec.architecture}")
     writer.add_context_length(spec.max_positions)
     writer.add_embedding_length(spec.hidden_dim)
@@ -51,6 +55,12 @@ def write_header(writer: Any, spec: DecoderSpec, tokenizer: Any, kind: GgufType)
     writer.add_file_type(
         {GgufType.F32: 0, GgufType.F16: 1, GgufType.Q8_0: 7}[kind]  # llama_ftype values
     )
+
+
+def write_bpe_tokenizer(writer: Any, tokenizer: Any) -> None:
+    """A KerasHub byte-level BPE tokenizer as llama.cpp's ``gpt2`` tokenizer."""
+    import gguf
+
     vocabulary = sorted(tokenizer.vocabulary.items(), key=lambda kv: kv[1])
     if [i for _, i in vocabulary] != list(range(len(vocabulary))):
         raise ConfigError("the tokenizer's vocabulary ids are not 0..n-1")
