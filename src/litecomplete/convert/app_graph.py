@@ -58,7 +58,7 @@ def make_generate_fn(causal_lm: Any, config: AppExportConfig) -> Any:
         token_ids = tf.pad(ids, [[0, max_length - n]])[tf.newaxis, :]  # (1, max_length)
         # Prefill: one pass over the padded sequence fills the cache
         # (1, layers, 2, max_length, heads, head_dim); padding slots are overwritten later.
-        _, cache = causal_lm._build_cache(token_ids)
+        _, cache = prefill_cache(causal_lm, token_ids)
 
         def not_done(index: Any, token_ids: Any, cache: Any, ended: Any) -> Any:
             return tf.logical_and(index < max_length, tf.logical_not(ended))
@@ -87,6 +87,16 @@ def make_generate_fn(causal_lm: Any, config: AppExportConfig) -> Any:
         )
 
     return generate
+
+
+def prefill_cache(causal_lm: Any, token_ids: Any) -> Any:
+    """KerasHub's ``_build_cache`` over ``token_ids``: (hidden states, cache). Gemma 3's
+    also takes its image inputs, which a text-only model leaves out."""
+    import inspect
+
+    if "img_embeddings" in inspect.signature(causal_lm._build_cache).parameters:
+        return causal_lm._build_cache(token_ids, None, None, None, None)
+    return causal_lm._build_cache(token_ids)
 
 
 def fit_utf8(text: Any, max_bytes: Any) -> Any:

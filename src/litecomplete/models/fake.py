@@ -51,7 +51,10 @@ def random_decoder_weights(spec: DecoderSpec, seed: int = 0) -> DecoderWeights:
         )
 
     layers = [layer() for _ in range(spec.num_layers)]
-    embedding = rng.standard_normal((spec.vocabulary_size, d)).astype(np.float32)
+    # Unit variance as the layers see it: a model that scales its embeddings (Gemma's
+    # √width) would otherwise drown the layers' outputs and echo the input token.
+    embedding = rng.standard_normal((spec.vocabulary_size, d)) / spec.embedding_scale
+    embedding = embedding.astype(np.float32)
     final_scale = norm()
     positions = (
         (0.1 * rng.standard_normal((spec.max_positions, d))).astype(np.float32)
