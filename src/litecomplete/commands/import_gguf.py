@@ -1,4 +1,4 @@
-"""``litecomplete import-gguf``: a Llama-family GGUF file as a KerasHub preset directory."""
+"""``litecomplete import-gguf``: a Llama or Gemma 3 GGUF file as a KerasHub preset directory."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 NAME = "import-gguf"
-HELP = "Import a Llama-family GGUF file (e.g. SmolLM2) as a KerasHub preset directory."
+HELP = "Import a Llama or Gemma 3 GGUF file (e.g. SmolLM2) as a KerasHub preset directory."
 EXAMPLE = (
     "litecomplete import-gguf smollm2 --out smollm2-preset && "
     "litecomplete convert --model smollm2-preset --format app --out smollm2-app.tflite"
@@ -15,7 +15,9 @@ EXAMPLE = (
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "gguf", metavar="FILE.gguf", help="a Llama-family GGUF file, or smollm2 (the embedded one)"
+        "gguf",
+        metavar="FILE.gguf",
+        help="a Llama or Gemma 3 GGUF file, smollm2 (the embedded one) or gemma3 (from PyPI)",
     )
     p.add_argument(
         "--out", required=True, help="new preset directory (written whole or not at all)"

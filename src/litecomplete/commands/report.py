@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default="default",
-        help="default (embedded SmolLM2), a built-in such as gpt2-124m, a preset "
+        help="default (embedded SmolLM2), a built-in such as gpt2-124m, gemma3, a preset "
         "directory or a GGUF file (default: default)",
     )
     p.add_argument("--out", required=True, help="directory for report.md, report.json, plots")

