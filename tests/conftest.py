@@ -179,3 +179,50 @@ def tiny_llama_fast_none(tiny_llama_gguf: Path, tmp_path_factory: pytest.TempPat
     config = FastExportConfig(max_length=64, buckets=(4, 16))
     convert_fast_model(gguf_fast_source(tiny_llama_gguf), config, out)
     return out
+
+
+# A tiny Gemma 3 (``tests.gemma3_fixtures``: a 512-piece SentencePiece vocabulary trained
+# on the bundled text, random weights) written as a Gemma 3 GGUF. Its app graph keeps
+# the newest 16 prompt tokens of 32.
+TINY_GEMMA3_MAX_LENGTH = 32
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma3_gguf(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """The tiny Gemma 3's GGUF path and the ``DecoderWeights`` written to it."""
+    from tests.gemma3_fixtures import write_tiny_gemma3_gguf
+
+    path = tmp_path_factory.mktemp("tiny_gemma3") / "tiny-gemma3.gguf"
+    return path, write_tiny_gemma3_gguf(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma3(tiny_gemma3_gguf: tuple[Path, Any]) -> Any:
+    """The tiny Gemma 3 imported into KerasHub (``Gemma3CausalLM``)."""
+    from litecomplete.models import load_causal_lm
+
+    return load_causal_lm(str(tiny_gemma3_gguf[0]), sequence_length=64)
+
+
+@pytest.fixture(scope="session")
+def gemma3_app_models(
+    tiny_gemma3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Greedy app-format models of the tiny Gemma 3 in every mode the app format takes."""
+    from litecomplete.convert import AppExportConfig, Sampler
+    from litecomplete.convert.app_export import convert_app_model
+    from litecomplete.quantize.modes import APP_QUANT_MODES
+
+    out = tmp_path_factory.mktemp("gemma3_app")
+    paths = {}
+    for mode in APP_QUANT_MODES:
+        paths[mode.value] = out / f"tiny-gemma3-{mode.value}.tflite"
+        config = AppExportConfig(
+            max_length=TINY_GEMMA3_MAX_LENGTH,
+            context_length=TINY_GEMMA3_MAX_LENGTH // 2,
+            sampler=Sampler.GREEDY,
+            quant=mode,
+            calibration_samples=2,
+        )
+        convert_app_model(tiny_gemma3, config, paths[mode.value])
+    return paths

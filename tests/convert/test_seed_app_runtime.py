@@ -1,6 +1,6 @@
 """App-format files on the seed app's runtime: TensorFlow Lite 2.12 with TF Text 2.12.
 
-Every tiny GPT-2 and tiny Llama file, in every app-format mode, runs the way the app
+Every tiny GPT-2, Llama and Gemma 3 file, in every app-format mode, runs the way the app
 runs it (input 0, output 0, no signature, one thread), and its output fits the app's
 800-byte buffer for the prompts the app's context window sends (the newest 5, 20 or 50
 words) in English, Turkish and emoji, and for 50 very long words.
@@ -67,15 +67,20 @@ def test_the_prompts_cover_both_sides_of_the_buffer() -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(app_models: dict[str, Path], llama_app_models: dict[str, Path]) -> dict[str, Any]:
+def runs(
+    app_models: dict[str, Path],
+    llama_app_models: dict[str, Path],
+    gemma3_app_models: dict[str, Path],
+) -> dict[str, Any]:
     models = {f"gpt2-{mode}": path for mode, path in app_models.items()}
     models |= {f"llama-{mode}": path for mode, path in llama_app_models.items()}
+    models |= {f"gemma3-{mode}": path for mode, path in gemma3_app_models.items()}
     return run_like_seed_app(models, list(PROMPTS.values()))
 
 
 MODELS = [
     f"{arch}-{mode}"
-    for arch in ("gpt2", "llama")
+    for arch in ("gpt2", "llama", "gemma3")
     for mode in ("none", "dynamic", "float16", "int8")
 ]
 
@@ -112,15 +117,17 @@ def test_nearly_full_prompts_are_cut_at_a_character(runs: dict[str, Any], model:
         assert run.raw_bytes > APP_OUTPUT_BUFFER_BYTES - 4, (name, run.raw_bytes)
 
 
-@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+@pytest.mark.parametrize("arch", ["gpt2", "llama", "gemma3"])
 def test_float32_outputs_equal_the_pinned_tensorflow(
     runs: dict[str, Any],
     app_models: dict[str, Path],
     llama_app_models: dict[str, Path],
+    gemma3_app_models: dict[str, Path],
     arch: str,
 ) -> None:
     """Greedy float32: TF Lite 2.12 writes what our own TensorFlow 2.19 runtime writes."""
-    path = (app_models if arch == "gpt2" else llama_app_models)["none"]
+    by_arch = {"gpt2": app_models, "llama": llama_app_models, "gemma3": gemma3_app_models}
+    path = by_arch[arch]["none"]
     ours = AppModel.load(path)
     theirs: list[AppRun] = runs[f"{arch}-none"]
     for prompt, run in zip(PROMPTS.values(), theirs, strict=True):

@@ -15,7 +15,6 @@ from litecomplete.eval.numpy_forward import forward_logits
 from litecomplete.models.gguf.reader import read_gguf
 from litecomplete.models.registry import gguf_architecture
 from tests.conftest import keras_logits
-from tests.gemma3_fixtures import write_tiny_gemma3_gguf
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 
@@ -35,14 +34,7 @@ STRINGS = [
 IDS = [2, 40, 95, 301, 7, 12, 480, 33, 250, 9, 61, 102, 5, 77, 300, 41, 18, 222, 90, 11]
 
 
-@pytest.fixture(scope="module")
-def tiny_gemma3(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    """The tiny Gemma 3's GGUF path and the ``DecoderWeights`` written to it."""
-    path = tmp_path_factory.mktemp("gemma3") / "tiny-gemma3.gguf"
-    return path, write_tiny_gemma3_gguf(path)
-
-
-def test_runtime_tokenizer_ids_equal_sentencepiece(tiny_gemma3: tuple[Path, Any]) -> None:
+def test_runtime_tokenizer_ids_equal_sentencepiece(tiny_gemma3_gguf: tuple[Path, Any]) -> None:
     import sentencepiece as spm
 
     from litecomplete.models.gemma3.tokenizer import (
@@ -52,7 +44,7 @@ def test_runtime_tokenizer_ids_equal_sentencepiece(tiny_gemma3: tuple[Path, Any]
     )
     from litecomplete.runtime.tokenizer import shared_tokenizer
 
-    model = read_gguf(tiny_gemma3[0])
+    model = read_gguf(tiny_gemma3_gguf[0])
     ours = shared_tokenizer(gemma3_tokenizer_from_gguf(model).to_str())
     proto = sentencepiece_proto(sentencepiece_vocabulary(model))
     reference = spm.SentencePieceProcessor(model_proto=proto)
@@ -63,14 +55,14 @@ def test_runtime_tokenizer_ids_equal_sentencepiece(tiny_gemma3: tuple[Path, Any]
 
 
 @pytest.mark.skipif(not HAS_LLAMA_CPP, reason="the llamacpp extra is not installed")
-def test_tokenizer_ids_equal_llama_cpp(tiny_gemma3: tuple[Path, Any]) -> None:
+def test_tokenizer_ids_equal_llama_cpp(tiny_gemma3_gguf: tuple[Path, Any]) -> None:
     from llama_cpp import Llama
 
     from litecomplete.models.gemma3.tokenizer import gemma3_tokenizer_from_gguf
     from litecomplete.runtime.tokenizer import shared_tokenizer
 
-    ours = shared_tokenizer(gemma3_tokenizer_from_gguf(read_gguf(tiny_gemma3[0])).to_str())
-    llm = Llama(str(tiny_gemma3[0]), vocab_only=True, verbose=False)
+    ours = shared_tokenizer(gemma3_tokenizer_from_gguf(read_gguf(tiny_gemma3_gguf[0])).to_str())
+    llm = Llama(str(tiny_gemma3_gguf[0]), vocab_only=True, verbose=False)
     for text in STRINGS:
         expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         assert ours.encode(text, add_special_tokens=False).ids == expected, text
@@ -82,11 +74,11 @@ def _relative_error(logits: np.ndarray, reference: np.ndarray) -> float:
 
 
 def test_keras_import_equals_the_reference_past_the_window(
-    tiny_gemma3: tuple[Path, Any],
+    tiny_gemma3_gguf: tuple[Path, Any],
 ) -> None:
     from litecomplete.models import load_causal_lm
 
-    path, weights = tiny_gemma3
+    path, weights = tiny_gemma3_gguf
     causal_lm = load_causal_lm(str(path), sequence_length=32)
     assert type(causal_lm).__name__ == "Gemma3CausalLM"
     reference = forward_logits(weights, IDS)  # float64
@@ -103,10 +95,10 @@ def _without_window(weights: Any) -> Any:
 
 
 @pytest.mark.skipif(not HAS_LLAMA_CPP, reason="the llamacpp extra is not installed")
-def test_llama_cpp_computes_the_reference_logits(tiny_gemma3: tuple[Path, Any]) -> None:
+def test_llama_cpp_computes_the_reference_logits(tiny_gemma3_gguf: tuple[Path, Any]) -> None:
     from llama_cpp import Llama
 
-    path, weights = tiny_gemma3
+    path, weights = tiny_gemma3_gguf
     # float32 KV cache (llama.cpp's default is float16, 1e-3 off on its own)
     llm = Llama(
         str(path), n_ctx=32, n_threads=2, logits_all=True, type_k=0, type_v=0, verbose=False
@@ -120,13 +112,13 @@ def test_llama_cpp_computes_the_reference_logits(tiny_gemma3: tuple[Path, Any]) 
 
 
 def test_gguf_export_round_trips_weights_and_tokenizer(
-    tiny_gemma3: tuple[Path, Any], tmp_path: Path
+    tiny_gemma3_gguf: tuple[Path, Any], tmp_path: Path
 ) -> None:
     from litecomplete.models import load_causal_lm
     from litecomplete.models.gguf.export import write_gguf
     from litecomplete.models.registry import decoder_weights
 
-    path, weights = tiny_gemma3
+    path, weights = tiny_gemma3_gguf
     causal_lm = load_causal_lm(str(path), sequence_length=32)
     again = tmp_path / "again.gguf"
     write_gguf(decoder_weights(causal_lm), causal_lm.preprocessor.tokenizer, again, add_bos=True)
@@ -141,14 +133,14 @@ def test_gguf_export_round_trips_weights_and_tokenizer(
 
 
 def test_a_preset_directory_loads_as_the_import(
-    tiny_gemma3: tuple[Path, Any], tmp_path: Path
+    tiny_gemma3_gguf: tuple[Path, Any], tmp_path: Path
 ) -> None:
     # The real loading code of KerasHub presets (``gemma3_270m`` where a hub is reachable),
     # on the directory import-gguf writes.
     from litecomplete.models import load_causal_lm
     from litecomplete.models.gguf.importer import import_gguf
 
-    path, weights = tiny_gemma3
+    path, weights = tiny_gemma3_gguf
     preset = import_gguf(path, tmp_path / "preset", sequence_length=32)
     causal_lm = load_causal_lm(str(preset))
     assert type(causal_lm.preprocessor.tokenizer).__name__ == "Gemma3Tokenizer"
@@ -185,13 +177,13 @@ def _scalar_offsets(path: Path) -> dict[str, tuple[int, np.dtype]]:
     ],
 )
 def test_a_gemma3_header_that_lies_is_refused(
-    tiny_gemma3: tuple[Path, Any], tmp_path: Path, key: str, value: float, fragment: str
+    tiny_gemma3_gguf: tuple[Path, Any], tmp_path: Path, key: str, value: float, fragment: str
 ) -> None:
     from litecomplete.convert.fast_export import gguf_fast_source
     from litecomplete.errors import GgufFileError
 
-    offset, dtype = _scalar_offsets(tiny_gemma3[0])[key]
-    data = bytearray(tiny_gemma3[0].read_bytes())
+    offset, dtype = _scalar_offsets(tiny_gemma3_gguf[0])[key]
+    data = bytearray(tiny_gemma3_gguf[0].read_bytes())
     raw = np.array([value], dtype).tobytes()
     data[offset : offset + len(raw)] = raw
     path = tmp_path / "lying.gguf"
@@ -215,7 +207,7 @@ class _Dropping:
         return getattr(self.writer, name)
 
 
-def test_a_missing_norm_is_named(tiny_gemma3: tuple[Path, Any], tmp_path: Path) -> None:
+def test_a_missing_norm_is_named(tiny_gemma3_gguf: tuple[Path, Any], tmp_path: Path) -> None:
     import gguf
 
     from litecomplete.convert.fast_export import gguf_fast_source
@@ -228,7 +220,7 @@ def test_a_missing_norm_is_named(tiny_gemma3: tuple[Path, Any], tmp_path: Path) 
     writer = gguf.GGUFWriter(str(path), "gemma3")
     tokenizer = TinyGemma3Tokenizer(tiny_sentencepiece_proto())
     dropping = _Dropping(writer, {"blk.3.post_ffw_norm.weight"})
-    write_gemma3_gguf(dropping, tiny_gemma3[1], tokenizer, GgufType.F32, True)
+    write_gemma3_gguf(dropping, tiny_gemma3_gguf[1], tokenizer, GgufType.F32, True)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -237,16 +229,18 @@ def test_a_missing_norm_is_named(tiny_gemma3: tuple[Path, Any], tmp_path: Path) 
         gguf_fast_source(path)
 
 
-def test_an_unknown_tensor_type_is_named(tiny_gemma3: tuple[Path, Any], tmp_path: Path) -> None:
+def test_an_unknown_tensor_type_is_named(
+    tiny_gemma3_gguf: tuple[Path, Any], tmp_path: Path
+) -> None:
     import gguf
 
     from litecomplete.errors import GgufFileError
 
-    reader = gguf.GGUFReader(tiny_gemma3[0])
+    reader = gguf.GGUFReader(tiny_gemma3_gguf[0])
     norm = next(t for t in reader.tensors if t.name == "blk.0.attn_q_norm.weight")
     parts = norm.field.parts  # name length, name, dims count, dims, type, offset
     offset = norm.field.offset + sum(part.nbytes for part in parts[:4])
-    data = bytearray(tiny_gemma3[0].read_bytes())
+    data = bytearray(tiny_gemma3_gguf[0].read_bytes())
     data[offset : offset + 4] = np.array([gguf.GGMLQuantizationType.I32], np.uint32).tobytes()
     path = tmp_path / "i32.gguf"
     path.write_bytes(bytes(data))
