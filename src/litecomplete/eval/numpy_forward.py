@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from litecomplete.models.spec import Activation, DecoderWeights, Norm, Positions, present
+from litecomplete.models.spec import (
+    Activation,
+    DecoderWeights,
+    LayerWeights,
+    Norm,
+    Positions,
+    present,
+)
 
 # record(layer, projection, inputs): projection is "qkv", "out", "gate_up" or "down";
 # inputs is float[T, in_features]. The output projection's input is recorded as layer
@@ -27,80 +34,106 @@ def forward_logits(
     record: Recorder | None = None,
 ) -> np.ndarray:
     """dtype[len(ids), vocab]: logits at every position of ``ids``."""
-    spec = weights.spec
-    t, heads, kv_heads, dh = len(ids), spec.num_heads, spec.num_kv_heads, spec.head_dim
-    note = record or (lambda *_: None)
+    return _Forward(weights, len(ids), dtype, record).logits(ids)
 
-    def cast(a: np.ndarray | None) -> Any:
+
+class _Forward:
+    """One pass over ``t`` tokens in ``dtype``; a method per sublayer."""
+
+    def __init__(
+        self, weights: DecoderWeights, t: int, dtype: type, record: Recorder | None
+    ) -> None:
+        self.weights, self.spec, self.t, self.dtype = weights, weights.spec, t, dtype
+        self.note = record or (lambda *_: None)
+        distance = np.arange(t)[:, None] - np.arange(t)[None, :]  # row - column
+        window = self.spec.sliding_window or t + 1
+        self.causal: Any = np.where(distance >= 0, 0.0, -np.inf).astype(dtype)
+        local = (distance >= 0) & (distance < window)
+        self.local: Any = np.where(local, 0.0, -np.inf).astype(dtype)
+
+    def cast(self, a: np.ndarray | None) -> Any:
         """``a`` in ``dtype``; a missing bias adds nothing."""
-        return 0.0 if a is None else a.astype(dtype)
+        return 0.0 if a is None else a.astype(self.dtype)
 
-    def norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        if spec.norm is Norm.RMS:
-            return x / np.sqrt((x * x).mean(-1, keepdims=True) + spec.norm_epsilon) * cast(scale)
+    def norm(self, x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        eps = self.spec.norm_epsilon
+        if self.spec.norm is Norm.RMS:
+            return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * self.cast(scale)
         x = x - x.mean(-1, keepdims=True)
-        x = x / np.sqrt((x * x).mean(-1, keepdims=True) + spec.norm_epsilon)
-        return x * cast(scale) + cast(bias)
+        x = x / np.sqrt((x * x).mean(-1, keepdims=True) + eps)
+        return x * self.cast(scale) + self.cast(bias)
 
-    half = dh // 2
-
-    def rope(x: np.ndarray, theta: float) -> np.ndarray:
-        angles = np.arange(t)[:, None] / theta ** (np.arange(half) * 2 / dh)
-        cos: Any = np.cos(angles).astype(dtype)[:, None, :]  # (T, 1, half)
-        sin: Any = np.sin(angles).astype(dtype)[:, None, :]
+    def rope(self, x: np.ndarray, theta: float) -> np.ndarray:
+        dh = self.spec.head_dim
+        half = dh // 2
+        angles = np.arange(self.t)[:, None] / theta ** (np.arange(half) * 2 / dh)
+        cos: Any = np.cos(angles).astype(self.dtype)[:, None, :]  # (T, 1, half)
+        sin: Any = np.sin(angles).astype(self.dtype)[:, None, :]
         x1, x2 = x[..., :half], x[..., half:]
         return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], -1)
 
+    @staticmethod
     def gelu(x: np.ndarray) -> np.ndarray:
         return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
 
-    x = cast(weights.token_embedding)[ids]
-    if weights.position_embedding is not None:
-        x = x + cast(weights.position_embedding)[:t]
-    x = x * dtype(spec.embedding_scale)
-    distance = np.arange(t)[:, None] - np.arange(t)[None, :]  # row - column
-    causal: Any = np.where(distance >= 0, 0.0, -np.inf).astype(dtype)
-    window = spec.sliding_window or t + 1
-    local: Any = np.where((distance >= 0) & (distance < window), 0.0, -np.inf).astype(dtype)
-    for i, layer in enumerate(weights.layers):
-        a = norm(x, layer.attn_norm_scale, layer.attn_norm_bias)
-        note(i, "qkv", a)
-        qkv = a @ cast(layer.qkv_kernel) + cast(layer.qkv_bias)
+    def residual(self, x: np.ndarray, y: np.ndarray, post_scale: Any, name: str) -> np.ndarray:
+        """x + y, y normed first where the model norms a sublayer's output too."""
+        if self.spec.post_norms:
+            y = self.norm(y, present(post_scale, name), None)
+        return x + y
+
+    def attention(self, i: int, layer: LayerWeights, a: np.ndarray) -> np.ndarray:
+        """(T, hidden) normed input -> (T, heads * dh), before the output projection."""
+        spec, t, dh = self.spec, self.t, self.spec.head_dim
+        heads, kv_heads = spec.num_heads, spec.num_kv_heads
+        qkv = a @ self.cast(layer.qkv_kernel) + self.cast(layer.qkv_bias)
         q, k, v = np.split(qkv, [heads * dh, (heads + kv_heads) * dh], -1)
         q, k, v = q.reshape(t, heads, dh), k.reshape(t, kv_heads, dh), v.reshape(t, kv_heads, dh)
         if spec.qk_norm:
-            q = norm(q, present(layer.q_norm_scale, "q_norm_scale"), None)
-            k = norm(k, present(layer.k_norm_scale, "k_norm_scale"), None)
+            q = self.norm(q, present(layer.q_norm_scale, "q_norm_scale"), None)
+            k = self.norm(k, present(layer.k_norm_scale, "k_norm_scale"), None)
         if spec.positions is Positions.ROPE:
-            q, k = rope(q, spec.layer_rope_theta(i)), rope(k, spec.layer_rope_theta(i))
+            theta = spec.layer_rope_theta(i)
+            q, k = self.rope(q, theta), self.rope(k, theta)
         # query head h reads KV head h // group
         k, v = np.repeat(k, heads // kv_heads, 1), np.repeat(v, heads // kv_heads, 1)
-        mask = local if spec.is_local(i) else causal
-        scores = np.einsum("thd,shd->hts", q, k) / np.sqrt(dh).astype(dtype) + mask
+        mask = self.local if spec.is_local(i) else self.causal
+        scores = np.einsum("thd,shd->hts", q, k) / np.sqrt(dh).astype(self.dtype) + mask
         probs = np.exp(scores - scores.max(-1, keepdims=True))
         probs /= probs.sum(-1, keepdims=True)
-        out = np.einsum("hts,shd->thd", probs, v).reshape(t, heads * dh)  # (T, heads * dh)
-        note(i, "out", out)
-        out = out @ cast(layer.out_kernel) + cast(layer.out_bias)
-        if spec.post_norms:
-            out = norm(out, present(layer.post_attn_norm_scale, "post_attn_norm_scale"), None)
-        x = x + out
-        m = norm(x, layer.mlp_norm_scale, layer.mlp_norm_bias)
-        note(i, "gate_up", m)
-        up = m @ cast(layer.up_kernel) + cast(layer.up_bias)
-        if spec.activation is Activation.SILU_GLU:
-            gate = m @ cast(layer.gate_kernel)
-            hidden = gate / (1 + np.exp(-gate)) * up
-        elif spec.activation is Activation.GELU_TANH_GLU:
-            hidden = gelu(m @ cast(layer.gate_kernel)) * up
-        else:
-            hidden = gelu(up)
-        note(i, "down", hidden)
-        down = hidden @ cast(layer.down_kernel) + cast(layer.down_bias)
-        if spec.post_norms:
-            down = norm(down, present(layer.post_mlp_norm_scale, "post_mlp_norm_scale"), None)
-        x = x + down
-    x = norm(x, weights.final_norm_scale, weights.final_norm_bias)
-    note(len(weights.layers), "output", x)
-    table = weights.output_kernel if weights.output_kernel is not None else weights.token_embedding
-    return np.asarray(x @ cast(table).T)
+        return np.einsum("hts,shd->thd", probs, v).reshape(t, heads * dh)
+
+    def mlp_hidden(self, layer: LayerWeights, m: np.ndarray) -> np.ndarray:
+        """(T, hidden) normed input -> (T, intermediate), before the down projection."""
+        up = m @ self.cast(layer.up_kernel) + self.cast(layer.up_bias)
+        if self.spec.activation is Activation.SILU_GLU:
+            gate = m @ self.cast(layer.gate_kernel)
+            return gate / (1 + np.exp(-gate)) * up
+        if self.spec.activation is Activation.GELU_TANH_GLU:
+            return self.gelu(m @ self.cast(layer.gate_kernel)) * up
+        return self.gelu(up)
+
+    def logits(self, ids: list[int]) -> np.ndarray:
+        weights, cast, note = self.weights, self.cast, self.note
+        x = cast(weights.token_embedding)[ids]
+        if weights.position_embedding is not None:
+            x = x + cast(weights.position_embedding)[: self.t]
+        x = x * self.dtype(self.spec.embedding_scale)
+        for i, layer in enumerate(weights.layers):
+            a = self.norm(x, layer.attn_norm_scale, layer.attn_norm_bias)
+            note(i, "qkv", a)
+            out = self.attention(i, layer, a)
+            note(i, "out", out)
+            out = out @ cast(layer.out_kernel) + cast(layer.out_bias)
+            x = self.residual(x, out, layer.post_attn_norm_scale, "post_attn_norm_scale")
+            m = self.norm(x, layer.mlp_norm_scale, layer.mlp_norm_bias)
+            note(i, "gate_up", m)
+            hidden = self.mlp_hidden(layer, m)
+            note(i, "down", hidden)
+            down = hidden @ cast(layer.down_kernel) + cast(layer.down_bias)
+            x = self.residual(x, down, layer.post_mlp_norm_scale, "post_mlp_norm_scale")
+        x = self.norm(x, weights.final_norm_scale, weights.final_norm_bias)
+        note(len(weights.layers), "output", x)
+        table = weights.output_kernel
+        table = weights.token_embedding if table is None else table
+        return np.asarray(x @ cast(table).T)
