@@ -68,6 +68,21 @@ def test_tokenizer_ids_equal_llama_cpp(tiny_gemma3_gguf: tuple[Path, Any]) -> No
         assert ours.encode(text, add_special_tokens=False).ids == expected, text
 
 
+@pytest.mark.skipif(not HAS_LLAMA_CPP, reason="the llamacpp extra is not installed")
+def test_the_app_graphs_tokenizer_gives_llama_cpps_ids(
+    tiny_gemma3_gguf: tuple[Path, Any], tiny_gemma3: Any
+) -> None:
+    # KerasHub's Gemma3Tokenizer over the rebuilt proto: TF Text's SentencePiece op,
+    # what the app format's graph runs.
+    from llama_cpp import Llama
+
+    llm = Llama(str(tiny_gemma3_gguf[0]), vocab_only=True, verbose=False)
+    tokenizer = tiny_gemma3.preprocessor.tokenizer
+    for text in STRINGS:
+        expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        assert [int(i) for i in tokenizer(text)] == expected, text
+
+
 def _relative_error(logits: np.ndarray, reference: np.ndarray) -> float:
     """Max abs difference over the reference logits' largest magnitude."""
     return float(np.abs(logits - reference).max() / np.abs(reference).max())

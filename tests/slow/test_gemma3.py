@@ -34,6 +34,19 @@ PROMPTS = [
 ]
 
 
+# Unicode, emoji, code, whitespace runs, the turn markers typed as text.
+STRINGS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "naïve café — résumé, 日本語のテキスト, Ǆ ǅ ǆ",
+    "emoji 😀🎉👍🏽 done",
+    "def f(x):\n    return x**2  # comment\n\n\n",
+    "<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n",
+    "tabs\t\tand    spaces     end  ",
+    "1234567890 3.14159 </div><span>tag</span>",
+    "\u00a0nbsp and \u200bzero width, ÿ\x01\x7f control",
+]
+
+
 def relative(ours: np.ndarray, exact: np.ndarray) -> float:
     return float(np.abs(ours - exact).max() / np.abs(exact).max())
 
@@ -134,3 +147,25 @@ def test_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path) -> None
     for prompt, answer in FACTS.items():
         text = model.complete(prompt, GenerationConfig(max_new_tokens=8)).text
         assert answer in text, (prompt, text)
+
+
+@needs_llama_cpp
+def test_tokenizers_give_llama_cpps_ids(gemma3_keras: Any) -> None:
+    """The runtime's tokenizer and KerasHub's (the app graph's) against llama.cpp on the
+    packaged file itself."""
+    from llama_cpp import Llama
+
+    from litecomplete.models.embedded import gguf_model_path
+    from litecomplete.models.gemma3.tokenizer import gemma3_tokenizer_from_gguf
+    from litecomplete.models.gguf.reader import read_gguf
+    from litecomplete.runtime.tokenizer import shared_tokenizer
+
+    path = gguf_model_path("gemma3")
+    assert path is not None
+    runtime = shared_tokenizer(gemma3_tokenizer_from_gguf(read_gguf(path)).to_str())
+    llm = Llama(str(path), vocab_only=True, verbose=False)
+    keras = gemma3_keras.preprocessor.tokenizer
+    for text in STRINGS:
+        expected = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        assert runtime.encode(text, add_special_tokens=False).ids == expected, text
+        assert [int(i) for i in keras(text)] == expected, text
