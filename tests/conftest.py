@@ -144,26 +144,32 @@ def tiny_llama(tiny_llama_gguf: Path) -> Any:
     return load_causal_lm(str(tiny_llama_gguf), sequence_length=64)
 
 
-@pytest.fixture(scope="session")
-def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Greedy app-format models of the tiny Llama in every mode the app format takes."""
+def greedy_app_models(causal_lm: Any, out: Path, name: str, max_length: int) -> dict[str, Path]:
+    """Greedy app-format files of ``causal_lm`` in every mode the app format takes, each
+    keeping the newest ``max_length // 2`` prompt tokens."""
     from litecomplete.convert import AppExportConfig, Sampler
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
-    out = tmp_path_factory.mktemp("llama_app")
     paths = {}
     for mode in APP_QUANT_MODES:
-        paths[mode.value] = out / f"tiny-llama-{mode.value}.tflite"
+        paths[mode.value] = out / f"{name}-{mode.value}.tflite"
         config = AppExportConfig(
-            max_length=TINY_LLAMA_MAX_LENGTH,
-            context_length=TINY_LLAMA_MAX_LENGTH // 2,
+            max_length=max_length,
+            context_length=max_length // 2,
             sampler=Sampler.GREEDY,
             quant=mode,
             calibration_samples=2,
         )
-        convert_app_model(tiny_llama, config, paths[mode.value])
+        convert_app_model(causal_lm, config, paths[mode.value])
     return paths
+
+
+@pytest.fixture(scope="session")
+def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Greedy app-format models of the tiny Llama in every mode the app format takes."""
+    out = tmp_path_factory.mktemp("llama_app")
+    return greedy_app_models(tiny_llama, out, "tiny-llama", TINY_LLAMA_MAX_LENGTH)
 
 
 @pytest.fixture(scope="session")
@@ -209,20 +215,5 @@ def gemma3_app_models(
     tiny_gemma3: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """Greedy app-format models of the tiny Gemma 3 in every mode the app format takes."""
-    from litecomplete.convert import AppExportConfig, Sampler
-    from litecomplete.convert.app_export import convert_app_model
-    from litecomplete.quantize.modes import APP_QUANT_MODES
-
     out = tmp_path_factory.mktemp("gemma3_app")
-    paths = {}
-    for mode in APP_QUANT_MODES:
-        paths[mode.value] = out / f"tiny-gemma3-{mode.value}.tflite"
-        config = AppExportConfig(
-            max_length=TINY_GEMMA3_MAX_LENGTH,
-            context_length=TINY_GEMMA3_MAX_LENGTH // 2,
-            sampler=Sampler.GREEDY,
-            quant=mode,
-            calibration_samples=2,
-        )
-        convert_app_model(tiny_gemma3, config, paths[mode.value])
-    return paths
+    return greedy_app_models(tiny_gemma3, out, "tiny-gemma3", TINY_GEMMA3_MAX_LENGTH)

@@ -15,6 +15,7 @@ from litecomplete.eval.numpy_forward import forward_logits
 from litecomplete.models.gguf.reader import read_gguf
 from litecomplete.models.registry import gguf_architecture
 from tests.conftest import keras_logits
+from tests.gguf_edit import with_header_value
 
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 
@@ -165,18 +166,6 @@ def test_a_preset_directory_loads_as_the_import(
 U32_MAX = 0xFFFFFFFF
 
 
-def _scalar_offsets(path: Path) -> dict[str, tuple[int, np.dtype]]:
-    """File offset and type of each scalar header value."""
-    import gguf
-
-    found = {}
-    for key, field in gguf.GGUFReader(path).fields.items():
-        if len(field.parts) == 4:  # key length, key, type, one value
-            offset = field.offset + sum(part.nbytes for part in field.parts[:3])
-            found[key] = (offset, field.parts[3].dtype)
-    return found
-
-
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
@@ -197,12 +186,7 @@ def test_a_gemma3_header_that_lies_is_refused(
     from litecomplete.convert.fast_export import gguf_fast_source
     from litecomplete.errors import GgufFileError
 
-    offset, dtype = _scalar_offsets(tiny_gemma3_gguf[0])[key]
-    data = bytearray(tiny_gemma3_gguf[0].read_bytes())
-    raw = np.array([value], dtype).tobytes()
-    data[offset : offset + len(raw)] = raw
-    path = tmp_path / "lying.gguf"
-    path.write_bytes(bytes(data))
+    path = with_header_value(tiny_gemma3_gguf[0], tmp_path / "lying.gguf", key, value)
     with pytest.raises(GgufFileError, match=fragment) as caught:
         gguf_fast_source(path)
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)

@@ -13,6 +13,7 @@ from litecomplete.errors import GgufFileError, UnsupportedArchitectureError
 from litecomplete.models.embedded import smollm2_gguf_path
 from litecomplete.models.gguf.reader import read_gguf
 from litecomplete.models.gguf.tokenizer import tokenizer_from_gguf
+from tests.gguf_edit import with_header_value
 
 TOKEN_IDS = Path(__file__).resolve().parent.parent / "data" / "smollm2_token_ids.json"
 
@@ -93,20 +94,6 @@ def test_file_copy_is_read_alike(smollm2: Path, tmp_path: Path) -> None:
 U32_MAX = 0xFFFFFFFF
 
 
-@pytest.fixture(scope="module")
-def header_values(tiny_llama_gguf: Path) -> dict[str, tuple[int, np.dtype]]:
-    """File offset and type of each scalar header value of the tiny Llama's GGUF."""
-    import gguf
-
-    reader = gguf.GGUFReader(tiny_llama_gguf)
-    found = {}
-    for key, field in reader.fields.items():
-        if len(field.parts) == 4:  # key length, key, type, one value
-            offset = field.offset + sum(part.nbytes for part in field.parts[:3])
-            found[key] = (offset, field.parts[3].dtype)
-    return found
-
-
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
@@ -124,22 +111,12 @@ def header_values(tiny_llama_gguf: Path) -> dict[str, tuple[int, np.dtype]]:
     ],
 )
 def test_a_gguf_header_that_lies_is_refused(
-    tiny_llama_gguf: Path,
-    header_values: dict[str, tuple[int, np.dtype]],
-    tmp_path: Path,
-    key: str,
-    value: float,
-    fragment: str,
+    tiny_llama_gguf: Path, tmp_path: Path, key: str, value: float, fragment: str
 ) -> None:
     """Each size in the header is checked against the tensors before anything is built."""
     from litecomplete.convert.fast_export import gguf_fast_source
 
-    offset, dtype = header_values[key]
-    data = bytearray(tiny_llama_gguf.read_bytes())
-    raw = np.array([value], dtype).tobytes()
-    data[offset : offset + len(raw)] = raw
-    path = tmp_path / "lying.gguf"
-    path.write_bytes(bytes(data))
+    path = with_header_value(tiny_llama_gguf, tmp_path / "lying.gguf", key, value)
     with pytest.raises(GgufFileError, match=fragment) as caught:
         gguf_fast_source(path)
     assert str(path) in str(caught.value)

@@ -19,11 +19,10 @@ from litecomplete.models.gguf.importer import import_gguf
 from litecomplete.models.gguf.reader import read_gguf
 from litecomplete.models.llama.gguf_import import gguf_tokenizer
 from tests.conftest import keras_logits, random_llama_weights
+from tests.llama_cpp_parity import F32_CACHE
 
 TOKEN_IDS = Path(__file__).resolve().parent.parent / "data" / "smollm2_token_ids.json"
 HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
-# llama.cpp keeps its KV cache in F16 by default; F32 (GGML type 0) compares like with like.
-F32_CACHE = {"type_k": 0, "type_v": 0}
 PROMPTS = ["The capital of France is", "Once upon a time", "def f(x):\n    return 2 * x"]
 
 

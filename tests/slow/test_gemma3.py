@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import keras_logits
+from tests.llama_cpp_parity import F32_CACHE, keras_greedy, llama_cpp_greedy, llama_cpp_logits
 from tests.reference import reference_logits
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,6 @@ needs_llama_cpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="the llamacpp extra is not installed"
 )
 
-F32_CACHE = {"type_k": 0, "type_v": 0}  # llama.cpp's KV cache in float32, like ours
 PROMPTS = [
     "The capital of France is",
     "Once upon a time, there was a",
@@ -64,13 +64,6 @@ def prompt_ids(causal_lm: Any, prompt: str) -> list[int]:
     return [int(tokenizer.start_token_id)] + [int(t) for t in tokenizer(prompt)]
 
 
-def keras_greedy(causal_lm: Any, ids: list[int], n: int) -> list[int]:
-    ids = list(ids)
-    for _ in range(n):
-        ids.append(int(keras_logits(causal_lm, ids)[-1].argmax()))
-    return ids[-n:]
-
-
 @needs_llama_cpp
 def test_keras_agrees_with_llama_cpp_at_every_position(gemma3_keras: Any, tmp_path: Path) -> None:
     from llama_cpp import Llama
@@ -86,17 +79,10 @@ def test_keras_agrees_with_llama_cpp_at_every_position(gemma3_keras: Any, tmp_pa
     for prompt in PROMPTS:
         ids = prompt_ids(gemma3_keras, prompt)
         assert llm.tokenize(prompt.encode(), add_bos=True, special=False) == ids, prompt
-        llm.reset()
-        theirs_greedy = []
-        for token in llm.generate(ids, temp=0.0, top_k=1):
-            theirs_greedy.append(token)
-            if len(theirs_greedy) == 32:
-                break
+        theirs_greedy = llama_cpp_greedy(llm, ids, 32)
         assert keras_greedy(gemma3_keras, ids, 32) == theirs_greedy, prompt
         sequence = ids + theirs_greedy
-        llm.reset()
-        llm.eval(sequence)
-        theirs = np.asarray(llm.scores[: len(sequence)])
+        theirs = llama_cpp_logits(llm, sequence)
         ours = keras_logits(gemma3_keras, sequence)
         assert (ours.argmax(-1) == theirs.argmax(-1)).all(), prompt
         # ggml computes GELU from a float16 table.

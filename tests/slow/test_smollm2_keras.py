@@ -17,6 +17,7 @@ import pytest
 
 from litecomplete.models.embedded import smollm2_gguf_path
 from tests.conftest import keras_logits
+from tests.llama_cpp_parity import F32_CACHE, keras_greedy, llama_cpp_greedy, llama_cpp_logits
 from tests.reference import reference_logits
 
 pytestmark = pytest.mark.slow
@@ -24,8 +25,6 @@ needs_llama_cpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="the llamacpp extra is not installed"
 )
 
-# llama.cpp keeps its KV cache in F16 by default; F32 (GGML type 0) compares like with like.
-F32_CACHE = {"type_k": 0, "type_v": 0}
 PROMPTS = [
     "The capital of France is",
     "Once upon a time, there was a",
@@ -33,13 +32,6 @@ PROMPTS = [
     "The three primary colors are",
     "In 1969, Neil Armstrong",
 ]
-
-
-def keras_greedy(causal_lm: Any, ids: list[int], n: int) -> list[int]:
-    ids = list(ids)
-    for _ in range(n):
-        ids.append(int(keras_logits(causal_lm, ids)[-1].argmax()))
-    return ids[-n:]
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +64,10 @@ def test_keras_agrees_with_llama_cpp_at_every_position(
         ids = list(smollm2_keras.preprocessor.tokenizer(prompt))
         assert llm.tokenize(prompt.encode(), add_bos=False, special=True) == ids
         # Prompt plus llama.cpp's own greedy continuation: 32 more positions to check.
-        llm.reset()
-        theirs_greedy = []
-        for token in llm.generate(ids, temp=0.0, top_k=1):
-            theirs_greedy.append(token)
-            if len(theirs_greedy) == 32:
-                break
+        theirs_greedy = llama_cpp_greedy(llm, ids, 32)
         assert keras_greedy(smollm2_keras, ids, 32) == theirs_greedy, prompt
         sequence = ids + theirs_greedy
-        llm.reset()
-        llm.eval(sequence)
-        theirs = np.asarray(llm.scores[: len(sequence)])
+        theirs = llama_cpp_logits(llm, sequence)
         ours = keras_logits(smollm2_keras, sequence)
         assert (ours.argmax(-1) == theirs.argmax(-1)).all(), prompt
         assert np.abs(ours - theirs).max() < 0.05, prompt
