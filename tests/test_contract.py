@@ -33,6 +33,17 @@ def test_a_manifest_reads_back_what_it_wrote() -> None:
     assert read.decoder.norm is Norm.RMS and read.architecture == "llama"
 
 
+def test_a_gemma3_manifest_reads_back_its_layer_pattern() -> None:
+    from dataclasses import replace
+
+    from litecomplete.models import gemma3
+
+    written = replace(_manifest(), decoder=gemma3.fake_spec(), start_token_id=2)
+    read = FastManifest.from_json(written.to_json())
+    assert read == written
+    assert [read.decoder.is_local(i) for i in range(7)] == [True] * 5 + [False, True]
+
+
 def test_an_older_manifest_without_optional_fields_reads() -> None:
     fields = _manifest().to_json()
     for key in ("verify", "end_token_ids", "outlier_channels"):
@@ -49,6 +60,8 @@ def test_an_older_manifest_without_optional_fields_reads() -> None:
         ({"start_token_id": 49152}, "start_token_id is 49152"),
         ({"decoder": {**_manifest().to_json()["decoder"], "norm": "batch"}}, "unknown norm"),
         ({"decoder": {**_manifest().to_json()["decoder"], "heads": 3}}, "unknown fields"),
+        ({"decoder": {**_manifest().to_json()["decoder"], "global_every": 0}}, "global_every is 0"),
+        ({"decoder": {**_manifest().to_json()["decoder"], "sliding_window": -1}}, "window is -1"),
     ],
 )
 def test_a_lying_manifest_is_named(change: dict[str, object], message: str) -> None:

@@ -144,6 +144,15 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
         _int_problem(decoder, "head_dim", 1, MAX_HEAD_DIM, "decoder.head_dim"),
         _int_problem(decoder, "vocabulary_size", 1, MAX_VOCABULARY, "decoder.vocabulary_size"),
     ]
+    # Gemma's layer pattern, optional: files of other families go without it.
+    if "global_every" in decoder:
+        problems.append(
+            _int_problem(decoder, "global_every", 1, MAX_LAYERS, "decoder.global_every")
+        )
+    if decoder.get("sliding_window") is not None:
+        problems.append(
+            _int_problem(decoder, "sliding_window", 1, MAX_LENGTH_LIMIT, "decoder.sliding_window")
+        )
     found = [p for p in problems if p]
     if found:
         return found
