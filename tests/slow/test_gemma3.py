@@ -25,13 +25,8 @@ needs_llama_cpp = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="the llamacpp extra is not installed"
 )
 
-PROMPTS = [
-    "The capital of France is",
-    "Once upon a time, there was a",
-    "def fibonacci(n):\n    ",
-    "Zürich café — 東京 😀",
-    "In 1969, Neil Armstrong",
-]
+# Prose, code and mixed scripts (three keep the slow tier's time in bounds).
+PROMPTS = ["The capital of France is", "def fibonacci(n):\n    ", "Zürich café — 東京 😀"]
 
 
 # Unicode, emoji, code, whitespace runs, the turn markers typed as text.
