@@ -111,7 +111,7 @@ def sentencepiece_proto(vocab: SentencePieceVocabulary) -> bytes:
 
 def _merges(vocab: SentencePieceVocabulary) -> list[tuple[str, str]]:
     """Every split of a normal piece into two normal pieces, best merged score first
-    (then the left piece's id, then the right's, as Hugging Face's extractor orders)."""
+    (llama.cpp merges the best-scoring adjacent pair first), ties by the pieces' ids."""
     ids = {
         p: i for i, (p, t) in enumerate(zip(vocab.pieces, vocab.types, strict=True)) if t == NORMAL
     }
