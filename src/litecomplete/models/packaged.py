@@ -21,7 +21,7 @@ from pathlib import Path
 
 from litecomplete.atomic import atomic_output
 from litecomplete.errors import GgufFileError
-from litecomplete.paths import data_dir
+from litecomplete.paths import data_dir, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +98,6 @@ GEMMA3_270M = PackagedModel(
     ),
 )
 PACKAGED_MODELS = {m.name: m for m in (GEMMA3_270M,)}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def assemble(chunks: list[Path], target: Path, sha256: str) -> Path:
