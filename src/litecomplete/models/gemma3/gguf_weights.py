@@ -7,13 +7,10 @@ what ``DecoderWeights`` holds.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 import numpy as np
 
 from litecomplete.errors import GgufFileError
-from litecomplete.models.gemma3.shapes import GEMMA3_CHOICES
+from litecomplete.models.gemma3.shapes import as_gemma3
 from litecomplete.models.gguf.header import (
     check_tensor_shapes,
     decoder_block_shapes,
@@ -33,13 +30,10 @@ def gguf_gemma3_spec(model: GgufFile) -> DecoderSpec:
     scaling = model.arch_value("rope.scaling.type", "none")
     if scaling != "none" or model.arch_value("rope.scaling.factor", 1.0) != 1.0:
         raise GgufFileError(f"{model.path}: RoPE scaling ({scaling!r}) is not supported yet")
-    sizes = header_spec(model, TENSORS_PER_BLOCK)
-    spec = dataclasses.replace(
-        sizes,
-        rope_theta=header_float(model, "rope.freq_base"),
-        embedding_scale=math.sqrt(sizes.hidden_dim),
+    spec = as_gemma3(
+        header_spec(model, TENSORS_PER_BLOCK),
         sliding_window=header_int(model, "attention.sliding_window"),
-        **GEMMA3_CHOICES,
+        rope_theta=header_float(model, "rope.freq_base"),
     )
     if model.shape("output.weight") is not None:
         raise GgufFileError(f"{model.path}: a Gemma 3 file ties its output layer, this has one")

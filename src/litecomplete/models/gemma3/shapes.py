@@ -9,6 +9,7 @@ hard-code the pattern and the local base alike; neither is in a GGUF header.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -72,8 +73,8 @@ def gemma3_spec(
     rope_theta: float = GEMMA3_GLOBAL_ROPE_THETA,
     max_positions: int = GEMMA3_MAX_POSITIONS,
 ) -> DecoderSpec:
-    """A Gemma 3's ``DecoderSpec`` from its sizes (a backbone's, a GGUF header's, a fake's)."""
-    return DecoderSpec(
+    """A Gemma 3's ``DecoderSpec`` from its sizes (a backbone's, a fake's)."""
+    sizes = DecoderSpec(
         architecture="gemma3",
         num_layers=num_layers,
         num_heads=num_heads,
@@ -84,8 +85,18 @@ def gemma3_spec(
         vocabulary_size=vocabulary_size,
         max_positions=max_positions,
         norm_epsilon=float(norm_epsilon),
+    )
+    return as_gemma3(sizes, sliding_window, rope_theta)
+
+
+def as_gemma3(sizes: DecoderSpec, sliding_window: int, rope_theta: float) -> DecoderSpec:
+    """``sizes`` (a GGUF header's, ``gguf.header.header_spec``) with what makes a Gemma 3:
+    its choices, the embedding scale its width gives, its window and global RoPE base."""
+    return dataclasses.replace(
+        sizes,
+        architecture="gemma3",
         rope_theta=float(rope_theta),
-        embedding_scale=math.sqrt(hidden_dim),
+        embedding_scale=math.sqrt(sizes.hidden_dim),
         sliding_window=sliding_window,
         **GEMMA3_CHOICES,
     )
