@@ -50,6 +50,7 @@ class _Forward:
         self.causal: Any = np.where(distance >= 0, 0.0, -np.inf).astype(dtype)
         local = (distance >= 0) & (distance < window)
         self.local: Any = np.where(local, 0.0, -np.inf).astype(dtype)
+        self.rope_tables: dict[float, tuple[Any, Any]] = {}
 
     def cast(self, a: np.ndarray | None) -> Any:
         """``a`` in ``dtype``; a missing bias adds nothing."""
@@ -66,9 +67,13 @@ class _Forward:
     def rope(self, x: np.ndarray, theta: float) -> np.ndarray:
         dh = self.spec.head_dim
         half = dh // 2
-        angles = np.arange(self.t)[:, None] / theta ** (np.arange(half) * 2 / dh)
-        cos: Any = np.cos(angles).astype(self.dtype)[:, None, :]  # (T, 1, half)
-        sin: Any = np.sin(angles).astype(self.dtype)[:, None, :]
+        if theta not in self.rope_tables:  # one table per base: local and global layers
+            angles = np.arange(self.t)[:, None] / theta ** (np.arange(half) * 2 / dh)
+            self.rope_tables[theta] = (  # (T, 1, half) each
+                np.cos(angles).astype(self.dtype)[:, None, :],
+                np.sin(angles).astype(self.dtype)[:, None, :],
+            )
+        cos, sin = self.rope_tables[theta]
         x1, x2 = x[..., :half], x[..., half:]
         return np.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], -1)
 
