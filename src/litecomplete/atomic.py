@@ -47,17 +47,29 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 @contextmanager
-def atomic_directory(path: Path) -> Iterator[Path]:
+def atomic_directory(path: Path, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; on success it becomes ``path``.
 
-    ``path`` must not exist, or be an empty directory. On any error or interrupt the
-    temporary directory and all that was written in it are removed.
+    ``path`` must not exist, or be an empty directory, unless ``replace``: then a
+    directory already there is swapped out whole for the new one and removed. On any
+    error or interrupt the temporary directory and all that was written in it are
+    removed, and ``path`` is left as it was.
     """
     path = Path(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700)
         yield tmp
+        if replace and path.is_dir() and any(path.iterdir()):
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            path.rename(old / path.name)
+            try:
+                tmp.rename(path)
+            except BaseException:
+                (old / path.name).rename(path)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+            return
         if path.is_dir():
             path.rmdir()  # empty, or this raises and nothing is replaced
         tmp.rename(path)
