@@ -19,6 +19,7 @@ from litecomplete.commands import COMMANDS
 from litecomplete.commands.common import HelpFormatter
 from litecomplete.errors import LitecompleteError
 from litecomplete.supervise import (
+    KEEPS_PROGRESS,
     is_memory_error,
     is_worker,
     mark_reported,
@@ -26,9 +27,9 @@ from litecomplete.supervise import (
     stopped_line,
 )
 
-# Commands that convert: run in a child process, which the CLI cleans up after if
+# Commands that convert or train: run in a child process, which the CLI cleans up after if
 # it crashes or is killed (``supervise``).
-SUPERVISED = ("convert", "import-gguf")
+SUPERVISED = ("convert", "import-gguf", "finetune")
 # A full disk, a full quota, a file size limit: the write failed for lack of room.
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -179,7 +180,9 @@ def _interrupted(command: str, signum: int | None = signal.SIGINT) -> int:
 
 
 def _nothing_written(command: str) -> str:
-    return "; nothing was written" if command in SUPERVISED else ""
+    if command in SUPERVISED and command not in KEEPS_PROGRESS:
+        return "; nothing was written"
+    return ""
 
 
 if __name__ == "__main__":

@@ -71,6 +71,14 @@ class BenchmarkError(LitecompleteError):
     """A benchmark's engine failed to load or run the model (its process said why)."""
 
 
+class FinetuneTextError(LitecompleteError):
+    """A text to fine-tune on is unreadable, empty, not UTF-8, or too short to train on."""
+
+
+class CheckpointError(LitecompleteError):
+    """A fine-tuning checkpoint is missing, damaged, or of another run's settings."""
+
+
 def require_at_least(flag: str, value: int, low: int) -> None:
     """ConfigError naming ``flag`` unless ``value`` is at least ``low``."""
     if value < low:

@@ -8,7 +8,14 @@ from contextlib import contextmanager
 from typing import IO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 
 @contextmanager
@@ -82,5 +89,40 @@ def count_progress(
 
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@contextmanager
+def step_progress(
+    title: str, total: int, done: int = 0, stream: IO[str] | None = None
+) -> Iterator[Callable[[int, str], None]]:
+    """A bar of training steps with a detail (loss, speed) and the time left; yields
+    ``update(step, detail)``.
+
+    On a terminal, drawn by rich; elsewhere (a log, a pipe) one line per
+    ``total // 50`` steps, so a long run still says how it goes.
+    """
+    stream = stream or sys.stderr
+    every = max(1, total // 50)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(file=stream),
+        disable=not stream.isatty(),
+    )
+    with progress:
+        task = progress.add_task(title, total=total, completed=done, detail="")
+
+        def update(step: int, detail: str) -> None:
+            progress.update(task, completed=step, detail=detail)
+            if progress.disable and (step % every == 0 or step == total):
+                print(f"{title}: step {step}/{total} {detail}", file=stream, flush=True)
 
         yield update

@@ -35,6 +35,9 @@ KEEP_GLOB = "litecomplete-native-*.log"  # a failed conversion's log, for the us
 # say it in other errors' messages.
 MEMORY_ERRORS = ("MemoryError", "ResourceExhaustedError")
 MEMORY_WORDS = ("bad_alloc", "failed to map segment", "Cannot allocate memory")
+# Commands that keep what they did when stopped (fine-tuning's checkpoint): for them a
+# stop or a crash is not said to have written nothing.
+KEEPS_PROGRESS = ("finetune",)
 
 
 def is_worker() -> bool:
@@ -55,6 +58,7 @@ def is_memory_error(error: BaseException) -> bool:
 def stopped_line(command: str, signum: int, nothing_written: bool) -> str:
     """What the CLI says when SIGINT or SIGTERM stopped ``command``."""
     what = "terminated" if signum == signal.SIGTERM else "interrupted"
+    nothing_written = nothing_written and command not in KEEPS_PROGRESS
     return f"litecomplete {command}: {what}{'; nothing was written' if nothing_written else ''}"
 
 
@@ -129,7 +133,7 @@ def run_supervised(command: str, argv: Sequence[str], out: Path | None) -> int:
             _remove(path)
     if not kept:
         scratch.rmdir()
-    written = "; nothing was written" if out is not None else ""
+    written = "; nothing was written" if out is not None and command not in KEEPS_PROGRESS else ""
     if code > 0 and not reported:  # ended by native code, without a word
         print(
             f"litecomplete {command}: error: the {command} process ended with exit code "

@@ -6,6 +6,7 @@ from litecomplete.commands import (
     convert,
     evaluate,
     export_gguf,
+    finetune,
     import_gguf,
     inspect_file,
     report,
@@ -14,6 +15,7 @@ from litecomplete.commands import (
 )
 
 COMMANDS = [
+    finetune,
     convert,
     complete,
     serve,

@@ -9,7 +9,7 @@ shell) works from those. ``models.registry`` dispatches to the families.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +26,22 @@ class GgufTensorWriter(Protocol):
     def __call__(
         self, writer: Any, weights: DecoderWeights, tokenizer: Any, kind: GgufType, add_bos: bool
     ) -> None: ...
+
+
+# KerasHub layer names a LoRA adapter can be put on, by the group a user names
+# (``finetune --lora-layers``). The attention projections are named alike in every
+# KerasHub family so far; each family names its MLP's layers.
+ATTENTION_LORA_LAYERS = {
+    "query": ("query",),
+    "key": ("key",),
+    "value": ("value",),
+    "output": ("attention_output",),
+}
+
+
+def lora_layers(mlp: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The LoRA groups of a family whose MLP layers are named ``mlp``."""
+    return {**ATTENTION_LORA_LAYERS, "mlp": mlp}
 
 
 def save_keras_preset(causal_lm: Any, directory: Path) -> None:
@@ -48,6 +64,7 @@ class Architecture:
         gguf_causal_lm: a GGUF file as a KerasHub causal LM (``sequence_length`` packing).
         write_gguf: queues the family on a GGUF writer (None: no GGUF export).
         save_preset: writes a causal LM as a KerasHub preset directory.
+        lora_layers: KerasHub layer names by LoRA group (``query``, ``value``, ``mlp``...).
     """
 
     name: str
@@ -60,3 +77,4 @@ class Architecture:
     gguf_causal_lm: Callable[[GgufFile, int], Any] | None = None
     write_gguf: GgufTensorWriter | None = None
     save_preset: Callable[[Any, Path], None] = save_keras_preset
+    lora_layers: dict[str, tuple[str, ...]] = field(default_factory=dict)

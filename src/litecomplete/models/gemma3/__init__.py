@@ -9,7 +9,7 @@ file's own tokenizer rebuilt by ``tokenizer``) and exported back to it
 
 from __future__ import annotations
 
-from litecomplete.models.architecture import Architecture
+from litecomplete.models.architecture import Architecture, lora_layers
 from litecomplete.models.gemma3.gguf_export import write_gemma3_gguf
 from litecomplete.models.gemma3.gguf_import import gemma3_causal_lm_from_gguf
 from litecomplete.models.gemma3.gguf_weights import gemma3_decoder_weights
@@ -46,4 +46,5 @@ ARCHITECTURE = Architecture(
     gguf_tokenizer=gemma3_tokenizer_from_gguf,
     gguf_causal_lm=gemma3_causal_lm_from_gguf,
     write_gguf=write_gemma3_gguf,
+    lora_layers=lora_layers(("ffw_gating", "ffw_gating_2", "ffw_linear")),
 )

@@ -7,7 +7,7 @@ this package does not import Keras.
 
 from __future__ import annotations
 
-from litecomplete.models.architecture import Architecture
+from litecomplete.models.architecture import Architecture, lora_layers
 from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS
 from litecomplete.models.gpt2.gguf_export import write_gpt2_gguf
 from litecomplete.models.gpt2.keras import gpt2_decoder_weights, gpt2_spec
@@ -26,4 +26,5 @@ ARCHITECTURE = Architecture(
     keras_weights=gpt2_decoder_weights,
     fake_spec=fake_spec,
     write_gguf=write_gpt2_gguf,
+    lora_layers=lora_layers(("feedforward_intermediate_dense", "feedforward_output_dense")),
 )

@@ -8,7 +8,7 @@ Importing this package does not import Keras.
 
 from __future__ import annotations
 
-from litecomplete.models.architecture import Architecture
+from litecomplete.models.architecture import Architecture, lora_layers
 from litecomplete.models.gguf.tokenizer import tokenizer_from_gguf
 from litecomplete.models.llama.gguf_export import write_llama_gguf
 from litecomplete.models.llama.gguf_import import llama_causal_lm_from_gguf, save_llama_preset
@@ -44,4 +44,7 @@ ARCHITECTURE = Architecture(
     gguf_causal_lm=llama_causal_lm_from_gguf,
     write_gguf=write_llama_gguf,
     save_preset=save_llama_preset,
+    lora_layers=lora_layers(
+        ("feedforward_gate_dense", "feedforward_intermediate_dense", "feedforward_output_dense")
+    ),
 )
