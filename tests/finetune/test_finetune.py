@@ -215,3 +215,18 @@ def test_an_unknown_layer_group_is_named(tmp_path: Path) -> None:
     )
     assert_one_line_error(result, "--lora-layers: gate is not a layer group of gpt2")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("fixture", ["tiny_lm", "tiny_llama", "tiny_gemma3"])
+def test_every_family_names_layers_its_backbone_has(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    from litecomplete.models import registry
+
+    causal_lm = request.getfixturevalue(fixture)
+    architecture = registry.for_backbone(causal_lm.backbone)
+    layers = causal_lm.backbone._flatten_layers(include_self=False)
+    adaptable = {layer.name for layer in layers if layer.weights and hasattr(layer, "enable_lora")}
+    assert set(architecture.lora_layers) == {"query", "key", "value", "output", "mlp"}
+    for group, names in architecture.lora_layers.items():
+        assert names and set(names) <= adaptable, (group, names, adaptable)
