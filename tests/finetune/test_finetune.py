@@ -86,24 +86,55 @@ def test_the_merged_preset_is_the_trained_model(tuned: FinetuneResult) -> None:
     )
 
 
-def test_the_merged_preset_converts_to_the_fast_format_with_keras_logits(
-    tuned: FinetuneResult, tmp_path: Path
-) -> None:
+def _fast_parity(causal_lm: Any, out: Path, text: str) -> None:
+    """The fast format's float32 logits of ``causal_lm`` equal Keras', at prefill and decode."""
     from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
-    from litecomplete.models import load_causal_lm
     from litecomplete.runtime import FastModel
 
-    merged = load_causal_lm(str(tuned.out))
-    out = tmp_path / "tuned.tflite"
-    convert_fast_model(merged, FastExportConfig(max_length=64, buckets=(4, 16)), out)
+    convert_fast_model(causal_lm, FastExportConfig(max_length=64, buckets=(4, 16)), out)
     model = FastModel.load(out)
-    ids = [model.start_token_id, *model.encode("It was the best of times, it was the worst")]
+    ids = model.prompt_ids(text, 64)
     logits = model._feed(ids).logits
-    assert np.abs(logits - keras_logits(merged, ids)[-1]).max() <= 1e-4
+    assert np.abs(logits - keras_logits(causal_lm, ids)[-1]).max() <= 1e-4
     for _ in range(4):
         ids.append(int(np.argmax(logits)))
         logits = model._run_decode(ids[-1], len(ids) - 1)
-        assert np.abs(logits - keras_logits(merged, ids)[-1]).max() <= 1e-4
+        assert np.abs(logits - keras_logits(causal_lm, ids)[-1]).max() <= 1e-4
+
+
+def test_the_merged_preset_converts_to_the_fast_format_with_keras_logits(
+    tuned: FinetuneResult, tmp_path: Path
+) -> None:
+    from litecomplete.models import load_causal_lm
+
+    merged = load_causal_lm(str(tuned.out))
+    _fast_parity(merged, tmp_path / "tuned.tflite", "It was the best of times, it was the worst")
+
+
+@pytest.mark.parametrize("family", ["llama", "gemma3"])
+def test_a_gguf_family_finetunes_and_its_preset_converts(
+    family: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from litecomplete.models import load_causal_lm
+
+    fixture = request.getfixturevalue(f"tiny_{family}_gguf")
+    gguf = fixture if isinstance(fixture, Path) else fixture[0]
+    config = FinetuneConfig(
+        texts=(TEXT,),
+        out=tmp_path / "tuned",
+        model=str(gguf),
+        steps=4,
+        sequence_length=16,
+        learning_rate=1e-2,
+        lora_layers=("query", "value", "mlp"),
+    )
+    result = finetune(config)
+    assert result.architecture == family
+    merged, base = load_causal_lm(str(result.out)), load_causal_lm(str(gguf))
+    ids = np.asarray(base.preprocessor.tokenizer("It was the best of times")).tolist()
+    moved = np.abs(keras_logits(merged, ids) - keras_logits(base, ids)).max()
+    assert moved > 1e-3  # the adapters are in the saved weights
+    _fast_parity(merged, tmp_path / "tuned.tflite", "It was the best of times, it was")
 
 
 def test_sigint_saves_a_checkpoint_and_resume_continues_from_it(

@@ -34,6 +34,18 @@ def test_unreadable_empty_and_non_utf8_files_are_named(tmp_path: Path) -> None:
         read_texts([])
 
 
+def test_a_folder_gives_its_text_files_in_order(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    (notes / "b").mkdir(parents=True)
+    (notes / "a.md").write_text("first", "utf-8")
+    (notes / "b" / "c.txt").write_text("second", "utf-8")
+    (notes / "b" / "photo.jpg").write_bytes(b"\xff\xd8\xff")  # not text: left out
+    assert read_texts([notes]) == ["first", "second"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FinetuneTextError, match="empty is a folder with no text files"):
+        read_texts([tmp_path / "empty"])
+
+
 def test_held_out_passages_are_whole_and_from_the_end() -> None:
     texts = ["one\nstill one\n\ntwo", "three\n\n\nfour is the longest passage here"]
     assert passages(texts[0]) == ["one\nstill one", "two"]

@@ -35,8 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--text",
         action="append",
         required=True,
-        metavar="FILE",
-        help="UTF-8 text to learn from (repeat for several files)",
+        metavar="PATH",
+        help="UTF-8 text to learn from: a file, or a folder of .txt/.md files (repeatable)",
     )
     p.add_argument("--out", required=True, help="new preset directory (written whole at the end)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: --epochs)")

@@ -20,7 +20,7 @@ class FinetuneConfig:
     Attributes:
         model: what ``--model`` takes (``tiny``, ``gpt2-124m``, ``smollm2``, ``gemma3``, a
             preset name or directory, a GGUF file).
-        texts: UTF-8 text files to learn from.
+        texts: UTF-8 text files to learn from, or folders of them (``text.TEXT_SUFFIXES``).
         out: the KerasHub preset directory to write (LoRA merged into the weights).
         steps: optimizer steps; None: ``epochs`` passes over the training windows.
         epochs: passes over the training windows when ``steps`` is None.

@@ -18,6 +18,8 @@ import numpy as np
 from litecomplete.errors import FinetuneTextError
 
 PASSAGE_BREAK = re.compile(r"\n[ \t]*\n+")
+# What a folder given as --text contributes: its text files, at any depth.
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".org", ".tex")
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,31 @@ class SplitText:
     held_out_passages: int
 
 
+def text_files(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` with each folder replaced by its text files (sorted, at any depth)."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found.append(path)
+            continue
+        inside = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
+        )
+        if not inside:
+            raise FinetuneTextError(
+                f"--text {path} is a folder with no text files ({', '.join(TEXT_SUFFIXES)})"
+            )
+        found.extend(inside)
+    return found
+
+
 def read_texts(paths: Sequence[Path]) -> list[str]:
-    """Each file's text, refused with one line when missing, empty or not UTF-8."""
+    """Each file's text (a folder: its text files'), refused with one line when missing,
+    empty or not UTF-8."""
     if not paths:
         raise FinetuneTextError("no text to train on; give --text FILE (one or more)")
     texts = []
-    for path in paths:
+    for path in text_files(paths):
         try:
             data = Path(path).read_bytes()
         except OSError as e:
