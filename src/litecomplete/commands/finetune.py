@@ -87,6 +87,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from litecomplete.finetune import FinetuneConfig, finetune
+    from litecomplete.native_output import captured_native_stderr
 
     config = FinetuneConfig(
         texts=tuple(Path(t) for t in args.text),
@@ -110,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
             "checkpoint_every",
         ),
     )
-    result = finetune(config)
+    with captured_native_stderr() as (stderr, _):  # TensorFlow's C++ log lines
+        result = finetune(config, stream=stderr)
     if args.json:
         emit_json(result.to_json())
         return 0

@@ -10,7 +10,11 @@ from typing import Any
 
 from litecomplete.errors import ConfigError, require_at_least
 
-DEFAULT_LORA_LAYERS = ("query", "value")
+# Adapters on every projection. On SmolLM2 and the First Folio's Tempest (2 epochs,
+# 54 steps) KerasHub's default, query and value alone, ended at a training loss of 4.66
+# and held-out perplexity 157 -> 98; every group was at 4.13 after the same 54 steps
+# (of a 4-epoch run that reached 157 -> 74), for 13 % fewer tokens/s.
+DEFAULT_LORA_LAYERS = ("query", "key", "value", "output", "mlp")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class FinetuneConfig:
     out: Path
     model: str = "smollm2"
     steps: int | None = None
-    epochs: float = 2.0
+    epochs: float = 3.0
     sequence_length: int = 128
     batch_size: int = 4
     learning_rate: float = 1e-3
