@@ -137,8 +137,11 @@ def test_a_gguf_family_finetunes_and_its_preset_converts(
     _fast_parity(merged, tmp_path / "tuned.tflite", "It was the best of times, it was")
 
 
-def test_sigint_saves_a_checkpoint_and_resume_continues_from_it(
-    tuned: FinetuneResult, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "said"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")]
+)
+def test_a_signal_saves_a_checkpoint_and_resume_continues_from_it(
+    tuned: FinetuneResult, tmp_path: Path, signum: int, said: str
 ) -> None:
     out = tmp_path / "tuned"
     proc = subprocess.Popen(
@@ -154,11 +157,11 @@ def test_sigint_saves_a_checkpoint_and_resume_continues_from_it(
         if "finetune: step 3/24" in line:
             break
         assert time.monotonic() < deadline, "training never reached step 3"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stderr = proc.stderr.read()
-    assert proc.wait(timeout=120) == 128 + signal.SIGINT, stderr
+    assert proc.wait(timeout=120) == 128 + signum, stderr
     assert "run the same command with --resume" in stderr
-    assert "litecomplete finetune: interrupted" in stderr and "Traceback" not in stderr
+    assert f"litecomplete finetune: {said}\n" in stderr and "Traceback" not in stderr
     assert not out.exists()
     checkpoint = json.loads((tmp_path / "tuned.checkpoint" / "checkpoint.json").read_text())
     saved = checkpoint["step"]
