@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import json
 import subprocess
 import sys
@@ -17,6 +19,7 @@ from litecomplete.report.markdown import goal_lines, render
 from litecomplete.report.plots import write_plots
 
 PNG = b"\x89PNG\r\n\x1a\n"
+HAS_LLAMA_CPP = importlib.util.find_spec("llama_cpp") is not None
 
 
 def row(mode: str, size: int, ppl: float, **comparison: float) -> ModeRow:
@@ -63,12 +66,25 @@ def test_goals_say_met_or_by_how_much_they_are_missed() -> None:
     lines = "\n".join(goal_lines(known_report()))
     assert "| float16 | ppl_ratio ≤ 0.001" not in lines
     assert "| float16 | ppl_ratio ≤ 1.001 | 1.0005 | met |" in lines
-    assert "| dynamic | ppl_ratio ≤ 1.01 | 1.0250 | **missed** by 0.015 |" in lines
-    assert "| dynamic | kld_mean ≤ 0.01 | 0.0200 | **missed** by 0.01 |" in lines
-    assert "| dynamic | top1_agreement ≥ 0.97 | 0.9500 | **missed** by 0.02 |" in lines
-    assert "| int8 | ppl_ratio ≤ 1.008 | 1.0200 | **missed** by 0.012 |" in lines
+    assert "| dynamic | ppl_ratio ≤ 1.01 | 1.0250 | **missed** by 0.0150 |" in lines
+    assert "| dynamic | kld_mean ≤ 0.01 | 0.0200 | **missed** by 0.0100 |" in lines
+    assert "| dynamic | top1_agreement ≥ 0.97 | 0.9500 | **missed** by 0.0200 |" in lines
+    assert "| int8 | ppl_ratio ≤ 1.008 | 1.0200 | **missed** by 0.0120 |" in lines
     assert "| int8 | kld_mean ≤ 0.0049 | 0.0000 | met |" in lines
     assert "int4" not in lines  # no row, no verdict
+
+
+def test_with_llamacpp_rows_int8_is_held_to_q8_0_of_the_same_run() -> None:
+    report = known_report()
+    peer = row("llama.cpp Q8_0", 110 * 2**20, 20.1, ppl_ratio=1.005, kld_mean=0.002)
+    report.rows.append(dataclasses.replace(peer, decode_tokens_per_s=40.0))
+    lines = "\n".join(goal_lines(report))
+    assert "ppl_ratio ≤ 1.008" not in lines  # the fixed goal gives way to the measured peer
+    assert "| int8 | ppl_ratio ≤ llama.cpp Q8_0's 1.0050 | 1.0200 | **missed** by 0.0150 |" in lines
+    assert "| int8 | kld_mean ≤ llama.cpp Q8_0's 0.0020 | 0.0000 | met |" in lines
+    assert "| int8 | decode_tokens_per_s ≥ llama.cpp Q8_0's 40.0 | 50.0 | met |" in lines
+    assert "| int8 | size_bytes ≤ llama.cpp Q8_0's 110.0 MiB | 100.0 MiB | met |" in lines
+    assert "| dynamic | ppl_ratio ≤ 1.01 |" in lines  # modes without a peer keep theirs
 
 
 def test_render_has_every_row_notes_fallback_and_plots(tmp_path: Path) -> None:
@@ -78,7 +94,7 @@ def test_render_has_every_row_notes_fallback_and_plots(tmp_path: Path) -> None:
     assert "| float16 | 200.0 | 0.50 |" in text  # size relative to float32
     assert "## Why" in text and "int8: SOFTMAX ×2" in text
     paths = write_plots(known_report(), tmp_path)
-    assert [p.name for p in paths] == ["size_vs_ppl.png", "decode_vs_size.png"]
+    assert [p.name for p in paths] == ["size_vs_ppl.png", "size_vs_kld.png", "decode_vs_size.png"]
     assert all(p.read_bytes().startswith(PNG) for p in paths)
 
 
@@ -111,22 +127,37 @@ def test_report_on_the_tiny_model(tmp_path: Path) -> None:
     out = tmp_path / "report"
     args = ["report", "--model", "tiny", "--out", str(out), "--modes", "none,dynamic,int4"]
     args += ["--max-length", "48", "--context", "48", "--eval-tokens", "40", "--repetitions", "1"]
-    result = cli(*args)
+    result = cli(*args, "--llamacpp", "on" if HAS_LLAMA_CPP else "off")
     assert result.returncode == 0, result.stderr
     report = Report.from_dict(json.loads((out / "report.json").read_text()))
-    assert [r.mode for r in report.rows] == ["none", "dynamic", "int4"]
+    peers = ["llama.cpp F32", "llama.cpp Q8_0", "llama.cpp Q4_0", "llama.cpp Q4_K_M"]
+    assert [r.mode for r in report.rows] == ["none", "dynamic", "int4", *peers[: 4 * HAS_LLAMA_CPP]]
+    rows = {r.mode: r for r in report.rows}
+    if HAS_LLAMA_CPP:
+        # llama.cpp on the F32 export of the same weights gives float32's distribution.
+        f32 = rows["llama.cpp F32"].eval["comparison"]
+        assert f32["kld_max"] < 1e-4 and f32["top1_agreement"] == 1.0, f32
+        assert 0 < rows["llama.cpp Q8_0"].eval["comparison"]["kld_mean"] < 0.05
+        q4 = rows["llama.cpp Q4_0"]
+        assert q4.size_bytes < rows["llama.cpp Q8_0"].size_bytes < rows["llama.cpp F32"].size_bytes
+        assert q4.decode_tokens_per_s > 0 and q4.convert_peak_rss_bytes > 0
+        md = (out / "report.md").read_text()
+        assert "| int4 | kld_mean ≤ llama.cpp Q4_0's" in md and "| int8 |" not in md
     sizes = {r.mode: r.size_bytes for r in report.rows}
     # The tiny model is mostly its embedding: int4 keeps the lookup's copy in int8 next
     # to the output matmul's int4 copy, so it is not below dynamic here.
     assert max(sizes["int4"], sizes["dynamic"]) < 0.5 * sizes["none"]
-    for r in report.rows:
+    for r in report.rows[:3]:
         assert r.eval["tokens"] == 40 and r.decode_tokens_per_s > 0
         assert r.convert_peak_rss_bytes > 0 and r.run_peak_rss_bytes > 0
     assert report.rows[0].eval["comparison"]["kld_max"] == 0.0
     md = (out / "report.md").read_text()
     assert "| int4 |" in md and "![size against perplexity](size_vs_ppl.png)" in md
     assert (out / "decode_vs_size.png").read_bytes().startswith(PNG)
-    assert not list(out.glob("*.tflite"))  # converted models went to a temporary directory
+    assert (out / "size_vs_kld.png").read_bytes().startswith(PNG)
+    assert not list(out.glob("*.tflite")) and not list(
+        out.glob("*.gguf")
+    )  # converted models went to a temporary directory
 
     notes = tmp_path / "notes.md"
     notes.write_text("## Reading the figures\n\nRandom weights.\n")

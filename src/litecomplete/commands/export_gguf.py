@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from litecomplete.commands.common import mib
+from litecomplete.commands.common import emit_json, mib
 
 NAME = "export-gguf"
 HELP = "Write a GPT-2, Llama or Gemma 3 model's weights as GGUF, for llama.cpp on the same weights."
@@ -19,6 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--type", default="f32", help="tensor type: f32 (default), f16, q8_0")
     p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
     p.add_argument("--out", required=True, help="output .gguf path (written atomically)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,5 +49,8 @@ def run(args: argparse.Namespace) -> int:
             kind,
             add_bos=preprocessor.add_start_token,
         )
+    if args.json:
+        emit_json({"path": str(out), "size_bytes": out.stat().st_size, "type": kind.value})
+        return 0
     print(f"wrote {out} ({mib(out.stat().st_size)}, {kind.value})")
     return 0

@@ -43,6 +43,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--models-dir", default=None, help="keep the converted models here (default: deleted)"
     )
+    p.add_argument(
+        "--llamacpp",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="llama.cpp's rows (F32, Q8_0, Q4_0, Q4_K_M of the same weights); auto: when "
+        "llama-cpp-python is installed (default auto)",
+    )
     p.add_argument("--notes", default=None, help="markdown file added to report.md after the goals")
     p.add_argument(
         "--render-only",
@@ -79,13 +86,16 @@ def run(args: argparse.Namespace) -> int:
             else REPORT_MODES
         )
         sizes = given(args, "max_length", "eval_tokens", "context", "threads", "repetitions")
-        config = ReportConfig(model=args.model, modes=modes, text=args.text, **sizes)
+        peers = {"auto": None, "on": True, "off": False}[args.llamacpp]
+        config = ReportConfig(
+            model=args.model, modes=modes, text=args.text, llamacpp=peers, **sizes
+        )
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out} is a file; give a directory")
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="litecomplete-report-") as tmp:
             work = Path(args.models_dir) if args.models_dir else Path(tmp)
-            with stage_progress(f"report {args.model}", 3 * len(modes)) as bar:
+            with stage_progress(f"report {args.model}", 3 * config.rows) as bar:
                 report = run_report(config, work, bar)
         payload = json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(out / "report.json", payload.encode("utf-8"))
@@ -94,5 +104,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.to_dict())
     else:
-        print(f"wrote {out / 'report.md'}, {out / 'report.json'} and 2 plots")
+        print(f"wrote {out / 'report.md'}, {out / 'report.json'} and 3 plots")
     return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from litecomplete.report.run import Report
+from litecomplete.report.llamacpp import ROW_PREFIX
+from litecomplete.report.run import ModeRow, Report
 
 
 def _near(a: tuple[float, float], b: tuple[float, float], log_y: bool) -> bool:
@@ -19,6 +20,7 @@ def _near(a: tuple[float, float], b: tuple[float, float], log_y: bool) -> bool:
 
 def _scatter(
     report: Report,
+    rows: list[ModeRow],
     x: list[float],
     y: list[float],
     labels: tuple[str, str],
@@ -31,9 +33,10 @@ def _scatter(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    ax.scatter(x, y, color="tab:blue")
+    colors = ["tab:orange" if r.mode.startswith(ROW_PREFIX) else "tab:blue" for r in rows]
+    ax.scatter(x, y, color=colors)
     placed: list[tuple[float, float]] = []
-    for row, point in zip(report.rows, zip(x, y, strict=True), strict=True):
+    for row, point in zip(rows, zip(x, y, strict=True), strict=True):
         crowd = sum(_near(point, other, log_y) for other in placed)  # stack close labels
         ax.annotate(
             row.mode, point, textcoords="offset points", xytext=(5, 4 - 11 * crowd), fontsize=9
@@ -53,12 +56,20 @@ def _scatter(
 
 
 def write_plots(report: Report, out_dir: Path) -> list[Path]:
-    """``size_vs_ppl.png`` and ``decode_vs_size.png`` in ``out_dir``."""
-    sizes = [r.size_bytes / 2**20 for r in report.rows]
-    ppl = [float(r.eval["perplexity"]) for r in report.rows]
-    decode = [r.decode_tokens_per_s for r in report.rows]
-    first = out_dir / "size_vs_ppl.png"
-    second = out_dir / "decode_vs_size.png"
-    _scatter(report, sizes, ppl, ("file size (MiB)", "perplexity (log scale)"), first, log_y=True)
-    _scatter(report, sizes, decode, ("file size (MiB)", "decode tokens/s"), second)
-    return [first, second]
+    """``size_vs_ppl.png``, ``size_vs_kld.png`` and ``decode_vs_size.png`` in ``out_dir``
+    (llama.cpp's rows in orange)."""
+    rows = report.rows
+    sizes = [r.size_bytes / 2**20 for r in rows]
+    ppl = [float(r.eval["perplexity"]) for r in rows]
+    decode = [r.decode_tokens_per_s for r in rows]
+    # KLD against float32: the reference itself (0) has no place on a log scale.
+    compared = [r for r in rows if ((r.eval.get("comparison") or {}).get("kld_mean") or 0) > 0]
+    kld = [float(r.eval["comparison"]["kld_mean"]) for r in compared]
+    paths = [out_dir / n for n in ("size_vs_ppl.png", "size_vs_kld.png", "decode_vs_size.png")]
+    log_ppl = ("file size (MiB)", "perplexity (log scale)")
+    _scatter(report, rows, sizes, ppl, log_ppl, paths[0], log_y=True)
+    compared_sizes = [r.size_bytes / 2**20 for r in compared]
+    log_kld = ("file size (MiB)", "mean KLD against float32 (log scale)")
+    _scatter(report, compared, compared_sizes, kld, log_kld, paths[1], log_y=True)
+    _scatter(report, rows, sizes, decode, ("file size (MiB)", "decode tokens/s"), paths[2])
+    return paths

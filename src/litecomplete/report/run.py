@@ -19,6 +19,7 @@ from litecomplete.errors import ConfigError, ConversionError, require_at_least
 from litecomplete.eval import EvalConfig, EvalResult, evaluate
 from litecomplete.eval.text import read_eval_text
 from litecomplete.quantize import QuantMode
+from litecomplete.report import llamacpp
 from litecomplete.runtime import FastModel
 from litecomplete.supervise import json_from_child
 
@@ -49,6 +50,8 @@ class ReportConfig:
         threads: interpreter threads for evaluation and benchmarks.
         repetitions: timed benchmark runs per figure.
         text: evaluation text file; None for the packaged text.
+        llamacpp: add llama.cpp's rows (F32, Q8_0, Q4_0, Q4_K_M of the same weights);
+            None: when llama-cpp-python is installed.
     """
 
     model: str = "default"
@@ -59,6 +62,7 @@ class ReportConfig:
     threads: int = 2
     repetitions: int = 3
     text: str | None = None
+    llamacpp: bool | None = None
 
     def __post_init__(self) -> None:
         require_at_least("--eval-tokens", self.eval_tokens, 16)
@@ -70,6 +74,19 @@ class ReportConfig:
             raise ConfigError("the report's modes start with none (the float32 reference)")
         if len(set(self.modes)) != len(self.modes):
             raise ConfigError(f"a mode is listed twice: {[m.value for m in self.modes]}")
+        if self.llamacpp and not llamacpp.available():
+            raise ConfigError(
+                "llama.cpp's rows need llama-cpp-python: run scripts/install-llamacpp.sh"
+            )
+
+    @property
+    def with_llamacpp(self) -> bool:
+        return llamacpp.available() if self.llamacpp is None else self.llamacpp
+
+    @property
+    def rows(self) -> int:
+        """Rows the report will have: the modes, then llama.cpp's F32 and quantizations."""
+        return len(self.modes) + (1 + len(llamacpp.QUANT_TYPES) if self.with_llamacpp else 0)
 
 
 @dataclass(frozen=True)
@@ -124,35 +141,24 @@ def convert_in_subprocess(
 
 
 def run_report(config: ReportConfig, models_dir: Path, on_stage: Any = None) -> Report:
-    """Convert, evaluate and benchmark every mode; the models are written to ``models_dir``."""
+    """Convert, evaluate and benchmark every mode (and llama.cpp's files of the same
+    weights); the models are written to ``models_dir``."""
     stage = on_stage or (lambda *_: None)
-    note = getattr(on_stage, "note", lambda _: None)
     started = time.perf_counter()
     model_spec = MODEL_ALIASES.get(config.model, config.model)
     text, text_name = read_eval_text(config.text)
     models_dir.mkdir(parents=True, exist_ok=True)
     name = Path(model_spec).stem if "/" in model_spec else model_spec
 
-    converted: dict[QuantMode, dict[str, Any]] = {}
+    built: dict[str, dict[str, Any]] = {}  # row name -> path, size, seconds, peak RSS
     for mode in config.modes:
         stage(f"convert {mode.value}")
         path = models_dir / f"{name}-fast-{mode.value}.tflite"
-        converted[mode] = convert_in_subprocess(model_spec, mode, config.max_length, path)
+        built[mode.value] = convert_in_subprocess(model_spec, mode, config.max_length, path)
+    if config.with_llamacpp:
+        built |= _llamacpp_files(model_spec, models_dir / name, config.threads, stage)
 
-    ref = FastModel.load(converted[QuantMode.NONE]["path"], config.threads)
-    eval_config = EvalConfig(context=config.context, max_tokens=config.eval_tokens)
-    evals: dict[QuantMode, EvalResult] = {}
-    for mode in config.modes:
-        stage(f"evaluate {mode.value}")
-        model = FastModel.load(converted[mode]["path"], config.threads)
-
-        def progress(done: int, total: int) -> None:
-            note(f"{done}/{total} tokens")
-
-        evals[mode] = evaluate(model, text, eval_config, ref=ref, on_progress=progress)
-        del model
-    del ref
-
+    evals = _evaluate(config, built, text, on_stage)
     bench_config = FastBenchConfig(
         threads=config.threads,
         prompt_lengths=tuple(n for n in (16, 64, 128) if n <= config.max_length),
@@ -161,21 +167,19 @@ def run_report(config: ReportConfig, models_dir: Path, on_stage: Any = None) -> 
         repetitions=config.repetitions,
     )
     rows = []
-    for mode in config.modes:
-        stage(f"benchmark {mode.value}")
-        info = converted[mode]
-        bench = bench_in_subprocess(
-            "litecomplete", Path(info["path"]), bench_config, config.max_length
-        )
+    for row_name, info in built.items():
+        stage(f"benchmark {row_name}")
+        kind = "llama.cpp" if row_name.startswith(llamacpp.ROW_PREFIX) else "litecomplete"
+        bench = bench_in_subprocess(kind, Path(info["path"]), bench_config, config.max_length)
         rows.append(
             ModeRow(
-                mode=mode.value,
+                mode=row_name,
                 path=str(info["path"]),
                 size_bytes=int(info["size_bytes"]),
                 convert_seconds=float(info["seconds"]),
                 convert_peak_rss_bytes=int(info["peak_rss_bytes"]),
                 float_fallback_ops=dict(info.get("float_fallback_ops") or {}),
-                eval=asdict(evals[mode]),
+                eval=asdict(evals[row_name]),
                 prefill_tokens_per_s={
                     str(n): s.median for n, s in bench.prefill_tokens_per_s.items()
                 },
@@ -192,3 +196,48 @@ def run_report(config: ReportConfig, models_dir: Path, on_stage: Any = None) -> 
         machine=machine_fields(),
         seconds=time.perf_counter() - started,
     )
+
+
+def _llamacpp_files(model: str, stem: Path, threads: int, stage: Any) -> dict[str, dict[str, Any]]:
+    """The F32 GGUF of ``model`` and llama.cpp's quantizations of it, by row name."""
+    stage("export F32 GGUF")
+    f32 = stem.with_name(f"{stem.name}-f32.gguf")
+    files = {f"{llamacpp.ROW_PREFIX}F32": {"path": f32, **llamacpp.export_f32(model, f32)}}
+    for kind in llamacpp.QUANT_TYPES:
+        stage(f"llama.cpp quantize {kind}")
+        out = stem.with_name(f"{stem.name}-{kind.lower()}.gguf")
+        files[f"{llamacpp.ROW_PREFIX}{kind}"] = {
+            "path": out,
+            **llamacpp.quantize_in_subprocess(f32, out, kind, threads),
+        }
+    for info in files.values():
+        info["size_bytes"] = Path(info["path"]).stat().st_size
+    return files
+
+
+def _evaluate(
+    config: ReportConfig, built: dict[str, dict[str, Any]], text: str, on_stage: Any
+) -> dict[str, EvalResult]:
+    """Every row scored against the float32 conversion, on the same windows."""
+    stage = on_stage or (lambda *_: None)
+    note = getattr(on_stage, "note", lambda _: None)
+    ref = FastModel.load(built[QuantMode.NONE.value]["path"], config.threads)
+    eval_config = EvalConfig(context=config.context, max_tokens=config.eval_tokens)
+
+    def progress(done: int, total: int) -> None:
+        note(f"{done}/{total} tokens")
+
+    evals: dict[str, EvalResult] = {}
+    for row_name, info in built.items():
+        stage(f"evaluate {row_name}")
+        model: Any
+        if row_name.startswith(llamacpp.ROW_PREFIX):
+            path = Path(info["path"])
+            model = llamacpp.LlamaCppScorer(
+                path, config.threads, config.max_length, ref.start_token_id
+            )
+        else:
+            model = FastModel.load(info["path"], config.threads)
+        evals[row_name] = evaluate(model, text, eval_config, ref=ref, on_progress=progress)
+        del model
+    return evals
