@@ -18,6 +18,11 @@ EXAMPLE = (
 )
 
 CONFIG = "litecomplete.finetune.config:FinetuneConfig"
+# FinetuneConfig's fields that are options of the same name (the rest are set apart).
+OPTIONS = (
+    "model", "steps", "epochs", "sequence_length", "batch_size", "learning_rate",
+    "warmup_steps", "held_out", "rank", "lora_layers", "seed", "threads", "checkpoint_every",
+)  # fmt: skip
 
 
 def _layer_groups(value: str) -> tuple[str, ...]:
@@ -94,22 +99,7 @@ def run(args: argparse.Namespace) -> int:
         out=Path(args.out),
         resume=args.resume,
         force=args.force,
-        **given(
-            args,
-            "model",
-            "steps",
-            "epochs",
-            "sequence_length",
-            "batch_size",
-            "learning_rate",
-            "warmup_steps",
-            "held_out",
-            "rank",
-            "lora_layers",
-            "seed",
-            "threads",
-            "checkpoint_every",
-        ),
+        **given(args, *OPTIONS),
     )
     with captured_native_stderr() as (stderr, _):  # TensorFlow's C++ log lines
         result = finetune(config, stream=stderr)

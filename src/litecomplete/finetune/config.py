@@ -17,6 +17,16 @@ from litecomplete.errors import ConfigError, require_at_least
 DEFAULT_LORA_LAYERS = ("query", "key", "value", "output", "mlp")
 
 
+# What a checkpoint must share with the run that resumes it: all that shapes the
+# training (not threads, how often it saves, or where it writes).
+CHECKPOINT_SETTINGS = frozenset(
+    {
+        "model", "steps", "epochs", "sequence_length", "batch_size", "learning_rate",
+        "warmup_steps", "held_out", "rank", "lora_layers", "seed",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     """One fine-tuning run.
@@ -101,24 +111,11 @@ class FinetuneConfig:
 
     def settings(self) -> dict[str, Any]:
         """What a checkpoint must share with the run that resumes it."""
-        keep = (
-            "model",
-            "steps",
-            "epochs",
-            "sequence_length",
-            "batch_size",
-            "learning_rate",
-            "warmup_steps",
-            "held_out",
-            "rank",
-            "lora_layers",
-            "seed",
-        )
         values = asdict(self)
         return {
             name: list(v) if isinstance(v, tuple) else v
             for name, v in values.items()
-            if name in keep
+            if name in CHECKPOINT_SETTINGS
         }
 
 
