@@ -140,14 +140,13 @@ def test_report_on_the_tiny_model(tmp_path: Path) -> None:
         assert 0 < rows["llama.cpp Q8_0"].eval["comparison"]["kld_mean"] < 0.05
         q4 = rows["llama.cpp Q4_0"]
         assert q4.size_bytes < rows["llama.cpp Q8_0"].size_bytes < rows["llama.cpp F32"].size_bytes
-        assert q4.decode_tokens_per_s > 0 and q4.convert_peak_rss_bytes > 0
         md = (out / "report.md").read_text()
         assert "| int4 | kld_mean ≤ llama.cpp Q4_0's" in md and "| int8 |" not in md
     sizes = {r.mode: r.size_bytes for r in report.rows}
     # The tiny model is mostly its embedding: int4 keeps the lookup's copy in int8 next
     # to the output matmul's int4 copy, so it is not below dynamic here.
     assert max(sizes["int4"], sizes["dynamic"]) < 0.5 * sizes["none"]
-    for r in report.rows[:3]:
+    for r in report.rows:  # llama.cpp's rows too: the export's and quantizer's memory
         assert r.eval["tokens"] == 40 and r.decode_tokens_per_s > 0
         assert r.convert_peak_rss_bytes > 0 and r.run_peak_rss_bytes > 0
     assert report.rows[0].eval["comparison"]["kld_max"] == 0.0

@@ -50,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
             add_bos=preprocessor.add_start_token,
         )
     if args.json:
-        emit_json({"path": str(out), "size_bytes": out.stat().st_size, "type": kind.value})
+        from litecomplete.resources import peak_rss_bytes
+
+        payload = {"path": str(out), "size_bytes": out.stat().st_size, "type": kind.value}
+        emit_json({**payload, "peak_rss_bytes": peak_rss_bytes()})
         return 0
     print(f"wrote {out} ({mib(out.stat().st_size)}, {kind.value})")
     return 0

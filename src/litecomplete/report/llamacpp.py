@@ -35,12 +35,12 @@ def available() -> bool:
 
 
 def export_f32(model: str, out: Path) -> dict[str, Any]:
-    """``litecomplete export-gguf --type f32`` in a child process; its time and size."""
+    """``litecomplete export-gguf --type f32`` in a child process; its time and peak memory."""
     started = time.perf_counter()
     argv = ["-m", "litecomplete", "export-gguf", "--model", model, "--type", "f32"]
-    json_from_child([*argv, "--out", str(out), "--json"], f"exporting {model} to GGUF",
-                    ConversionError)  # fmt: skip
-    return {"seconds": time.perf_counter() - started, "peak_rss_bytes": 0}
+    result = json_from_child([*argv, "--out", str(out), "--json"], f"exporting {model} to GGUF",
+                             ConversionError)  # fmt: skip
+    return {"seconds": time.perf_counter() - started, "peak_rss_bytes": result["peak_rss_bytes"]}
 
 
 def quantize_in_subprocess(f32: Path, out: Path, kind: str, threads: int) -> dict[str, Any]:
