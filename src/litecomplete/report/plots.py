@@ -33,13 +33,26 @@ def _scatter(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    colors = ["tab:orange" if r.mode.startswith(ROW_PREFIX) else "tab:blue" for r in rows]
-    ax.scatter(x, y, color=colors)
+    peer = [r.mode.startswith(ROW_PREFIX) for r in rows]
+    for is_peer, color, name in (
+        (False, "tab:blue", "litecomplete"),
+        (True, "tab:orange", "llama.cpp"),
+    ):
+        xs = [a for a, p in zip(x, peer, strict=True) if p == is_peer]
+        ys = [b for b, p in zip(y, peer, strict=True) if p == is_peer]
+        if xs:
+            ax.scatter(xs, ys, color=color, label=name)
+    if any(peer):
+        ax.legend(fontsize=8)
     placed: list[tuple[float, float]] = []
     for row, point in zip(rows, zip(x, y, strict=True), strict=True):
         crowd = sum(_near(point, other, log_y) for other in placed)  # stack close labels
         ax.annotate(
-            row.mode, point, textcoords="offset points", xytext=(5, 4 - 11 * crowd), fontsize=9
+            row.mode.removeprefix(ROW_PREFIX),
+            point,
+            textcoords="offset points",
+            xytext=(5, 4 - 11 * crowd),
+            fontsize=9,
         )
         placed.append(point)
     if log_y:
