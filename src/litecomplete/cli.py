@@ -19,10 +19,10 @@ from litecomplete.commands import COMMANDS
 from litecomplete.commands.common import HelpFormatter
 from litecomplete.errors import LitecompleteError
 from litecomplete.supervise import (
-    KEEPS_PROGRESS,
     is_memory_error,
     is_worker,
     mark_reported,
+    nothing_written,
     run_supervised,
     stopped_line,
 )
@@ -180,9 +180,7 @@ def _interrupted(command: str, signum: int | None = signal.SIGINT) -> int:
 
 
 def _nothing_written(command: str) -> str:
-    if command in SUPERVISED and command not in KEEPS_PROGRESS:
-        return "; nothing was written"
-    return ""
+    return nothing_written(command, command in SUPERVISED)
 
 
 if __name__ == "__main__":

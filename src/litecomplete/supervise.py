@@ -55,11 +55,16 @@ def is_memory_error(error: BaseException) -> bool:
     return bool(names & set(MEMORY_ERRORS)) or any(word in str(error) for word in MEMORY_WORDS)
 
 
-def stopped_line(command: str, signum: int, nothing_written: bool) -> str:
+def nothing_written(command: str, writes_output: bool) -> str:
+    """``"; nothing was written"`` when a stopped or failed ``command`` left nothing: it
+    writes an output whole or not at all and keeps no progress (``KEEPS_PROGRESS``)."""
+    return "; nothing was written" if writes_output and command not in KEEPS_PROGRESS else ""
+
+
+def stopped_line(command: str, signum: int, writes_output: bool) -> str:
     """What the CLI says when SIGINT or SIGTERM stopped ``command``."""
     what = "terminated" if signum == signal.SIGTERM else "interrupted"
-    nothing_written = nothing_written and command not in KEEPS_PROGRESS
-    return f"litecomplete {command}: {what}{'; nothing was written' if nothing_written else ''}"
+    return f"litecomplete {command}: {what}{nothing_written(command, writes_output)}"
 
 
 def _die_with_parent() -> None:
@@ -133,7 +138,7 @@ def run_supervised(command: str, argv: Sequence[str], out: Path | None) -> int:
             _remove(path)
     if not kept:
         scratch.rmdir()
-    written = "; nothing was written" if out is not None and command not in KEEPS_PROGRESS else ""
+    written = nothing_written(command, out is not None)
     if code > 0 and not reported:  # ended by native code, without a word
         print(
             f"litecomplete {command}: error: the {command} process ended with exit code "
