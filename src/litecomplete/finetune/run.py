@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from litecomplete.atomic import atomic_directory
 from litecomplete.errors import CheckpointError, ConfigError
 from litecomplete.finetune.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from litecomplete.finetune.config import FinetuneConfig, FinetuneResult
@@ -56,8 +57,11 @@ def finetune(config: FinetuneConfig, stream: IO[str] | None = None) -> FinetuneR
     texts = read_texts(config.texts)
     split = split_held_out(texts, config.held_out)
     text_sha256 = _texts_digest(texts)
-    if config.resume:
-        load_checkpoint(config.checkpoint_dir, config.settings(), text_sha256)  # fail early
+    saved = (  # read before the model loads: a wrong checkpoint fails in a second
+        load_checkpoint(config.checkpoint_dir, config.settings(), text_sha256)
+        if config.resume
+        else None
+    )
     _set_threads(config.threads)
 
     from litecomplete.finetune.trainer import LoraTrainer
@@ -69,7 +73,7 @@ def finetune(config: FinetuneConfig, stream: IO[str] | None = None) -> FinetuneR
     train, held = _windows(causal_lm, split, config.sequence_length)
     total = config.total_steps(train.count)
     trainer = LoraTrainer(causal_lm, architecture, config, total)
-    state = _start(trainer, config, text_sha256)
+    state = _start(trainer, config, text_sha256, saved)
     with _held_signals() as stop:
         if state.held_out_perplexity_before is None and held.count:
             before = trainer.perplexity(held, config.batch_size, stop.requested)
@@ -80,7 +84,7 @@ def finetune(config: FinetuneConfig, stream: IO[str] | None = None) -> FinetuneR
             _save(trainer, state, config.checkpoint_dir)
     if stop.requested():  # the old handlers are back
         stop.resend(config.checkpoint_dir, state.step, stream)
-    with atomic_directory_for(config) as scratch:
+    with atomic_directory(config.out, replace=config.force) as scratch:
         architecture.save_preset(causal_lm, scratch)
         result = FinetuneResult(
             out=config.out,
@@ -131,14 +135,6 @@ def _check_output(config: FinetuneConfig) -> None:
         )
 
 
-@contextmanager
-def atomic_directory_for(config: FinetuneConfig) -> Iterator[Path]:
-    from litecomplete.atomic import atomic_directory
-
-    with atomic_directory(config.out, replace=config.force) as scratch:
-        yield scratch
-
-
 def _texts_digest(texts: list[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
@@ -186,12 +182,13 @@ class _RunState:
         self.train_seconds = 0.0
 
 
-def _start(trainer: Any, config: FinetuneConfig, text_sha256: str) -> _RunState:
+def _start(
+    trainer: Any, config: FinetuneConfig, text_sha256: str, saved: Checkpoint | None
+) -> _RunState:
     state = _RunState(config.settings(), text_sha256)
-    if not config.resume:
+    if saved is None:
         shutil.rmtree(config.checkpoint_dir, ignore_errors=True)  # --force: start again
         return state
-    saved = load_checkpoint(config.checkpoint_dir, state.settings, text_sha256)
     if not trainer.restore(saved.trainable_names, saved.trainable, saved.optimizer, saved.random):
         raise CheckpointError(
             f"the checkpoint at {config.checkpoint_dir} does not fit this model's adapters; "
