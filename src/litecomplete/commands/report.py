@@ -37,6 +37,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     option_from(p, "--max-length", REPORT + "max_length", "KV-cache length", type=int)
     option_from(p, "--eval-tokens", REPORT + "eval_tokens", "tokens scored per mode", type=int)
     option_from(p, "--context", REPORT + "context", "evaluation window", type=int)
+    p.add_argument(
+        "--auto-kld",
+        default=None,
+        help="a row of --quant auto per budget, comma-separated, or none (default: 0.01,0.05)",
+    )
     p.add_argument("--text", default=None, help="evaluation text (default: packaged Jargon File)")
     option_from(p, "--threads", REPORT + "threads", "threads", type=int)
     option_from(p, "--repetitions", REPORT + "repetitions", "benchmark runs", type=int)
@@ -87,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         )
         sizes = given(args, "max_length", "eval_tokens", "context", "threads", "repetitions")
         peers = {"auto": None, "on": True, "off": False}[args.llamacpp]
+        if args.auto_kld is not None:
+            sizes["auto_klds"] = _budgets(args.auto_kld)
         config = ReportConfig(
             model=args.model, modes=modes, text=args.text, llamacpp=peers, **sizes
         )
@@ -106,3 +113,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {out / 'report.md'}, {out / 'report.json'} and 3 plots")
     return 0
+
+
+def _budgets(text: str) -> tuple[float, ...]:
+    """``--auto-kld``: comma-separated budgets, or ``none``."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(float(t) for t in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"--auto-kld must be comma-separated budgets or none, got {text!r}"
+        ) from None

@@ -45,10 +45,12 @@ log = logging.getLogger(__name__)
 SELECT_USER_TF_OPS = ["UnsortedSegmentJoin", "UpperBound"]
 
 
-def _representative_dataset(samples: int) -> Callable[[], Iterator[dict[str, Any]]]:
+def _representative_dataset(
+    samples: int, path: Path | None
+) -> Callable[[], Iterator[dict[str, Any]]]:
     import tensorflow as tf
 
-    passages = calibration_passages(samples)
+    passages = calibration_passages(samples, path)
 
     def dataset() -> Iterator[dict[str, Any]]:
         for passage in passages:
@@ -104,7 +106,7 @@ def app_tflite_bytes(
             # per-tensor scales let both uses share one int8 copy.
             converter._experimental_disable_per_channel = True
         representative = (
-            _representative_dataset(config.calibration_samples)
+            _representative_dataset(config.calibration_samples, config.calibration_text)
             if config.quant is QuantMode.INT8
             else None
         )

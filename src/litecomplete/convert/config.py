@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from litecomplete.choices import Choice
 from litecomplete.contract import APP_OUTPUT_BUFFER_BYTES, STRING_TENSOR_HEADER_BYTES
 from litecomplete.errors import ConfigError, require_at_least
-from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES
+from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES, read_calibration_text
 from litecomplete.quantize.modes import APP_QUANT_MODES, QuantMode
 
 # The string header, a one-byte prompt and a one-byte completion.
@@ -35,6 +36,8 @@ class AppExportConfig:
         temperature: divides the logits before ``top_k`` sampling.
         quant: quantization mode.
         calibration_samples: passages of real text fed to ``int8`` calibration.
+        calibration_text: a UTF-8 file whose lines are those passages, in place of the
+            packaged text (``quantize.calibration``).
         max_output_bytes: the output tensor's raw bytes at most (string header
             included): the seed app's 800-byte buffer by default. The completion is
             cut at a character boundary to fit; a prompt that leaves no room gets
@@ -48,6 +51,7 @@ class AppExportConfig:
     temperature: float = 1.0
     quant: QuantMode = QuantMode.NONE
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
+    calibration_text: Path | None = None
     max_output_bytes: int = APP_OUTPUT_BUFFER_BYTES
 
     def __post_init__(self) -> None:
@@ -69,6 +73,8 @@ class AppExportConfig:
             raise ConfigError(
                 f"calibration needs at least 1 sample, got {self.calibration_samples}"
             )
+        if self.calibration_text is not None:
+            read_calibration_text(self.calibration_text)  # its errors before the model loads
         if self.max_output_bytes < MIN_OUTPUT_BYTES:
             raise ConfigError(
                 f"--max-output-bytes {self.max_output_bytes} cannot hold any completion: "

@@ -32,9 +32,20 @@ from litecomplete.convert.tokenizer_export import (
 from litecomplete.errors import ConfigError, ConversionError, require_at_least
 from litecomplete.models import registry
 from litecomplete.models.spec import DecoderWeights
-from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_passages
+from litecomplete.quantize.calibration import (
+    DEFAULT_CALIBRATION_SAMPLES,
+    calibration_passages,
+    read_calibration_text,
+)
 from litecomplete.quantize.modes import QuantMode
 from litecomplete.quantize.outliers import CALIBRATION_TOKENS, SPLITS, Outliers, outlier_channels
+from litecomplete.quantize.plan import (
+    DEFAULT_MAX_KLD,
+    QuantPlan,
+    check_int4,
+    check_max_kld,
+    choose_plan,
+)
 
 # Prefill lengths and verify lengths (every row's logits, for speculative decoding in
 # ``runtime.speculative``; a prompt chunk may go through them too). Every signature
@@ -62,21 +73,34 @@ class FastExportConfig:
         buckets: prefill lengths; a prompt is padded to the smallest that fits,
             and longer prompts are fed in bucket-sized chunks.
         quant: quantization mode.
-        calibration_samples: passages of real text ``int8`` and ``int4`` find their
-            outlier channels on (``quantize.outliers``; at most its first 1,024 tokens).
+        calibration_samples: passages of real text ``int8``, ``int4`` and ``auto``
+            calibrate on (``quantize.outliers``, ``quantize.plan``; at most its first
+            1,024 tokens).
+        calibration_text: a UTF-8 file whose lines are those passages, in place of the
+            packaged text (``quantize.calibration``).
         verify: lengths of the signatures that return every row's logits (drafts
             checked in one call); () writes none, and the file does not speculate.
             The default's lengths that do not fit ``max_length`` are left out.
+        max_kld: ``auto``'s quality budget (``quantize.plan``); ``None``: its default.
     """
 
     max_length: int = 256
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
     quant: QuantMode = QuantMode.NONE
     calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
+    calibration_text: Path | None = None
     verify: tuple[int, ...] = DEFAULT_VERIFY
+    max_kld: float | None = None
 
     def __post_init__(self) -> None:
         require_at_least("--max-length", self.max_length, 2)
+        require_at_least("--calibration-samples", self.calibration_samples, 1)
+        if self.calibration_text is not None:
+            read_calibration_text(self.calibration_text)  # its errors before the model loads
+        if self.max_kld is not None:
+            if self.quant is not QuantMode.AUTO:
+                raise ConfigError(f"--max-kld applies to --quant auto, not {self.quant.value}")
+            check_max_kld(self.max_kld)
         if not self.buckets or any(b < 1 for b in self.buckets):
             raise ConfigError(f"--buckets must be positive lengths, got {list(self.buckets)}")
         if max(self.buckets) > self.max_length:
@@ -151,25 +175,52 @@ def gguf_fast_source(path: str | Path) -> FastSource:
     )
 
 
-def _outliers(source: FastSource, config: FastExportConfig) -> Outliers:
-    """The outlier channels of ``int8`` and ``int4``, from the first
-    ``calibration_samples`` passages."""
-    text = " ".join(calibration_passages(config.calibration_samples))
+@dataclass(frozen=True)
+class Calibration:
+    """What ``int8``, ``int4`` and ``auto`` learn from calibration text: the matmuls'
+    outlier channels and, for ``auto``, each matmul's precision."""
+
+    outliers: Outliers | None = None
+    plan: QuantPlan | None = None
+
+
+def calibrate(
+    source: FastSource, config: FastExportConfig, on_stage: StageCallback | None = None
+) -> Calibration:
+    """``config.quant``'s calibration on the first ``calibration_samples`` passages."""
+    if config.quant not in SPLITS and config.quant is not QuantMode.AUTO:
+        return Calibration()
+    text = " ".join(calibration_passages(config.calibration_samples, config.calibration_text))
     ids = source.encode(text)[:CALIBRATION_TOKENS]
     if len(ids) < MIN_CALIBRATION_TOKENS:
         raise ConfigError(
             f"{config.quant.value} calibration needs at least {MIN_CALIBRATION_TOKENS} "
             f"tokens of text, {config.calibration_samples} passages give {len(ids)}; give "
-            "more --calibration-samples"
+            "more --calibration-samples or a longer --calibration-text"
         )
+    stage = on_stage or (lambda _: None)
+    if config.quant is QuantMode.AUTO:
+        stage("choose each matmul's precision (auto)")
+        note = getattr(on_stage, "note", None)  # a progress bar's detail, where there is one
+        max_kld = DEFAULT_MAX_KLD if config.max_kld is None else config.max_kld
+        plan = choose_plan(source.weights, ids, max_kld, note)
+        return Calibration(plan.outliers, plan)
+    stage(f"find outlier channels ({config.quant.value})")
     count, multiple = SPLITS[config.quant]
-    return outlier_channels(source.weights, ids, count, multiple)
+    outliers = outlier_channels(source.weights, ids, count, multiple)
+    if config.quant is QuantMode.INT4:
+        check_int4(source.weights, outliers)
+    return Calibration(outliers)
 
 
 def fast_tflite_bytes(
-    source: FastSource, config: FastExportConfig, on_stage: StageCallback | None = None
+    source: FastSource,
+    config: FastExportConfig,
+    on_stage: StageCallback | None = None,
+    calibration: Calibration | None = None,
 ) -> bytes:
-    """The fast-format file's bytes (no metadata yet)."""
+    """The fast-format file's bytes (no metadata yet); ``calibration``: ``calibrate``'s,
+    made here when not given."""
     import tensorflow as tf
 
     from litecomplete.convert.fast_graph import make_fast_decoder
@@ -181,15 +232,14 @@ def fast_tflite_bytes(
             f"--max-length {config.max_length} exceeds the model's "
             f"{weights.spec.max_positions} positions"
         )
-    # int8, int8w and int4 here are float conversion (of a graph with split matmuls in
-    # int8 and int4), then ai-edge-quantizer (quantize.weights).
+    # int8, int8w, int4 and auto here are float conversion (of a graph with split
+    # matmuls in int8, int4 and auto), then ai-edge-quantizer (quantize.weights).
     from litecomplete.quantize.weights import QUANTIZER_MODES, quantize_weights
 
     converter_quant = QuantMode.NONE if config.quant in QUANTIZER_MODES else config.quant
-    outliers = None
-    if config.quant in SPLITS:
-        stage(f"find outlier channels ({config.quant.value})")
-        outliers = _outliers(source, config)
+    if calibration is None:
+        calibration = calibrate(source, config, on_stage)
+    outliers = calibration.outliers
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
@@ -206,11 +256,16 @@ def fast_tflite_bytes(
         data = quantize_and_convert(converter, converter_quant, None)
     if config.quant in QUANTIZER_MODES:
         stage(f"quantize ({config.quant.value})")
-        data = quantize_weights(data, config.quant)
+        data = quantize_weights(data, config.quant, calibration.plan)
     return data
 
 
-def fast_manifest(source: FastSource, config: FastExportConfig) -> c.FastManifest:
+def fast_manifest(
+    source: FastSource, config: FastExportConfig, plan: QuantPlan | None = None
+) -> c.FastManifest:
+    outliers = SPLITS[config.quant][0] if config.quant in SPLITS else None
+    if plan is not None:
+        outliers = max((len(ch) for ch in plan.outliers.values()), default=0)
     return c.FastManifest(
         decoder=source.weights.spec,
         quantization=config.quant.value,
@@ -219,7 +274,8 @@ def fast_manifest(source: FastSource, config: FastExportConfig) -> c.FastManifes
         verify=config.verify,
         end_token_ids=source.end_token_ids,
         start_token_id=source.start_token_id,
-        outlier_channels=SPLITS[config.quant][0] if config.quant in SPLITS else None,
+        outlier_channels=outliers,
+        quant_plan=None if plan is None else plan.manifest(),
     )
 
 
@@ -240,9 +296,11 @@ def fast_file_bytes(
     problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
     if problems:
         raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
-    data = fast_tflite_bytes(source, config, on_stage)
+    calibration = calibrate(source, config, on_stage)
+    data = fast_tflite_bytes(source, config, on_stage, calibration)
     if on_stage:
         on_stage(last_stage)
+    fields = fast_manifest(source, config, calibration.plan).to_json()
     manifest = json.dumps(fields, sort_keys=True)
     metadata = {
         c.MANIFEST_METADATA_NAME: manifest.encode("utf-8"),

@@ -15,9 +15,16 @@ import numpy as np
 import tensorflow as tf
 
 from litecomplete import contract as c
-from litecomplete.convert.fast_layers import LayerChoices, SplitKernel, attention, mlp, norm
+from litecomplete.convert.fast_layers import (
+    LAYER_NAME,
+    LayerChoices,
+    SplitKernel,
+    attention,
+    mlp,
+    norm,
+)
 from litecomplete.models.spec import DecoderWeights, LayerWeights, Norm
-from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX
+from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX, layer_prefix
 
 
 def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +60,7 @@ def block_variables(
     i: int, layer: LayerWeights, outliers: Mapping[tuple[int, str], np.ndarray]
 ) -> dict[str, Any]:
     """Layer ``i``'s variables by field; a split kernel becomes ``"<field>:split"``."""
-    block: dict[str, Any] = {}
+    block: dict[str, Any] = {LAYER_NAME: layer_prefix(i)}
     for field in LayerWeights.__dataclass_fields__:
         value = getattr(layer, field)
         channels = outliers.get((i, KERNEL_INPUTS.get(field, "")))

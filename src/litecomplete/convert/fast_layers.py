@@ -19,6 +19,8 @@ from litecomplete.models.spec import Activation, DecoderSpec, Norm, Positions
 from litecomplete.quantize.outliers import SIDE_SUFFIX
 
 NEG_INF = -1e9  # large but finite: softmax of a fully masked row stays finite
+# A block's entry holding its ops' name prefix, "layer_<i>_".
+LAYER_NAME = "name"
 
 
 class SplitKernel(NamedTuple):
@@ -45,8 +47,10 @@ def norm(x: Any, spec: DecoderSpec, scale: Any, bias: Any, scale_first: bool = F
 
 
 def dense(x: Any, w: dict[str, Any], field: str, bias: Any, name: str) -> Any:
-    """(T, in) @ (in, out): one FULLY_CONNECTED (bias fused), named for per-op
-    quantization recipes; a split kernel: two, on gathered input channels."""
+    """(T, in) @ (in, out): one FULLY_CONNECTED (bias fused), named ``layer_<i>_<name>``
+    for per-op quantization recipes (``quantize.weights``); a split kernel: two, on
+    gathered input channels."""
+    name = w[LAYER_NAME] + name
     split = w.get(f"{field}:split")
     if split is None:
         y = tf.matmul(x, w[field], name=name)  # a fused bias keeps the matmul's name

@@ -2,7 +2,9 @@
 
 In float64 it is the exact value float32 code approximates (the slow parity tests
 measure against it); the hook shows what each projection is fed
-(``scripts/activation_outliers.py``).
+(``scripts/activation_outliers.py``, ``quantize.outliers``) or changes it (the
+quantization simulation of ``quantize.simulate``, which also runs a pass layer by
+layer through ``Forward``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from litecomplete.models.spec import (
 
 # record(layer, projection, inputs): projection is "qkv", "out", "gate_up" or "down";
 # inputs is float[T, in_features]. The output projection's input is recorded as layer
-# num_layers, projection "output".
-Recorder = Callable[[int, str, np.ndarray], None]
+# num_layers, projection "output". A hook that returns an array has the projection
+# read that instead.
+Recorder = Callable[[int, str, np.ndarray], np.ndarray | None]
 
 
 def forward_logits(
@@ -34,23 +37,29 @@ def forward_logits(
     record: Recorder | None = None,
 ) -> np.ndarray:
     """dtype[len(ids), vocab]: logits at every position of ``ids``."""
-    return _Forward(weights, len(ids), dtype, record).logits(ids)
+    return Forward(weights, len(ids), dtype, record).logits(ids)
 
 
-class _Forward:
-    """One pass over ``t`` tokens in ``dtype``; a method per sublayer."""
+class Forward:
+    """One pass over ``t`` tokens in ``dtype``; a method per sublayer: ``embed``, then
+    ``block`` per layer, then ``head`` (``logits`` runs them in order)."""
 
     def __init__(
         self, weights: DecoderWeights, t: int, dtype: type, record: Recorder | None
     ) -> None:
         self.weights, self.spec, self.t, self.dtype = weights, weights.spec, t, dtype
-        self.note = record or (lambda *_: None)
+        self.hook = record
         distance = np.arange(t)[:, None] - np.arange(t)[None, :]  # row - column
         window = self.spec.sliding_window or t + 1
         self.causal: Any = np.where(distance >= 0, 0.0, -np.inf).astype(dtype)
         local = (distance >= 0) & (distance < window)
         self.local: Any = np.where(local, 0.0, -np.inf).astype(dtype)
         self.rope_tables: dict[float, tuple[Any, Any]] = {}
+
+    def feed(self, layer: int, projection: str, x: np.ndarray) -> np.ndarray:
+        """What ``projection`` of ``layer`` reads: ``x``, or the hook's replacement."""
+        changed = self.hook(layer, projection, x) if self.hook else None
+        return x if changed is None else changed
 
     def cast(self, a: np.ndarray | None) -> Any:
         """``a`` in ``dtype``; a missing bias adds nothing."""
@@ -118,27 +127,39 @@ class _Forward:
             return self.gelu(m @ self.cast(layer.gate_kernel)) * up
         return self.gelu(up)
 
-    def logits(self, ids: list[int]) -> np.ndarray:
-        weights, cast, note = self.weights, self.cast, self.note
-        x = cast(weights.token_embedding)[ids]
+    def embed(self, ids: list[int], table: np.ndarray | None = None) -> np.ndarray:
+        """(T, hidden): the first block's input; ``table`` in place of the embedding's."""
+        weights = self.weights
+        x = self.cast(weights.token_embedding if table is None else table)[ids]
         if weights.position_embedding is not None:
-            x = x + cast(weights.position_embedding)[: self.t]
-        x = x * self.dtype(self.spec.embedding_scale)
-        for i, layer in enumerate(weights.layers):
-            a = self.norm(x, layer.attn_norm_scale, layer.attn_norm_bias)
-            note(i, "qkv", a)
-            out = self.attention(i, layer, a)
-            note(i, "out", out)
-            out = out @ cast(layer.out_kernel) + cast(layer.out_bias)
-            x = self.residual(x, out, layer.post_attn_norm_scale, "post_attn_norm_scale")
-            m = self.norm(x, layer.mlp_norm_scale, layer.mlp_norm_bias)
-            note(i, "gate_up", m)
-            hidden = self.mlp_hidden(layer, m)
-            note(i, "down", hidden)
-            down = hidden @ cast(layer.down_kernel) + cast(layer.down_bias)
-            x = self.residual(x, down, layer.post_mlp_norm_scale, "post_mlp_norm_scale")
+            x = x + self.cast(weights.position_embedding)[: self.t]
+        return np.asarray(x * self.dtype(self.spec.embedding_scale))
+
+    def block(self, i: int, layer: LayerWeights, x: np.ndarray) -> np.ndarray:
+        """Layer ``i`` (its weights ``layer``) on its input x (T, hidden)."""
+        cast, feed = self.cast, self.feed
+        a = feed(i, "qkv", self.norm(x, layer.attn_norm_scale, layer.attn_norm_bias))
+        out = feed(i, "out", self.attention(i, layer, a))
+        out = out @ cast(layer.out_kernel) + cast(layer.out_bias)
+        x = self.residual(x, out, layer.post_attn_norm_scale, "post_attn_norm_scale")
+        m = feed(i, "gate_up", self.norm(x, layer.mlp_norm_scale, layer.mlp_norm_bias))
+        hidden = feed(i, "down", self.mlp_hidden(layer, m))
+        down = hidden @ cast(layer.down_kernel) + cast(layer.down_bias)
+        return self.residual(x, down, layer.post_mlp_norm_scale, "post_mlp_norm_scale")
+
+    def head(self, x: np.ndarray, table: np.ndarray | None = None) -> np.ndarray:
+        """(T, vocab) logits of the last block's output; ``table`` (vocab, hidden) in
+        place of the output layer's."""
+        weights = self.weights
         x = self.norm(x, weights.final_norm_scale, weights.final_norm_bias)
-        note(len(weights.layers), "output", x)
-        table = weights.output_kernel
-        table = weights.token_embedding if table is None else table
-        return np.asarray(x @ cast(table).T)
+        x = self.feed(len(weights.layers), "output", x)
+        if table is None:
+            table = weights.output_kernel
+            table = weights.token_embedding if table is None else table
+        return np.asarray(x @ self.cast(table).T)
+
+    def logits(self, ids: list[int]) -> np.ndarray:
+        x = self.embed(ids)
+        for i, layer in enumerate(self.weights.layers):
+            x = self.block(i, layer, x)
+        return self.head(x)

@@ -16,10 +16,14 @@
              every matmul: ~4x smaller weights, float computation.
 ``int4``     int4 weights in blocks of 32, each with its own float16 scale;
              float activations, quantized on the fly for integer matmuls.
+``auto``     each matmul int4, int8 (as in ``int8``) or float, chosen on real
+             text to be as small as a quality budget (``--max-kld``) allows
+             (``quantize.plan``).
 ===========  ==============================================================
 
-``int8w`` and ``int4`` are applied by ai-edge-quantizer to the converted float
-model; they are for the fast format (the app format's string ops are beyond it).
+``int8``, ``int8w``, ``int4`` and ``auto`` are applied by ai-edge-quantizer to the
+converted float model; they are for the fast format (the app format's string ops are
+beyond it).
 """
 
 from __future__ import annotations
@@ -39,11 +43,21 @@ class QuantMode(Choice):
     INT8 = "int8"
     INT8W = "int8w"
     INT4 = "int4"
+    AUTO = "auto"
 
     @property
     def weight_only(self) -> bool:
         """Applied after conversion by ai-edge-quantizer (fast format only)."""
-        return self in (QuantMode.INT8W, QuantMode.INT4)
+        return self in (QuantMode.INT8W, QuantMode.INT4, QuantMode.AUTO)
+
+
+class Precision(Choice):
+    """How ``auto`` computes one matmul (``quantize.plan``)."""
+
+    __choice__ = "matmul precision"
+    INT4 = "int4"  # as in the int4 mode: blocks of 32, outlier channels through int8
+    INT8 = "int8"  # as in the int8 mode: per output channel, outlier channels in float
+    FLOAT = "float"  # float32 weights and compute
 
 
 # The seed's three modes and float: what the TFLite converter itself applies.

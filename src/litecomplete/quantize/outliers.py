@@ -54,8 +54,14 @@ CALIBRATION_WINDOW = 256
 # float, ``int4`` makes them int8. The output layer's matmul is named so.
 SIDE_SUFFIX = "_side"
 OUTPUT_LAYER = "lm_head"
-# Every layer's matmuls are named "<which>_proj" (``fast_graph``).
+# Every layer's matmuls are named "layer_<i>_<which>_proj" (``fast_graph``).
 PROJECTION_SUFFIX = "_proj"
+
+
+def layer_prefix(i: int) -> str:
+    """The name of layer ``i``'s matmuls begins so: "layer_<i>_qkv_proj"."""
+    return f"layer_{i}_"
+
 
 # (layer, projection) -> sorted int32 channel indices. Projections as
 # ``eval.numpy_forward`` records them: "qkv", "out", "gate_up", "down", and the
@@ -63,32 +69,46 @@ PROJECTION_SUFFIX = "_proj"
 Outliers = dict[tuple[int, str], np.ndarray]
 
 
+# (layer, projection) -> float32[in_features]: each input channel's largest magnitude.
+Peaks = dict[tuple[int, str], np.ndarray]
+
+
 def outlier_channels(
     weights: DecoderWeights, ids: list[int], count: int = OUTLIER_CHANNELS, multiple: int = 1
 ) -> Outliers:
     """The ``count`` input channels of each matmul (at most ``1 / MAX_SHARE`` of them)
-    with the largest magnitudes over ``ids`` (a float32 forward pass in windows of
-    ``CALIBRATION_WINDOW``). A matmul is split only where the channels left are a
-    multiple of ``multiple``.
+    with the largest magnitudes over ``ids`` (``channel_peaks``). A matmul is split only
+    where the channels left are a multiple of ``multiple``."""
+    return choose_channels(channel_peaks(weights, ids), count, multiple)
+
+
+def channel_peaks(weights: DecoderWeights, ids: list[int]) -> Peaks:
+    """Each matmul input channel's largest magnitude over ``ids`` (a float32 forward
+    pass in windows of ``CALIBRATION_WINDOW``).
 
     A window's first row is left out: the first token (the attention sink) has a row of
     its own, quantized with its own scale, and its extremes would pick its channels.
     """
     from litecomplete.eval.numpy_forward import forward_logits
 
-    peaks: dict[tuple[int, str], np.ndarray] = {}
+    peaks: Peaks = {}
 
     def record(layer: int, projection: str, x: np.ndarray) -> None:
         peak = np.abs(x[1:]).max(axis=0)
         key = (layer, projection)
         peaks[key] = np.maximum(peaks[key], peak) if key in peaks else peak
 
-    spec = weights.spec
-    window = min(CALIBRATION_WINDOW, spec.max_positions)
+    window = min(CALIBRATION_WINDOW, weights.spec.max_positions)
     if len(ids) < 2:
         raise ConversionError("outlier calibration needs at least 2 tokens of text")
     for begin in range(0, len(ids) - 1, window):
         forward_logits(weights, ids[begin : begin + window], np.float32, record)
+    return peaks
+
+
+def choose_channels(peaks: Peaks, count: int, multiple: int = 1) -> Outliers:
+    """The ``count`` largest of each matmul's ``peaks`` (at most ``1 / MAX_SHARE`` of
+    its channels), where the channels left are a multiple of ``multiple``."""
     chosen = {}
     for key, peak in peaks.items():
         n = min(count, len(peak) // MAX_SHARE)

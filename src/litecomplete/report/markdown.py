@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from litecomplete.report.run import ModeRow, Report
+from litecomplete.report.run import AUTO_ROW, ModeRow, Report
 
 MODE_NOTES = {
     "none": "float32 weights and activations (the reference)",
@@ -22,6 +22,17 @@ MODE_NOTES = {
     "llama.cpp Q4_K_M": "llama.cpp's quantizer: 4/5/6-bit K-quants, more bits for attn_v "
     "and ffn_down",
 }
+
+
+def mode_note(mode: str) -> str:
+    """What a row's mode is."""
+    if mode.startswith(AUTO_ROW):
+        budget = mode.removeprefix(AUTO_ROW)
+        return (
+            "each matmul int4, int8 or float (as in those modes), the smallest plan whose "
+            f"simulated KLD on the calibration text (Shakespeare) is at most {budget}"
+        )
+    return MODE_NOTES.get(mode, "")
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,13 @@ def goal_lines(report: Report) -> list[str]:
     with_peers = any(g.peer in rows for g in PEER_GOALS)
     fixed = [g for g in GOALS if not (with_peers and g.mode in PEERS)]
     lines = ["| mode | goal | measured | verdict |", "|---|---|---|---|"]
-    for goal in [*fixed, *(PEER_GOALS if with_peers else ())]:
+    # auto's budget, set on Shakespeare, holds on the evaluation text too.
+    budgets = [
+        Goal(mode, "kld_mean", float(mode.removeprefix(AUTO_ROW)))
+        for mode in rows
+        if mode.startswith(AUTO_ROW)
+    ]
+    for goal in [*fixed, *budgets, *(PEER_GOALS if with_peers else ())]:
         if goal.mode not in rows or (goal.peer is not None and goal.peer not in rows):
             continue
         limit = goal.limit if goal.peer is None else _value(rows[goal.peer], goal.metric)
@@ -161,7 +178,7 @@ def render(report: Report, notes: str = "") -> str:
         "",
         "| mode | what it is |",
         "|---|---|",
-        *(f"| {r.mode} | {MODE_NOTES.get(r.mode, '')} |" for r in report.rows),
+        *(f"| {r.mode} | {mode_note(r.mode)} |" for r in report.rows),
         "",
         "## Goals",
         "",

@@ -19,6 +19,7 @@ from litecomplete.errors import ConfigError, ConversionError, require_at_least
 from litecomplete.eval import EvalConfig, EvalResult, evaluate
 from litecomplete.eval.text import read_eval_text
 from litecomplete.quantize import QuantMode
+from litecomplete.quantize.plan import check_max_kld
 from litecomplete.report import llamacpp
 from litecomplete.runtime import FastModel
 from litecomplete.supervise import json_from_child
@@ -32,6 +33,9 @@ REPORT_MODES = (
     QuantMode.INT8W,
     QuantMode.INT4,
 )
+# ``auto``'s rows: one per quality budget (mean KLD on the calibration text).
+AUTO_KLDS = (0.01, 0.05)
+AUTO_ROW = "auto "  # a row's name: "auto 0.05"
 MODEL_ALIASES = {"default": "smollm2"}
 MODEL_TITLES = {"default": "SmolLM2-135M-Instruct (default)", "smollm2": "SmolLM2-135M-Instruct"}
 
@@ -52,6 +56,7 @@ class ReportConfig:
         text: evaluation text file; None for the packaged text.
         llamacpp: add llama.cpp's rows (F32, Q8_0, Q4_0, Q4_K_M of the same weights);
             None: when llama-cpp-python is installed.
+        auto_klds: a row of ``--quant auto`` per budget (``--max-kld``).
     """
 
     model: str = "default"
@@ -63,6 +68,7 @@ class ReportConfig:
     repetitions: int = 3
     text: str | None = None
     llamacpp: bool | None = None
+    auto_klds: tuple[float, ...] = AUTO_KLDS
 
     def __post_init__(self) -> None:
         require_at_least("--eval-tokens", self.eval_tokens, 16)
@@ -72,6 +78,10 @@ class ReportConfig:
             raise ConfigError(f"--context {self.context} exceeds --max-length {self.max_length}")
         if not self.modes or self.modes[0] is not QuantMode.NONE:
             raise ConfigError("the report's modes start with none (the float32 reference)")
+        if QuantMode.AUTO in self.modes:
+            raise ConfigError("auto's rows are given by their budgets: --auto-kld 0.01,0.05")
+        for budget in self.auto_klds:
+            check_max_kld(budget)
         if len(set(self.modes)) != len(self.modes):
             raise ConfigError(f"a mode is listed twice: {[m.value for m in self.modes]}")
         if self.llamacpp and not llamacpp.available():
@@ -86,7 +96,8 @@ class ReportConfig:
     @property
     def rows(self) -> int:
         """Rows the report will have: the modes, then llama.cpp's F32 and quantizations."""
-        return len(self.modes) + (1 + len(llamacpp.QUANT_TYPES) if self.with_llamacpp else 0)
+        peers = 1 + len(llamacpp.QUANT_TYPES) if self.with_llamacpp else 0
+        return len(self.modes) + len(self.auto_klds) + peers
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,7 @@ class Report:
 
 
 def convert_in_subprocess(
-    model: str, mode: QuantMode, max_length: int, out: Path
+    model: str, mode: QuantMode, max_length: int, out: Path, max_kld: float | None = None
 ) -> dict[str, Any]:
     """``litecomplete convert --format fast`` in a fresh process; its JSON result."""
     buckets = [b for b in DEFAULT_BUCKETS if b < max_length] + [max_length]
@@ -133,6 +144,7 @@ def convert_in_subprocess(
         "--model", model, "--format", "fast", "--quant", mode.value,
         "--max-length", str(max_length), "--buckets", ",".join(map(str, buckets)),
         "--out", str(out), "--json",
+        *(["--max-kld", repr(max_kld)] if max_kld is not None else []),
     ]  # fmt: skip
     result: dict[str, Any] = json_from_child(
         argv, f"converting {model} to {mode.value}", ConversionError
@@ -155,6 +167,13 @@ def run_report(config: ReportConfig, models_dir: Path, on_stage: Any = None) -> 
         stage(f"convert {mode.value}")
         path = models_dir / f"{name}-fast-{mode.value}.tflite"
         built[mode.value] = convert_in_subprocess(model_spec, mode, config.max_length, path)
+    for budget in config.auto_klds:
+        row = f"{AUTO_ROW}{budget:g}"
+        stage(f"convert {row}")
+        path = models_dir / f"{name}-fast-auto-{budget:g}.tflite"
+        built[row] = convert_in_subprocess(
+            model_spec, QuantMode.AUTO, config.max_length, path, budget
+        )
     if config.with_llamacpp:
         built |= _llamacpp_files(model_spec, models_dir / name, config.threads, stage)
 
