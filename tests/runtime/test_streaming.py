@@ -13,3 +13,26 @@ def test_characters_split_across_tokens_come_out_whole() -> None:
     pieces = [decoder.push(i) for i in ids]
     assert "".join(pieces) == text
     assert all("\ufffd" not in p for p in pieces)
+
+
+def test_bytes_that_never_complete_a_character_are_flushed_at_the_end() -> None:
+    tokenizer = gpt2_tokenizer()
+    ids = tokenizer.encode("東").ids  # three byte-level tokens for one character
+    assert len(ids) > 1
+    decoder = TextDecoder(tokenizer)
+    pieces = [decoder.push(i) for i in ids[:-1]]  # the character's last byte never comes
+    assert pieces == [""] * len(pieces)
+    held = decoder.flush()
+    assert held and held == tokenizer.decode(ids[:-1])  # as the tokenizer decodes them
+    assert decoder.flush() == ""
+
+
+def test_a_completion_reports_every_token_it_generated(fast_models: dict) -> None:
+    """Tokens whose text was still held back (a character not yet whole) belong to the
+    piece that ends up carrying their text, and the last piece flushes what is held."""
+    from litecomplete.runtime import FastModel, GenerationConfig
+
+    model = FastModel.load(fast_models["none"])
+    completion = model.complete("東京 is", GenerationConfig(max_new_tokens=12))
+    assert len(completion.token_ids) == 12
+    assert completion.text == model.tokenizer.decode(completion.token_ids)

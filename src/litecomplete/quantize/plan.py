@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from litecomplete.errors import ConfigError, ConversionError
+from litecomplete.models.spec import Norm
 from litecomplete.quantize.modes import Precision
 from litecomplete.quantize.outliers import (
     INT4_BLOCK,
@@ -127,8 +128,6 @@ def unit_bytes(weights: DecoderWeights, unit: Unit, precision: Precision, channe
 
 def plan_channels(weights: DecoderWeights, ids: list[int]) -> dict[Precision, Outliers]:
     """The outlier channels each integer precision splits its matmuls by."""
-    from litecomplete.models.spec import Norm
-
     peaks = channel_peaks(weights, ids)
     channels = {
         Precision.INT8: choose_channels(peaks, OUTLIER_CHANNELS),

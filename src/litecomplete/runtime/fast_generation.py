@@ -51,19 +51,22 @@ def generate(
     decoder = TextDecoder(model.tokenizer)
     stops = StopMatcher(config.stop)
     generated = 0
+    held: list[int] = []  # tokens not yet in a piece: their text is not complete yet
     # Guessed tokens already in the cache after ``pos``, each with the logits after it.
     ahead = list(prepared.ahead)
     try:
         while True:
             token = sampler(logits, history)
             if config.stop_at_end_token and token in model.end_token_ids:
-                yield Piece(stops.flush(), (), FinishReason.STOP)
+                text = stops.feed(decoder.flush())
+                yield Piece(text + stops.flush(), tuple(held), FinishReason.STOP)
                 return
             history.append(token)
+            held.append(token)
             generated += 1
             text = stops.feed(decoder.push(token))
             if stops.stopped:
-                yield Piece(text, (token,), FinishReason.STOP)
+                yield Piece(text, tuple(held), FinishReason.STOP)
                 return
             if generated >= config.max_new_tokens or pos >= model.max_length:
                 reason = (
@@ -71,10 +74,12 @@ def generate(
                     if generated >= config.max_new_tokens
                     else FinishReason.CACHE_FULL
                 )
-                yield Piece(text + stops.flush(), (token,), reason)
+                text += stops.feed(decoder.flush())
+                yield Piece(text + stops.flush(), tuple(held), reason)
                 return
             if text:
-                yield Piece(text, (token,))
+                yield Piece(text, tuple(held))
+                held = []
             if ahead and ahead[0][0] == token:  # the guess was right: its row is ready
                 logits = ahead.pop(0)[1]
                 model.speculation_stats.accepted += 1

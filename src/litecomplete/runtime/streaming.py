@@ -6,13 +6,26 @@ from typing import Any
 
 
 class TextDecoder:
-    """Incremental detokenizer: ``push(id)`` returns the text that is now complete."""
+    """Incremental detokenizer: ``push(id)`` returns the text that is now complete;
+    ``flush()`` at the end, what is still held back (bytes that never completed a
+    character, as the tokenizer decodes them: U+FFFD)."""
 
     def __init__(self, tokenizer: Any) -> None:
         from tokenizers.decoders import DecodeStream
 
         self._tokenizer = tokenizer
         self._stream = DecodeStream(skip_special_tokens=True)
+        self._ids: list[int] = []
+        self._emitted = ""
 
     def push(self, token_id: int) -> str:
-        return self._stream.step(self._tokenizer, token_id) or ""
+        self._ids.append(token_id)
+        text = self._stream.step(self._tokenizer, token_id) or ""
+        self._emitted += text
+        return text
+
+    def flush(self) -> str:
+        whole = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        held = whole[len(self._emitted) :] if whole.startswith(self._emitted) else ""
+        self._emitted += held
+        return held
