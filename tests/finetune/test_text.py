@@ -28,7 +28,7 @@ def test_unreadable_empty_and_non_utf8_files_are_named(tmp_path: Path) -> None:
         FinetuneTextError, match=r"latin1\.txt is not UTF-8 text \(byte 0xe9 at offset 3\)"
     ):
         read_texts([latin1])
-    with pytest.raises(FinetuneTextError, match="cannot read --text .*missing.txt"):
+    with pytest.raises(FinetuneTextError, match="--text .*missing.txt: no such file"):
         read_texts([tmp_path / "missing.txt"])
     with pytest.raises(FinetuneTextError, match="no text"):
         read_texts([])

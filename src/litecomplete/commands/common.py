@@ -6,7 +6,10 @@ import argparse
 import dataclasses
 import importlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def mib(n: int) -> str:
@@ -80,3 +83,21 @@ def _shown(value: Any) -> str:
     if isinstance(value, tuple | list):
         return ",".join(map(str, value)) or "none"
     return str(value)
+
+
+def comma_list(
+    flag: str, text: str, kind: Callable[[str], T], what: str, or_none: bool = False
+) -> tuple[T, ...]:
+    """``text`` as comma-separated ``what`` (each read by ``kind``), or () for "none"
+    where ``or_none``; ConfigError naming ``flag`` otherwise."""
+    from litecomplete.errors import ConfigError
+
+    if or_none and text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(kind(t) for t in text.split(","))
+    except ValueError:
+        alternatives = " or none" if or_none else ""
+        raise ConfigError(
+            f"{flag} must be comma-separated {what}{alternatives}, got {text!r}"
+        ) from None

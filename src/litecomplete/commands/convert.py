@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from litecomplete.commands.common import emit_json, given, mib, option_from
+from litecomplete.commands.common import comma_list, emit_json, given, mib, option_from
 
 NAME = "convert"
 HELP = (
@@ -161,9 +161,9 @@ def _export_config(args: argparse.Namespace) -> Any:
         )
     lengths: dict[str, Any] = {}
     if args.buckets:
-        lengths["buckets"] = _lengths("--buckets", args.buckets)
+        lengths["buckets"] = comma_list("--buckets", args.buckets, int, "lengths")
     if args.verify is not None:
-        lengths["verify"] = _verify_lengths(args.verify)
+        lengths["verify"] = comma_list("--verify", args.verify, int, "lengths", or_none=True)
     options = given(args, "max_length", "calibration_samples", "calibration_text", "max_kld")
     config = FastExportConfig(quant=quant, **lengths, **options)
     if fmt is ModelFormat.LITERTLM and args.verify is not None:
@@ -256,22 +256,3 @@ def _print_plan(plan: dict[str, Any]) -> None:
     for i, row in enumerate(plan["layers"]):
         print(f"    layer {i:<3d} {row}")
     print(f"    output    {plan['output']}")
-
-
-def _verify_lengths(text: str) -> tuple[int, ...]:
-    """``--verify``: comma-separated lengths, or ``none``."""
-    if text.strip().lower() == "none":
-        return ()
-    return _lengths("--verify", text, " or none")
-
-
-def _lengths(flag: str, text: str, alternatives: str = "") -> tuple[int, ...]:
-    """A comma-separated list of lengths; ConfigError naming ``flag`` otherwise."""
-    from litecomplete.errors import ConfigError
-
-    try:
-        return tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"{flag} must be comma-separated lengths{alternatives}, got {text!r}"
-        ) from None

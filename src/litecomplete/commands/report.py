@@ -7,7 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from litecomplete.commands.common import emit_json, given, option_from
+from litecomplete.commands.common import comma_list, emit_json, given, option_from
 from litecomplete.errors import ConfigError
 
 NAME = "report"
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         sizes = given(args, "max_length", "eval_tokens", "context", "threads", "repetitions")
         peers = {"auto": None, "on": True, "off": False}[args.llamacpp]
         if args.auto_kld is not None:
-            sizes["auto_klds"] = _budgets(args.auto_kld)
+            sizes["auto_klds"] = comma_list("--auto-kld", args.auto_kld, float, "budgets", True)
         config = ReportConfig(
             model=args.model, modes=modes, text=args.text, llamacpp=peers, **sizes
         )
@@ -113,15 +113,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {out / 'report.md'}, {out / 'report.json'} and 3 plots")
     return 0
-
-
-def _budgets(text: str) -> tuple[float, ...]:
-    """``--auto-kld``: comma-separated budgets, or ``none``."""
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        return tuple(float(t) for t in text.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"--auto-kld must be comma-separated budgets or none, got {text!r}"
-        ) from None

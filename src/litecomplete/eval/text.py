@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from litecomplete.errors import ConfigError
+from litecomplete.textfile import read_utf8
 
 DEFAULT_TEXT_NAME = "jargon-file (packaged)"
 
@@ -27,12 +28,7 @@ def read_eval_text(path: str | Path | None) -> tuple[str, str]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--text {path} does not exist or is not a file")
-    try:
-        text = path.read_text("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"--text {path} is not UTF-8 text ({e.reason} at byte {e.start})"
-        ) from None
+    text = read_utf8(path, "--text")
     if not text.strip():
         raise ConfigError(f"--text {path} is empty; give a file of ordinary text to score")
     return text, str(path)

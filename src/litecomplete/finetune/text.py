@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from litecomplete.errors import FinetuneTextError
+from litecomplete.textfile import read_utf8
 
 PASSAGE_BREAK = re.compile(r"\n[ \t]*\n+")
 # What a folder given as --text contributes: its text files, at any depth.
@@ -57,17 +58,7 @@ def read_texts(paths: Sequence[Path]) -> list[str]:
         raise FinetuneTextError("no text to train on; give --text FILE (one or more)")
     texts = []
     for path in text_files(paths):
-        try:
-            data = Path(path).read_bytes()
-        except OSError as e:
-            raise FinetuneTextError(f"cannot read --text {path}: {e.strerror or e}") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise FinetuneTextError(
-                f"--text {path} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset "
-                f"{e.start}); convert it first, e.g. iconv -t UTF-8"
-            ) from None
+        text = read_utf8(path, "--text", FinetuneTextError)
         if not text.strip():
             raise FinetuneTextError(f"--text {path} is empty")
         texts.append(text.replace("\r\n", "\n"))

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from litecomplete.errors import ConfigError
+from litecomplete.textfile import read_utf8
 
 # Passages of the calibration text a conversion calibrates on, unless told otherwise.
 DEFAULT_CALIBRATION_SAMPLES = 16
@@ -31,20 +32,8 @@ def calibration_passages(limit: int | None = None, path: Path | None = None) -> 
 def read_calibration_text(path: Path) -> list[str]:
     """The non-empty lines of ``path``; ConfigError names a missing, unreadable, empty or
     non-UTF-8 file."""
-    flag = f"--calibration-text {path}"
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{flag}: no such file") from None
-    except OSError as e:
-        raise ConfigError(f"{flag} cannot be read: {e.strerror or e}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"{flag} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
-        ) from None
+    text = read_utf8(path, "--calibration-text")
     passages = [line.strip() for line in text.splitlines() if line.strip()]
     if not passages:
-        raise ConfigError(f"{flag} has no text")
+        raise ConfigError(f"--calibration-text {path} has no text")
     return passages

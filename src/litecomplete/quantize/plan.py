@@ -219,6 +219,22 @@ def check_int4(weights: DecoderWeights, outliers: Outliers) -> None:
 Taken = list[tuple[Unit, Precision]]
 
 
+def _prefix_kld(
+    sim: Simulator,
+    baseline: Mapping[Unit, Precision],
+    order: list[Unit],
+    precision: Precision,
+    say: Note,
+) -> Callable[[int], float]:
+    """The KLD of ``baseline`` with the first ``count`` units of ``order`` at ``precision``."""
+
+    def kld(count: int) -> float:
+        say(f"plan with {count} {precision.value}")
+        return sim.kld({**baseline, **dict.fromkeys(order[:count], precision)})
+
+    return kld
+
+
 def _longest_within(
     sim: Simulator,
     baseline: Mapping[Unit, Precision],
@@ -228,16 +244,12 @@ def _longest_within(
     say: Note,
 ) -> Taken:
     """The longest prefix of ``order`` moved to ``precision`` within ``max_kld``."""
-
-    def within(count: int) -> bool:
-        say(f"plan with {count} {precision.value}")
-        return sim.kld({**baseline, **dict.fromkeys(order[:count], precision)}) <= max_kld
-
-    low, high = 0, len(order)  # within(low) holds (the baseline); within(high + 1) fails
-    if not within(high):
+    kld = _prefix_kld(sim, baseline, order, precision, say)
+    low, high = 0, len(order)  # kld(low) is within the budget (the baseline)
+    if kld(high) > max_kld:
         while high - low > 1:
             middle = (low + high) // 2
-            low, high = (middle, high) if within(middle) else (low, middle)
+            low, high = (middle, high) if kld(middle) <= max_kld else (low, middle)
         high = low
     return [(u, precision) for u in order[:high]]
 
@@ -251,11 +263,7 @@ def _shortest_within(
     say: Note,
 ) -> Taken:
     """The shortest prefix of ``order`` moved to ``precision`` that reaches ``max_kld``."""
-
-    def kld(count: int) -> float:
-        say(f"plan with {count} {precision.value}")
-        return sim.kld({**baseline, **dict.fromkeys(order[:count], precision)})
-
+    kld = _prefix_kld(sim, baseline, order, precision, say)
     low, high = 0, len(order)  # kld(low) is over the budget; kld(high) is not
     best = kld(high)
     if best > max_kld:
