@@ -37,10 +37,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     option_from(p, "--max-length", REPORT + "max_length", "KV-cache length", type=int)
     option_from(p, "--eval-tokens", REPORT + "eval_tokens", "tokens scored per mode", type=int)
     option_from(p, "--context", REPORT + "context", "evaluation window", type=int)
-    p.add_argument(
+    option_from(
+        p,
         "--auto-kld",
-        default=None,
-        help="a row of --quant auto per budget, comma-separated, or none (default: 0.01,0.05)",
+        "litecomplete.report.run:AUTO_KLDS",
+        "a row of --quant auto per budget, comma-separated, or none",
     )
     p.add_argument("--text", default=None, help="evaluation text (default: packaged Jargon File)")
     option_from(p, "--threads", REPORT + "threads", "threads", type=int)

@@ -216,11 +216,11 @@ def calibrate(
 def fast_tflite_bytes(
     source: FastSource,
     config: FastExportConfig,
+    calibration: Calibration,
     on_stage: StageCallback | None = None,
-    calibration: Calibration | None = None,
 ) -> bytes:
-    """The fast-format file's bytes (no metadata yet); ``calibration``: ``calibrate``'s,
-    made here when not given."""
+    """The fast-format file's bytes (no metadata yet), as ``calibration`` (``calibrate``)
+    chose."""
     import tensorflow as tf
 
     from litecomplete.convert.fast_graph import make_fast_decoder
@@ -237,8 +237,6 @@ def fast_tflite_bytes(
     from litecomplete.quantize.weights import QUANTIZER_MODES, quantize_weights
 
     converter_quant = QuantMode.NONE if config.quant in QUANTIZER_MODES else config.quant
-    if calibration is None:
-        calibration = calibrate(source, config, on_stage)
     outliers = calibration.outliers
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
@@ -297,7 +295,7 @@ def fast_file_bytes(
     if problems:
         raise ConversionError(f"the model cannot be written: {'; '.join(problems)}")
     calibration = calibrate(source, config, on_stage)
-    data = fast_tflite_bytes(source, config, on_stage, calibration)
+    data = fast_tflite_bytes(source, config, calibration, on_stage)
     if on_stage:
         on_stage(last_stage)
     fields = fast_manifest(source, config, calibration.plan).to_json()

@@ -24,7 +24,7 @@ from litecomplete.convert.fast_layers import (
     norm,
 )
 from litecomplete.models.spec import DecoderWeights, LayerWeights, Norm
-from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX, layer_prefix
+from litecomplete.quantize.outliers import OUTPUT_LAYER, SIDE_SUFFIX, UNIT_KERNELS, layer_prefix
 
 
 def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,13 +43,7 @@ def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # Which recorded matmul input (``eval.numpy_forward``) each kernel reads.
-KERNEL_INPUTS = {
-    "qkv_kernel": "qkv",
-    "out_kernel": "out",
-    "gate_kernel": "gate_up",
-    "up_kernel": "gate_up",
-    "down_kernel": "down",
-}
+KERNEL_INPUTS = {kernel: p for p, kernels in UNIT_KERNELS.items() for kernel in kernels}
 
 
 def _variable(value: np.ndarray | None, name: str) -> Any:

@@ -58,6 +58,17 @@ OUTPUT_LAYER = "lm_head"
 PROJECTION_SUFFIX = "_proj"
 
 
+# The kernels (``LayerWeights`` fields) each projection's input feeds, by the
+# projections of ``eval.numpy_forward``; "<which>_kernel" is computed by the matmul
+# "layer_<i>_<which>_proj".
+UNIT_KERNELS = {
+    "qkv": ("qkv_kernel",),
+    "out": ("out_kernel",),
+    "gate_up": ("gate_kernel", "up_kernel"),
+    "down": ("down_kernel",),
+}
+
+
 def layer_prefix(i: int) -> str:
     """The name of layer ``i``'s matmuls begins so: "layer_<i>_qkv_proj"."""
     return f"layer_{i}_"

@@ -32,11 +32,12 @@ from litecomplete.quantize.outliers import (
     INT4_BLOCK,
     INT4_OUTLIER_CHANNELS,
     OUTLIER_CHANNELS,
+    UNIT_KERNELS,
     Outliers,
     channel_peaks,
     choose_channels,
 )
-from litecomplete.quantize.simulate import OUTPUT, UNIT_KERNELS, Simulator, Unit
+from litecomplete.quantize.simulate import OUTPUT, Simulator, Unit
 
 if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderWeights

@@ -32,7 +32,7 @@ import numpy as np
 from litecomplete.eval.numpy_forward import Forward
 from litecomplete.models.spec import Norm
 from litecomplete.quantize.modes import Precision
-from litecomplete.quantize.outliers import INT4_BLOCK, Outliers
+from litecomplete.quantize.outliers import INT4_BLOCK, UNIT_KERNELS, Outliers
 
 if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderWeights, LayerWeights
@@ -41,13 +41,6 @@ if TYPE_CHECKING:
 # (num_layers, "output").
 Unit = tuple[int, str]
 OUTPUT = "output"
-# The kernels (``LayerWeights`` fields) each projection's input feeds.
-UNIT_KERNELS = {
-    "qkv": ("qkv_kernel",),
-    "out": ("out_kernel",),
-    "gate_up": ("gate_kernel", "up_kernel"),
-    "down": ("down_kernel",),
-}
 
 
 # The norm whose output each projection reads whole (``fast_layers``); the output

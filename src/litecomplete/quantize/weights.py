@@ -27,6 +27,7 @@ from litecomplete.quantize.outliers import (
     OUTPUT_LAYER,
     PROJECTION_SUFFIX,
     SIDE_SUFFIX,
+    UNIT_KERNELS,
     layer_prefix,
 )
 
@@ -37,12 +38,10 @@ log = logging.getLogger(__name__)
 
 # The modes this module applies (the TFLite converter applies the others).
 QUANTIZER_MODES = (QuantMode.INT8, QuantMode.INT8W, QuantMode.INT4, QuantMode.AUTO)
-# The matmuls a projection of ``eval.numpy_forward`` feeds, as ``fast_layers`` names them.
+# The matmuls each projection of ``eval.numpy_forward`` feeds: "qkv", "gate"...
 PROJECTION_MATMULS = {
-    "qkv": ("qkv",),
-    "out": ("out",),
-    "gate_up": ("gate", "up"),
-    "down": ("down",),
+    projection: tuple(k.removesuffix("_kernel") for k in kernels)
+    for projection, kernels in UNIT_KERNELS.items()
 }
 
 
