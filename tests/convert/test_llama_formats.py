@@ -182,6 +182,30 @@ def test_fast_from_gguf_equals_fast_from_keras(
     np.testing.assert_allclose(a._feed(ids).logits, b._feed(ids).logits, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_each_weights_channel_scales_are_stored_once(
+    llama_fast_models: dict[str, Path], mode: str
+) -> None:
+    """Every signature's copy of a quantized weight points at one table of its scales and
+    zero points (``flatbuffer_edit.share_quantization``)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(llama_fast_models[mode].read_bytes(), 0)
+    tables: dict[bytes, set[int]] = {}
+    users: dict[bytes, int] = {}
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        for k in range(graph.TensorsLength()):
+            q = graph.Tensors(k).Quantization()
+            if q is None or q.ScaleLength() < 64:
+                continue
+            key = q.ScaleAsNumpy().tobytes() + q.ZeroPointAsNumpy().tobytes()
+            tables.setdefault(key, set()).add(q._tab.Pos)
+            users[key] = users.get(key, 0) + 1
+    assert tables and all(len(positions) == 1 for positions in tables.values())
+    assert max(users.values()) >= model.SubgraphsLength()  # the output layer's, at least
+
+
 def test_int4_keeps_the_output_layer_int8_in_the_lookups_table(
     llama_fast_models: dict[str, Path],
 ) -> None:

@@ -109,3 +109,51 @@ def share_requantized_tables(model: Any) -> int:
             if tensor.buffer in moved:
                 tensor.buffer = moved[tensor.buffer]
     return freed
+
+
+class _PackedOnce:
+    """A table packed once per builder: every tensor holding it refers to one copy (a
+    flatbuffer may point at one table from many places; each points forward to it)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.builder: Any = None
+        self.offset = 0
+
+    def Pack(self, builder: Any) -> int:  # noqa: N802 (the flatbuffers object API's name)
+        if builder is not self.builder:
+            self.builder, self.offset = builder, self.table.Pack(builder)
+        return self.offset
+
+
+# Quantization parameters with fewer channels are not worth sharing.
+SHARED_QUANTIZATION_MIN_CHANNELS = 64
+
+
+def share_quantization(model: Any) -> int:
+    """Point tensors with equal per-channel quantization parameters at one copy.
+
+    Each signature's copy of a quantized weight has its own scales and zero points
+    (12 bytes per output channel); for SmolLM2 int4 with four signatures that is 2.9 MiB
+    each. Returns the bytes the copies took.
+    """
+    import numpy as np
+
+    shared: dict[bytes, _PackedOnce] = {}
+    freed = 0
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            q = tensor.quantization
+            if q is None or q.scale is None or len(q.scale) < SHARED_QUANTIZATION_MIN_CHANNELS:
+                continue
+            scale = np.asarray(q.scale, np.float32).tobytes()
+            zero = np.asarray(q.zeroPoint if q.zeroPoint is not None else [], np.int64).tobytes()
+            details = None if q.details is None else vars(q.details)
+            extra = repr((q.min, q.max, q.quantizedDimension, q.detailsType, details))
+            key = hashlib.sha256(scale + b"|" + zero + b"|" + extra.encode()).digest()
+            if key in shared:
+                freed += len(scale) + len(zero)
+            else:
+                shared[key] = _PackedOnce(q)
+            tensor.quantization = shared[key]
+    return freed

@@ -13,6 +13,7 @@ from litecomplete.atomic import atomic_write_bytes
 from litecomplete.convert.flatbuffer_edit import (
     read_model_object,
     share_identical_buffers,
+    share_quantization,
     share_requantized_tables,
     write_model_object,
 )
@@ -83,6 +84,7 @@ def finish_model(
     if share_weights:
         share_identical_buffers(model)
         share_requantized_tables(model)
+        share_quantization(model)
     if app_runtime:
         strip_flex_default_attrs(model)
     add_metadata_entries(model, metadata)
