@@ -37,8 +37,15 @@ from litecomplete.quantize.calibration import (
     calibration_passages,
     read_calibration_text,
 )
-from litecomplete.quantize.modes import QuantMode
-from litecomplete.quantize.outliers import CALIBRATION_TOKENS, SPLITS, Outliers, outlier_channels
+from litecomplete.quantize.gptq import Int4Rounding, input_hessians, int4_weights
+from litecomplete.quantize.modes import Precision, QuantMode
+from litecomplete.quantize.outliers import (
+    CALIBRATION_TOKENS,
+    SPLITS,
+    UNIT_KERNELS,
+    Outliers,
+    outlier_channels,
+)
 from litecomplete.quantize.plan import (
     DEFAULT_MAX_KLD,
     QuantPlan,
@@ -182,6 +189,7 @@ class Calibration:
 
     outliers: Outliers | None = None
     plan: QuantPlan | None = None
+    weights: DecoderWeights | None = None  # the graph's, where rounding changed them
 
 
 def calibrate(
@@ -203,14 +211,19 @@ def calibrate(
         stage("choose each matmul's precision (auto)")
         note = getattr(on_stage, "note", None)  # a progress bar's detail, where there is one
         max_kld = DEFAULT_MAX_KLD if config.max_kld is None else config.max_kld
-        plan = choose_plan(source.weights, ids, max_kld, note)
-        return Calibration(plan.outliers, plan)
+        rounding = Int4Rounding(input_hessians(source.weights, ids))
+        plan = choose_plan(source.weights, ids, max_kld, note, rounding)
+        weights = int4_weights(source.weights, plan.units(Precision.INT4), plan.outliers, rounding)
+        return Calibration(plan.outliers, plan, weights)
     stage(f"find outlier channels ({config.quant.value})")
-    count, multiple = SPLITS[config.quant]
-    outliers = outlier_channels(source.weights, ids, count, multiple)
-    if config.quant is QuantMode.INT4:
-        check_int4(source.weights, outliers)
-    return Calibration(outliers)
+    outliers = outlier_channels(source.weights, ids, *SPLITS[config.quant])
+    if config.quant is not QuantMode.INT4:
+        return Calibration(outliers)
+    check_int4(source.weights, outliers)
+    stage("round int4 blocks (GPTQ)")
+    rounding = Int4Rounding(input_hessians(source.weights, ids))
+    units = [(i, p) for i in range(source.weights.spec.num_layers) for p in UNIT_KERNELS]
+    return Calibration(outliers, weights=int4_weights(source.weights, units, outliers, rounding))
 
 
 def fast_tflite_bytes(
@@ -226,7 +239,7 @@ def fast_tflite_bytes(
     from litecomplete.convert.fast_graph import make_fast_decoder
 
     stage = on_stage or (lambda _: None)
-    weights = source.weights
+    weights = source.weights if calibration.weights is None else calibration.weights
     if config.max_length > weights.spec.max_positions:
         raise ConfigError(
             f"--max-length {config.max_length} exceeds the model's "

@@ -41,6 +41,7 @@ from litecomplete.quantize.simulate import OUTPUT, Simulator, Unit
 
 if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderWeights
+    from litecomplete.quantize.gptq import Int4Rounding
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +142,14 @@ def plan_channels(weights: DecoderWeights, ids: list[int]) -> dict[Precision, Ou
 
 
 def choose_plan(
-    weights: DecoderWeights, ids: list[int], max_kld: float, note: Note | None = None
+    weights: DecoderWeights,
+    ids: list[int],
+    max_kld: float,
+    note: Note | None = None,
+    rounding: Int4Rounding | None = None,
 ) -> QuantPlan:
-    """The smallest plan whose simulated KLD on ``ids`` stays within ``max_kld``."""
+    """The smallest plan whose simulated KLD on ``ids`` stays within ``max_kld``; its
+    ``int4`` matmuls rounded by ``rounding`` (to nearest where ``None``)."""
     check_max_kld(max_kld)
     say = note or (lambda _: None)
     say("outlier channels")
@@ -151,7 +157,7 @@ def choose_plan(
     windows = [ids[b : b + PLAN_WINDOW] for b in range(0, len(ids), PLAN_WINDOW)]
     windows = [w for w in windows if len(w) > 1][:PLAN_WINDOWS]
     say("float32 reference")
-    sim = Simulator(weights, windows, channels)
+    sim = Simulator(weights, windows, channels, rounding)
     n = weights.spec.num_layers
     units = [(i, p) for i in range(n) for p in UNIT_KERNELS] + [(n, OUTPUT)]
     baseline = {u: Precision.INT8 for u in units}

@@ -9,7 +9,8 @@ layer) is computed at a ``Precision`` the way XNNPACK computes the converted fil
   leaves them float (``int8``);
 - weights symmetric int8 per output channel (``int8``, and the outlier channels of
   ``int4``), or int4 in blocks of 32 input channels per output channel with a
-  bfloat16 scale each (``int4``: ai-edge-quantizer's ``max / 7``);
+  bfloat16 scale each (``int4``: ai-edge-quantizer's ``max / 7``), of kernels GPTQ has
+  rounded to that grid where a ``quantize.gptq.Int4Rounding`` is given (as the file's are);
 - the token embedding looked up in int8 rows (``fast_graph.int8_rows``), as every
   integer mode does;
 - an RMS norm's scale folded into the weights of a matmul that reads the norm's output
@@ -36,6 +37,7 @@ from litecomplete.quantize.outliers import INT4_BLOCK, UNIT_KERNELS, Outliers
 
 if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderWeights, LayerWeights
+    from litecomplete.quantize.gptq import Int4Rounding
 
 # (layer, projection): the projections of ``eval.numpy_forward``; the output layer is
 # (num_layers, "output").
@@ -144,6 +146,20 @@ class UnitCodec:
         return out
 
 
+def unit_codec(
+    weights: DecoderWeights, unit: Unit, precision: Precision, outliers: Outliers
+) -> UnitCodec:
+    """How ``unit`` is computed at ``precision``, its outlier channels as ``outliers`` has
+    them (the graph splits those units and folds an RMS norm into the others)."""
+    if precision is Precision.FLOAT:
+        return UnitCodec(precision, None)
+    channels = outliers.get(unit)
+    norm = FOLDED_NORMS.get(unit[1])
+    if channels is not None or norm is None or weights.spec.norm is not Norm.RMS:
+        return UnitCodec(precision, channels)
+    return UnitCodec(precision, None, getattr(weights.layers[unit[0]], norm))
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -174,8 +190,10 @@ class Simulator:
         weights: DecoderWeights,
         windows: list[list[int]],
         channels: Mapping[Precision, Outliers],
+        rounding: Int4Rounding | None = None,
     ) -> None:
         self.weights = weights
+        self.rounding = rounding
         self.channels = channels
         self.windows = [Window(weights, ids) for ids in windows]
         self.embedding = int8_table_rows(weights.token_embedding)
@@ -186,13 +204,7 @@ class Simulator:
         self.window_klds: list[float] = []  # each window's, of the last ``kld``
 
     def codec(self, unit: Unit, precision: Precision) -> UnitCodec:
-        if precision is Precision.FLOAT:
-            return UnitCodec(precision, None)
-        channels = self.channels.get(precision, {}).get(unit)
-        norm = FOLDED_NORMS.get(unit[1])
-        if channels is not None or norm is None or self.weights.spec.norm is not Norm.RMS:
-            return UnitCodec(precision, channels)
-        return UnitCodec(precision, None, getattr(self.weights.layers[unit[0]], norm))
+        return unit_codec(self.weights, unit, precision, self.channels.get(precision, {}))
 
     def layer(self, i: int) -> LayerWeights:
         """Layer ``i``'s weights as the current plan stores them."""
@@ -202,14 +214,23 @@ class Simulator:
             precision = self.plan[(i, projection)]
             key = ((i, projection), precision)
             if key not in self.kernels:
-                codec = self.codec((i, projection), precision)
+                unit = (i, projection)
+                codec = self.codec(unit, precision)
                 self.kernels[key] = {
-                    name: codec.kernel(kernel)
+                    name: codec.kernel(self.graph_kernel(unit, name, codec, kernel))
                     for name in UNIT_KERNELS[projection]
                     if (kernel := getattr(layer, name)) is not None
                 }
             fields |= self.kernels[key]
         return replace(layer, **fields)
+
+    def graph_kernel(
+        self, unit: Unit, name: str, codec: UnitCodec, kernel: np.ndarray
+    ) -> np.ndarray:
+        """A kernel as the graph holds it: an int4 unit's as ``rounding`` rounds it."""
+        if codec.precision is not Precision.INT4 or self.rounding is None:
+            return kernel
+        return self.rounding.kernel(unit, name, codec, kernel)
 
     def feed(self, layer: int, projection: str, x: np.ndarray) -> np.ndarray:
         return self.codec((layer, projection), self.plan[(layer, projection)]).inputs(x)

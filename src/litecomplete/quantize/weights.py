@@ -12,7 +12,9 @@ converter emits.
 stay float. ``int4`` puts int4 blocks of 32 on the projections of a graph whose matmuls are split
 by outlier channel (``quantize.outliers``): the outlier channels' small matmuls
 (``*_side``) and the output layer (``lm_head``) take int8 per output channel, as
-llama.cpp's Q4 types keep the output layer at higher precision. ``auto`` sets each
+llama.cpp's Q4 types keep the output layer at higher precision; its blocks come out
+as GPTQ rounded them (``quantize.gptq``: the graph holds the rounded kernels, which the
+quantizer's ``max / 7`` reproduces). ``auto`` sets each
 matmul as its plan says (``quantize.plan``), by the layer in its name.
 """
 

@@ -14,8 +14,9 @@ MODE_NOTES = {
     "int8": "int8 weights on activations quantized per row at run time; each matmul's "
     "48 outlier input channels (found on Shakespeare) through a float matmul",
     "int8w": "int8 weights dequantized to float32: float compute",
-    "int4": "int4 weights in blocks of 32, activations quantized on the fly; the output "
-    "layer and each matmul's 64 outlier input channels int8",
+    "int4": "int4 weights in blocks of 32 rounded by GPTQ on Shakespeare, activations "
+    "quantized on the fly; each matmul's 64 outlier input channels int8, the output layer "
+    "int8 (its 32 outlier channels apart)",
     "llama.cpp F32": "llama.cpp on the F32 GGUF of the same weights (`export-gguf`)",
     "llama.cpp Q8_0": "llama.cpp's quantizer: int8 blocks of 32, activations in blocks of 32",
     "llama.cpp Q4_0": "llama.cpp's quantizer: 4-bit blocks of 32; the output layer Q6_K",
