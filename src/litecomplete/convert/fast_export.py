@@ -185,11 +185,13 @@ def gguf_fast_source(path: str | Path) -> FastSource:
 @dataclass(frozen=True)
 class Calibration:
     """What ``int8``, ``int4`` and ``auto`` learn from calibration text: the matmuls'
-    outlier channels and, for ``auto``, each matmul's precision."""
+    outlier channels; for ``auto``, each matmul's precision; where matmuls are int4, the
+    weights the graph is built from, their kernels as GPTQ rounded them
+    (``quantize.gptq``)."""
 
     outliers: Outliers | None = None
     plan: QuantPlan | None = None
-    weights: DecoderWeights | None = None  # the graph's, where rounding changed them
+    weights: DecoderWeights | None = None
 
 
 def calibrate(
