@@ -160,7 +160,10 @@ def test_the_simulation_computes_what_the_file_does(files: dict[str, Path], sour
 
     calibration = source.encode(" ".join(calibration_passages(16)))[:1024]
     channels = plan_channels(source.weights, calibration)
-    rounding = Int4Rounding(input_hessians(source.weights, calibration))
+    from litecomplete.convert.fast_export import FastExportConfig, gptq_ids
+
+    config = FastExportConfig(max_length=128, buckets=(16,), quant=QuantMode.AUTO, max_kld=0.05)
+    rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
     sim = Simulator(source.weights, [ids], channels, rounding)
     sim.plan = plan
     window: Window = sim.windows[0]
@@ -241,3 +244,16 @@ def test_a_calibration_text_of_ones_own_is_used(source: Any, tmp_path: Path) -> 
     a = convert(source, QuantMode.INT8, tmp_path / "a.tflite", calibration_text=text)
     b = convert(source, QuantMode.INT8, tmp_path / "b.tflite")
     assert a.read_bytes() != b.read_bytes()  # other outlier channels
+
+
+def test_gptq_fits_on_tokens_the_plan_does_not_score(source: Any) -> None:
+    """A plan scored on the text its int4 blocks were fitted to looks better than it is."""
+    from litecomplete.convert.fast_export import FastExportConfig, gptq_ids
+    from litecomplete.quantize.calibration import calibration_passages
+    from litecomplete.quantize.plan import PLAN_TOKENS
+
+    int4 = gptq_ids(source, FastExportConfig(quant=QuantMode.INT4))
+    auto = gptq_ids(source, FastExportConfig(quant=QuantMode.AUTO))
+    scored = source.encode(" ".join(calibration_passages(16)))[:PLAN_TOKENS]
+    assert int4[:PLAN_TOKENS] == scored and auto == int4[PLAN_TOKENS:]
+    assert len(auto) > 2 * PLAN_TOKENS  # the whole packaged text, less the scored part

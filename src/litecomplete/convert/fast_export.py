@@ -37,7 +37,13 @@ from litecomplete.quantize.calibration import (
     calibration_passages,
     read_calibration_text,
 )
-from litecomplete.quantize.gptq import Int4Rounding, input_hessians, int4_weights
+from litecomplete.quantize.gptq import (
+    GPTQ_PASSAGES,
+    GPTQ_TOKENS,
+    Int4Rounding,
+    input_hessians,
+    int4_weights,
+)
 from litecomplete.quantize.modes import Precision, QuantMode
 from litecomplete.quantize.outliers import (
     CALIBRATION_TOKENS,
@@ -48,6 +54,8 @@ from litecomplete.quantize.outliers import (
 )
 from litecomplete.quantize.plan import (
     DEFAULT_MAX_KLD,
+    PLAN_TOKENS,
+    PLAN_WINDOW,
     QuantPlan,
     check_int4,
     check_max_kld,
@@ -213,7 +221,7 @@ def calibrate(
         stage("choose each matmul's precision (auto)")
         note = getattr(on_stage, "note", None)  # a progress bar's detail, where there is one
         max_kld = DEFAULT_MAX_KLD if config.max_kld is None else config.max_kld
-        rounding = Int4Rounding(input_hessians(source.weights, ids))
+        rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
         plan = choose_plan(source.weights, ids, max_kld, note, rounding)
         weights = int4_weights(source.weights, plan.units(Precision.INT4), plan.outliers, rounding)
         return Calibration(plan.outliers, plan, weights)
@@ -223,9 +231,21 @@ def calibrate(
         return Calibration(outliers)
     check_int4(source.weights, outliers)
     stage("round int4 blocks (GPTQ)")
-    rounding = Int4Rounding(input_hessians(source.weights, ids))
+    rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
     units = [(i, p) for i in range(source.weights.spec.num_layers) for p in UNIT_KERNELS]
     return Calibration(outliers, weights=int4_weights(source.weights, units, outliers, rounding))
+
+
+def gptq_ids(source: FastSource, config: FastExportConfig) -> list[int]:
+    """The calibration tokens GPTQ fits int4 blocks on: up to ``GPTQ_TOKENS`` of at least
+    ``GPTQ_PASSAGES`` passages; for ``auto``, those after the tokens its plans are
+    scored on (``PLAN_TOKENS``), where that leaves a whole window (else all of them)."""
+    passages = max(config.calibration_samples, GPTQ_PASSAGES)
+    text = " ".join(calibration_passages(passages, config.calibration_text))
+    ids = source.encode(text)[:GPTQ_TOKENS]
+    if config.quant is QuantMode.AUTO and len(ids) - PLAN_TOKENS >= PLAN_WINDOW:
+        return ids[PLAN_TOKENS:]
+    return ids
 
 
 def fast_tflite_bytes(
