@@ -42,7 +42,7 @@ INT4_STEPS = 7
 DAMPING = 3.0
 # GPTQ fits on more of the calibration text than the outlier channels need: at least
 # this many passages, at most this many tokens (SmolLM2 all int4, KLD on held-out text:
-# 0.075 from 861 tokens, 0.070 from 3,672; the packaged text has 3,672 in 64 passages).
+# 0.075 from 1,024 tokens, 0.070 from 3,672; the packaged text has 3,672 in 64 passages).
 GPTQ_PASSAGES = 64
 GPTQ_TOKENS = 4096
 # Block scales tried: the peak's ``peak / 7`` times these.
