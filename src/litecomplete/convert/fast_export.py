@@ -42,7 +42,6 @@ from litecomplete.quantize.gptq import (
     GPTQ_TOKENS,
     Int4Rounding,
     input_hessians,
-    int4_weights,
 )
 from litecomplete.quantize.modes import Precision, QuantMode
 from litecomplete.quantize.outliers import (
@@ -223,7 +222,7 @@ def calibrate(
         max_kld = DEFAULT_MAX_KLD if config.max_kld is None else config.max_kld
         rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
         plan = choose_plan(source.weights, ids, max_kld, note, rounding)
-        weights = int4_weights(source.weights, plan.units(Precision.INT4), plan.outliers, rounding)
+        weights = rounding.weights(source.weights, plan.units(Precision.INT4), plan.outliers)
         return Calibration(plan.outliers, plan, weights)
     stage(f"find outlier channels ({config.quant.value})")
     outliers = outlier_channels(source.weights, ids, *SPLITS[config.quant])
@@ -233,7 +232,7 @@ def calibrate(
     stage("round int4 blocks (GPTQ)")
     rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
     units = [(i, p) for i in range(source.weights.spec.num_layers) for p in UNIT_KERNELS]
-    return Calibration(outliers, weights=int4_weights(source.weights, units, outliers, rounding))
+    return Calibration(outliers, weights=rounding.weights(source.weights, units, outliers))
 
 
 def gptq_ids(source: FastSource, config: FastExportConfig) -> list[int]:

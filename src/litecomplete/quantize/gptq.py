@@ -21,14 +21,19 @@ as it quantizes the same dequantized kernel the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from litecomplete.quantize.modes import Precision
-from litecomplete.quantize.outliers import CALIBRATION_WINDOW, INT4_BLOCK, UNIT_KERNELS, Outliers
+from litecomplete.quantize.outliers import (
+    INT4_BLOCK,
+    UNIT_KERNELS,
+    Outliers,
+    calibration_passes,
+)
 from litecomplete.quantize.simulate import OUTPUT, Unit, UnitCodec, to_bfloat16, unit_codec
 
 if TYPE_CHECKING:
@@ -104,8 +109,6 @@ def gptq_int4(kernel: np.ndarray, hessian: np.ndarray) -> np.ndarray:
 
 def input_hessians(weights: DecoderWeights, ids: list[int]) -> dict[Unit, np.ndarray]:
     """Each projection's ``X^T X`` (float32, in x in) over a float32 pass on ``ids``."""
-    from litecomplete.eval.numpy_forward import forward_logits
-
     hessians: dict[Unit, np.ndarray] = {}
 
     def record(layer: int, projection: str, x: np.ndarray) -> None:
@@ -115,9 +118,7 @@ def input_hessians(weights: DecoderWeights, ids: list[int]) -> dict[Unit, np.nda
             key = (layer, projection)
             hessians[key] = hessians[key] + moment if key in hessians else moment
 
-    window = min(CALIBRATION_WINDOW, weights.spec.max_positions)
-    for begin in range(0, len(ids), window):
-        forward_logits(weights, ids[begin : begin + window], np.float32, record)
+    calibration_passes(weights, ids, record)
     return hessians
 
 
@@ -155,28 +156,18 @@ class Int4Rounding:
         return self.kernels[key]
 
     def weights(
-        self, weights: DecoderWeights, units: list[Unit], codec: Callable[[Unit], UnitCodec]
+        self, weights: DecoderWeights, units: list[Unit], outliers: Outliers
     ) -> DecoderWeights:
-        """``weights`` with the kernels of ``units`` (their codecs ``codec``) rounded."""
+        """``weights`` with the kernels of the int4 ``units`` (split by ``outliers``)
+        rounded: what the graph is built from."""
         layers = list(weights.layers)
         for unit in units:
             layer = layers[unit[0]]
+            codec = unit_codec(weights, unit, Precision.INT4, outliers)
             fields = {
-                name: self.kernel(unit, name, codec(unit), kernel)
+                name: self.kernel(unit, name, codec, kernel)
                 for name in UNIT_KERNELS[unit[1]]
                 if (kernel := getattr(layer, name)) is not None
             }
             layers[unit[0]] = replace(layer, **fields)
         return replace(weights, layers=layers)
-
-
-def int4_weights(
-    weights: DecoderWeights, units: list[Unit], outliers: Outliers, rounding: Int4Rounding
-) -> DecoderWeights:
-    """``weights`` with the kernels of the int4 ``units`` (split by ``outliers``) as
-    ``rounding`` rounds them: what the graph is built from."""
-
-    def codec(unit: Unit) -> UnitCodec:
-        return unit_codec(weights, unit, Precision.INT4, outliers)
-
-    return rounding.weights(weights, units, codec)

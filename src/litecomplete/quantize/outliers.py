@@ -22,6 +22,7 @@ from litecomplete.errors import ConversionError
 from litecomplete.quantize.modes import QuantMode
 
 if TYPE_CHECKING:
+    from litecomplete.eval.numpy_forward import Recorder
     from litecomplete.models.spec import DecoderWeights
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,6 @@ def channel_peaks(weights: DecoderWeights, ids: list[int]) -> Peaks:
     A window's first row is left out: the first token (the attention sink) has a row of
     its own, quantized with its own scale, and its extremes would pick its channels.
     """
-    from litecomplete.eval.numpy_forward import forward_logits
-
     peaks: Peaks = {}
 
     def record(layer: int, projection: str, x: np.ndarray) -> None:
@@ -121,12 +120,23 @@ def channel_peaks(weights: DecoderWeights, ids: list[int]) -> Peaks:
         key = (layer, projection)
         peaks[key] = np.maximum(peaks[key], peak) if key in peaks else peak
 
-    window = min(CALIBRATION_WINDOW, weights.spec.max_positions)
     if len(ids) < 2:
         raise ConversionError("outlier calibration needs at least 2 tokens of text")
-    for begin in range(0, len(ids) - 1, window):
-        forward_logits(weights, ids[begin : begin + window], np.float32, record)
+    calibration_passes(weights, ids, record, min_tokens=2)
     return peaks
+
+
+def calibration_passes(
+    weights: DecoderWeights, ids: list[int], record: Recorder, min_tokens: int = 1
+) -> None:
+    """Float32 forward passes over ``ids`` in windows of ``CALIBRATION_WINDOW`` (those of
+    at least ``min_tokens``), ``record`` shown every matmul's input."""
+    from litecomplete.eval.numpy_forward import forward_logits
+
+    window = min(CALIBRATION_WINDOW, weights.spec.max_positions)
+    for begin in range(0, len(ids), window):
+        if len(ids[begin : begin + window]) >= min_tokens:
+            forward_logits(weights, ids[begin : begin + window], np.float32, record)
 
 
 def choose_channels(peaks: Peaks, count: int, multiple: int = 1) -> Outliers:
