@@ -146,7 +146,7 @@ def test_a_larger_budget_gives_a_smaller_file_within_it(
 def test_the_simulation_computes_what_the_file_does(files: dict[str, Path], source: Any) -> None:
     """The NumPy simulation ``auto`` decides by gives the file's logits: far closer to
     them than the float model is."""
-    from litecomplete.quantize.gptq import Int4Rounding, input_hessians
+    from litecomplete.quantize.gptq import GptqRounding, input_hessians
     from litecomplete.quantize.modes import Precision
     from litecomplete.quantize.plan import plan_channels
     from litecomplete.quantize.simulate import OUTPUT, Simulator, Window, log_softmax
@@ -163,7 +163,7 @@ def test_the_simulation_computes_what_the_file_does(files: dict[str, Path], sour
     from litecomplete.convert.fast_export import FastExportConfig, gptq_ids
 
     config = FastExportConfig(max_length=128, buckets=(16,), quant=QuantMode.AUTO, max_kld=0.05)
-    rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
+    rounding = GptqRounding(input_hessians(source.weights, gptq_ids(source, config)))
     sim = Simulator(source.weights, [ids], channels, rounding)
     sim.plan = plan
     window: Window = sim.windows[0]

@@ -40,7 +40,7 @@ from litecomplete.quantize.calibration import (
 from litecomplete.quantize.gptq import (
     GPTQ_PASSAGES,
     GPTQ_TOKENS,
-    Int4Rounding,
+    GptqRounding,
     input_hessians,
 )
 from litecomplete.quantize.modes import Precision, QuantMode
@@ -60,6 +60,7 @@ from litecomplete.quantize.plan import (
     check_max_kld,
     choose_plan,
 )
+from litecomplete.quantize.simulate import OUTPUT
 
 # Prefill lengths and verify lengths (every row's logits, for speculative decoding in
 # ``runtime.speculative``; a prompt chunk may go through them too). Every signature
@@ -192,9 +193,8 @@ def gguf_fast_source(path: str | Path) -> FastSource:
 @dataclass(frozen=True)
 class Calibration:
     """What ``int8``, ``int4`` and ``auto`` learn from calibration text: the matmuls'
-    outlier channels; for ``auto``, each matmul's precision; where matmuls are int4, the
-    weights the graph is built from, their kernels as GPTQ rounded them
-    (``quantize.gptq``)."""
+    outlier channels; for ``auto``, each matmul's precision; the weights the graph is
+    built from, each int4 and int8 kernel as GPTQ rounded it (``quantize.gptq``)."""
 
     outliers: Outliers | None = None
     plan: QuantPlan | None = None
@@ -220,23 +220,25 @@ def calibrate(
         stage("choose each matmul's precision (auto)")
         note = getattr(on_stage, "note", None)  # a progress bar's detail, where there is one
         max_kld = DEFAULT_MAX_KLD if config.max_kld is None else config.max_kld
-        rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
+        rounding = GptqRounding(input_hessians(source.weights, gptq_ids(source, config)))
         plan = choose_plan(source.weights, ids, max_kld, note, rounding)
-        weights = rounding.weights(source.weights, plan.units(Precision.INT4), plan.outliers)
+        weights = rounding.weights(source.weights, plan.precisions, plan.outliers)
         return Calibration(plan.outliers, plan, weights)
     stage(f"find outlier channels ({config.quant.value})")
     outliers = outlier_channels(source.weights, ids, *SPLITS[config.quant])
-    if config.quant is not QuantMode.INT4:
-        return Calibration(outliers)
-    check_int4(source.weights, outliers)
-    stage("round int4 blocks (GPTQ)")
-    rounding = Int4Rounding(input_hessians(source.weights, gptq_ids(source, config)))
-    units = [(i, p) for i in range(source.weights.spec.num_layers) for p in UNIT_KERNELS]
-    return Calibration(outliers, weights=rounding.weights(source.weights, units, outliers))
+    if config.quant is QuantMode.INT4:
+        check_int4(source.weights, outliers)
+    layers = Precision.INT4 if config.quant is QuantMode.INT4 else Precision.INT8
+    n = source.weights.spec.num_layers
+    precisions = {(i, p): layers for i in range(n) for p in UNIT_KERNELS}
+    precisions[(n, OUTPUT)] = Precision.INT8
+    stage(f"round {layers.value} weights (GPTQ)")
+    rounding = GptqRounding(input_hessians(source.weights, gptq_ids(source, config)))
+    return Calibration(outliers, weights=rounding.weights(source.weights, precisions, outliers))
 
 
 def gptq_ids(source: FastSource, config: FastExportConfig) -> list[int]:
-    """The calibration tokens GPTQ fits int4 blocks on: up to ``GPTQ_TOKENS`` of at least
+    """The calibration tokens GPTQ fits integer weights on: up to ``GPTQ_TOKENS`` of at least
     ``GPTQ_PASSAGES`` passages; for ``auto``, those after the tokens its plans are
     scored on (``PLAN_TOKENS``), where that leaves a whole window (else all of them)."""
     passages = max(config.calibration_samples, GPTQ_PASSAGES)

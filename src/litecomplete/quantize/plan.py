@@ -41,7 +41,7 @@ from litecomplete.quantize.simulate import OUTPUT, Simulator, Unit
 
 if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderWeights
-    from litecomplete.quantize.gptq import Int4Rounding
+    from litecomplete.quantize.gptq import GptqRounding
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def choose_plan(
     ids: list[int],
     max_kld: float,
     note: Note | None = None,
-    rounding: Int4Rounding | None = None,
+    rounding: GptqRounding | None = None,
 ) -> QuantPlan:
     """The smallest plan whose simulated KLD on ``ids`` stays within ``max_kld``; its
     ``int4`` matmuls rounded by ``rounding`` (to nearest where ``None``)."""

@@ -10,9 +10,9 @@ layer) is computed at a ``Precision`` the way XNNPACK computes the converted fil
 - weights symmetric int8 per output channel (``int8``, and the outlier channels of
   ``int4``), or int4 in blocks of 32 input channels per output channel with a
   bfloat16 scale each (``int4``: ai-edge-quantizer's ``max / 7``), of kernels GPTQ has
-  rounded to that grid where a ``quantize.gptq.Int4Rounding`` is given (as the file's are);
+  rounded to that grid where a ``quantize.gptq.GptqRounding`` is given (as the file's are);
 - the token embedding looked up in int8 rows (``fast_graph.int8_rows``), as every
-  integer mode does;
+  integer mode does (a tied table's rows as GPTQ rounded the int8 output layer);
 - an RMS norm's scale folded into the weights of a matmul that reads the norm's output
   whole (not split), as the TFLite converter folds a constant multiply that ends a
   matmul's input: such a matmul quantizes the scaled weights and the unscaled input.
@@ -37,7 +37,7 @@ from litecomplete.quantize.outliers import INT4_BLOCK, UNIT_KERNELS, Outliers
 
 if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderWeights, LayerWeights
-    from litecomplete.quantize.gptq import Int4Rounding
+    from litecomplete.quantize.gptq import GptqRounding
 
 # (layer, projection): the projections of ``eval.numpy_forward``; the output layer is
 # (num_layers, "output").
@@ -190,15 +190,16 @@ class Simulator:
         weights: DecoderWeights,
         windows: list[list[int]],
         channels: Mapping[Precision, Outliers],
-        rounding: Int4Rounding | None = None,
+        rounding: GptqRounding | None = None,
     ) -> None:
         self.weights = weights
         self.rounding = rounding
         self.channels = channels
         self.windows = [Window(weights, ids) for ids in windows]
-        self.embedding = int8_table_rows(weights.token_embedding)
         table = weights.output_kernel
         self.table = weights.token_embedding if table is None else table
+        self.tables: dict[Precision, np.ndarray] = {}  # the output layer's, as stored
+        self.embeddings: dict[Precision, np.ndarray] = {}  # by the output layer's
         self.kernels: dict[tuple[Unit, Precision], dict[str, np.ndarray]] = {}
         self.plan: Mapping[Unit, Precision] = {}
         self.window_klds: list[float] = []  # each window's, of the last ``kld``
@@ -227,10 +228,24 @@ class Simulator:
     def graph_kernel(
         self, unit: Unit, name: str, codec: UnitCodec, kernel: np.ndarray
     ) -> np.ndarray:
-        """A kernel as the graph holds it: an int4 unit's as ``rounding`` rounds it."""
-        if codec.precision is not Precision.INT4 or self.rounding is None:
+        """A kernel as the graph holds it: an integer unit's as ``rounding`` rounds it."""
+        if codec.precision is Precision.FLOAT or self.rounding is None:
             return kernel
         return self.rounding.kernel(unit, name, codec, kernel)
+
+    def output(self, precision: Precision) -> tuple[np.ndarray, np.ndarray]:
+        """The output layer's table at ``precision`` as the file computes with it, and
+        the int8 rows the embedding is looked up in (a tied table's, as the graph
+        holds it)."""
+        if precision not in self.tables:
+            unit = (len(self.weights.layers), OUTPUT)
+            codec = self.codec(unit, precision)
+            table = self.graph_kernel(unit, "table", codec, self.table)
+            self.tables[precision] = codec.table(table)
+            tied = self.weights.output_kernel is None
+            embedding = table if tied else self.weights.token_embedding
+            self.embeddings[precision] = int8_table_rows(embedding)
+        return self.tables[precision], self.embeddings[precision]
 
     def feed(self, layer: int, projection: str, x: np.ndarray) -> np.ndarray:
         return self.codec((layer, projection), self.plan[(layer, projection)]).inputs(x)
@@ -240,18 +255,17 @@ class Simulator:
         input as the last kept pass left it); ``keep`` keeps this pass's inputs."""
         forward = window.forward
         forward.hook = self.feed
-        x = forward.embed(window.ids, self.embedding) if start == 0 else window.inputs[start]
+        num_layers = len(self.weights.layers)
+        table, embedding = self.output(self.plan[(num_layers, OUTPUT)])
+        x = forward.embed(window.ids, embedding) if start == 0 else window.inputs[start]
         if keep:
             window.inputs = []
-        num_layers = len(self.weights.layers)
         for i in range(start, num_layers):
             if keep:
                 window.inputs.append(x)
             x = forward.block(i, self.layer(i), x)
         if keep:
             window.inputs.append(x)
-        output = (num_layers, OUTPUT)
-        table = self.codec(output, self.plan[output]).table(self.table)
         return forward.head(x, table)
 
     def kld(self, plan: Mapping[Unit, Precision], keep: bool = False) -> float:
