@@ -228,6 +228,15 @@ def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
     assert_one_line_error(result, "--verify applies to the fast format only")
     result = run("convert", "--model", "tiny", "--format", "fast", "--verify", "4,x", "--out", out)
     assert_one_line_error(result, "--verify must be comma-separated lengths or none")
+    result = run("convert", "--model", "tiny", "--decode-spans", "64", "--out", out)
+    assert_one_line_error(result, "--decode-spans applies to the fast format only")
+    fast = ("convert", "--model", "tiny", "--out", out, "--decode-spans")
+    result = run(*fast, "64", "--format", "litertlm")
+    assert_one_line_error(result, "--decode-spans applies to the fast format only")
+    result = run(*fast, "64,x", "--format", "fast")
+    assert_one_line_error(result, "--decode-spans must be comma-separated lengths or none")
+    result = run(*fast, "256", "--format", "fast", "--max-length", "256")
+    assert_one_line_error(result, "--decode-spans must be from 1 to 255 (below --max-length)")
     assert not (tmp_path / "x.tflite").exists()
 
 

@@ -21,6 +21,7 @@ def _manifest() -> FastManifest:
         end_token_ids=(2, 0),
         start_token_id=1,
         outlier_channels=48,
+        decode_spans=(16, 32),
     )
 
 
@@ -46,10 +47,12 @@ def test_a_gemma3_manifest_reads_back_its_layer_pattern() -> None:
 
 def test_an_older_manifest_without_optional_fields_reads() -> None:
     fields = _manifest().to_json()
-    for key in ("verify", "end_token_ids", "outlier_channels"):
+    for key in ("verify", "end_token_ids", "outlier_channels", "decode_spans"):
         del fields[key]
     read = FastManifest.from_json(fields)
     assert read.verify == () and read.end_token_ids == (2,) and read.outlier_channels is None
+    assert read.decode_spans == ()
+    assert read.signatures() == ["decode", "prefill_16", "prefill_64"]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +60,8 @@ def test_an_older_manifest_without_optional_fields_reads() -> None:
     [
         ({"max_length": 1e308}, "max_length is 1e+308"),
         ({"buckets": [128]}, "buckets is [128]"),
+        ({"decode_spans": [64]}, "decode_spans is [64]"),
+        ({"decode_spans": "16"}, "decode_spans is '16'"),
         ({"start_token_id": 49152}, "start_token_id is 49152"),
         ({"decoder": {**_manifest().to_json()["decoder"], "norm": "batch"}}, "unknown norm"),
         ({"decoder": {**_manifest().to_json()["decoder"], "heads": 3}}, "unknown fields"),

@@ -18,9 +18,13 @@ cache), and ``logits`` float32[1, 1, vocab] of the last real token (the row with
 largest position). Optional ``verify_<T>`` signatures (listed in the manifest's
 ``verify``) are prefill signatures whose ``logits`` are float32[T, vocab], every
 row's: a chunk of draft tokens is checked in one call (speculative decoding, scoring
-a window). Row r attends to slots 0..input_pos[r]: slots beyond the current
-length may hold anything finite (stale or padding rows' values); masking adds a
-large negative number, so a runtime zero-fills the caches before first use.
+a window). Optional ``decode_<S>`` signatures (the manifest's ``decode_spans``) are
+decode signatures that read only the caches' first S slots, for a token at a position
+below S: a decode step's cost grows with the slots it reads, and most steps of an
+autocomplete come early in the cache. Row r attends to slots 0..input_pos[r]: slots
+beyond the current length may hold anything finite (stale or padding rows' values);
+masking adds a large negative number, so a runtime zero-fills the caches before first
+use.
 """
 
 from __future__ import annotations
@@ -85,6 +89,11 @@ def prefill_signature(bucket: int) -> str:
 
 def verify_signature(length: int) -> str:
     return f"{VERIFY_PREFIX}{length}"
+
+
+def decode_signature(span: int | None = None) -> str:
+    """The decode signature reading the caches' first ``span`` slots (None: all)."""
+    return DECODE_SIGNATURE if span is None else f"{DECODE_SIGNATURE}_{span}"
 
 
 def k_cache_name(layer: int) -> str:
@@ -177,6 +186,16 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
             f"verify is {verify!r}, expected a list of up to {MAX_BUCKETS} lengths from 2 "
             f"to {min(max_length, MAX_VERIFY_LENGTH)}"
         )
+    spans = manifest.get("decode_spans", [])  # optional: files without it decode at full length
+    if (
+        not isinstance(spans, list)
+        or len(spans) > MAX_BUCKETS
+        or not all(int_in_range(s, 1, max_length - 1) for s in spans)
+    ):
+        found.append(
+            f"decode_spans is {spans!r}, expected a list of up to {MAX_BUCKETS} lengths "
+            f"from 1 to {max_length - 1}"
+        )
     token = _int_problem(manifest, "end_token_id", 0, vocab - 1, "end_token_id")
     if token:
         found.append(token)
@@ -230,6 +249,8 @@ class FastManifest:
     start_token_id: int | None
     # How many input channels a matmul keeps out of its integer part, at most (int8, int4).
     outlier_channels: int | None = None
+    # Slots read by each ``decode_<S>`` signature (``decode`` reads all ``max_length``).
+    decode_spans: tuple[int, ...] = ()
     # auto: each matmul's precision, one line per layer (``quantize.plan.QuantPlan``).
     quant_plan: dict[str, Any] | None = None
     contract_version: int = FAST_CONTRACT_VERSION
@@ -241,6 +262,15 @@ class FastManifest:
     @property
     def end_token_id(self) -> int:
         return self.end_token_ids[0]
+
+    def signatures(self) -> list[str]:
+        """Every signature the manifest lists: decode, its spans, prefill, verify."""
+        return [
+            decode_signature(),
+            *(decode_signature(s) for s in self.decode_spans),
+            *(prefill_signature(b) for b in self.buckets),
+            *(verify_signature(t) for t in self.verify),
+        ]
 
     def to_json(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -259,6 +289,8 @@ class FastManifest:
         }
         if self.outlier_channels is not None:
             fields["outlier_channels"] = self.outlier_channels
+        if self.decode_spans:
+            fields["decode_spans"] = list(self.decode_spans)
         if self.quant_plan is not None:
             fields["quant_plan"] = self.quant_plan
         return fields
@@ -279,6 +311,7 @@ class FastManifest:
             end_token_ids=end_ids,
             start_token_id=fields.get("start_token_id"),
             outlier_channels=fields.get("outlier_channels"),
+            decode_spans=tuple(sorted(fields.get("decode_spans", []))),
             quant_plan=fields.get("quant_plan"),
             contract_version=int(fields.get("contract_version", 1)),
         )

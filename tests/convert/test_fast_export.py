@@ -121,6 +121,9 @@ def test_quantized_models_run_close_to_float(fast_models: dict[str, Path], mode:
         ({"verify": (1, 4)}, "from 2 to 64"),
         ({"verify": (16, 4)}, "--verify must be increasing"),
         ({"max_length": 8, "buckets": (4,), "verify": (16,)}, "from 2 to 8"),
+        ({"decode_spans": (256,)}, "--decode-spans must be from 1 to 255"),
+        ({"decode_spans": (0,)}, "--decode-spans must be from 1 to 255"),
+        ({"decode_spans": (128, 64)}, "--decode-spans must be increasing"),
     ],
 )
 def test_invalid_fast_config(fields: dict[str, Any], message: str) -> None:
@@ -132,6 +135,57 @@ def test_the_default_verify_lengths_fit_a_short_cache() -> None:
     assert FastExportConfig(max_length=6, buckets=(4,)).verify == (4,)
     assert FastExportConfig(max_length=3, buckets=(2,)).verify == ()
     assert FastExportConfig(verify=()).verify == ()
+
+
+def test_the_default_decode_spans_are_powers_of_two_below_the_cache() -> None:
+    assert FastExportConfig().spans == ()  # max_length 256
+    assert FastExportConfig(max_length=1000).spans == (256, 512)
+    assert FastExportConfig(max_length=2048).spans == (256, 512, 1024)
+    assert FastExportConfig(max_length=1000, decode_spans=()).spans == ()
+    assert FastExportConfig(decode_spans=(64, 128)).spans == (64, 128)
+
+
+@pytest.fixture(scope="module")
+def spanned(tiny_lm: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny GPT-2 in float32 with decode signatures reading 8 and 24 slots."""
+    from litecomplete.convert.fast_export import convert_fast_model
+
+    path = tmp_path_factory.mktemp("spanned") / "tiny-spans.tflite"
+    config = FastExportConfig(
+        max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, verify=(), decode_spans=(8, 24)
+    )
+    convert_fast_model(tiny_lm, config, path)
+    return path
+
+
+def test_decode_spans_match_keras_at_every_step_across_their_ends(
+    tiny_lm: Any, spanned: Path
+) -> None:
+    """Each step goes through the shortest span above its position (``decode_8`` up to
+    position 7, ``decode_24`` to 23, ``decode`` after), and each gives Keras's logits."""
+    info = read_model_info(spanned)
+    assert check_contract(info) is ModelFormat.FAST
+    assert {"decode", "decode_8", "decode_24"} <= set(info.signatures)
+    assert info.manifest["decode_spans"] == [8, 24]
+    model = FastModel.load(spanned)
+    used: list[tuple[str, int]] = []
+    run = model._graphs.run
+
+    def spy(key: str, tokens: list[int], start: int) -> np.ndarray:
+        used.append((key, start))
+        return run(key, tokens, start)
+
+    model._graphs.run = spy  # type: ignore[method-assign]
+    ids = [model.start_token_id, *model.encode(TEXT)][:3]
+    logits = model._feed(ids).logits
+    while len(ids) < 30:
+        ids.append(int(np.argmax(logits)))
+        logits = model._run_decode(ids[-1], len(ids) - 1)
+        assert np.abs(logits - keras_logits(tiny_lm, ids)[-1]).max() <= 1e-4, len(ids)
+    steps = [(key, start) for key, start in used if key.startswith("decode")]
+    assert steps == [
+        (("decode_8" if p < 8 else "decode_24" if p < 24 else "decode"), p) for p in range(3, 30)
+    ]
 
 
 def test_max_length_limit_is_checked(tiny_lm: Any, tmp_path: Path) -> None:

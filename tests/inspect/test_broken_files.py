@@ -144,6 +144,8 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_set("decoder.num_layers", 2.5), "decoder.num_layers is 2.5"),
         (_set("decoder", None), "decoder is None"),
         (_set("decoder.vocabulary_size", 10), "end_token_id is"),
+        (_set("decode_spans", [64]), r"decode_spans is \[64\]"),
+        (_set("decode_spans", [8]), "lists decode span 8 but there is no 'decode_8' signature"),
     ],
 )
 def test_a_manifest_that_lies(

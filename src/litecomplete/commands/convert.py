@@ -77,6 +77,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "decoding), comma-separated, or none",
     )
     p.add_argument(
+        "--decode-spans",
+        default=None,
+        help="fast: cache slots read by extra decode signatures (a step early in the cache "
+        "reads fewer), comma-separated, or none (default: each power of two from 256 below "
+        "--max-length)",
+    )
+    p.add_argument(
         "--context-length",
         type=int,
         default=None,
@@ -137,7 +144,11 @@ def _export_config(args: argparse.Namespace) -> Any:
         "--max-output-bytes": args.max_output_bytes,
     }
     if fmt is ModelFormat.APP:
-        fast_only = (("--buckets", args.buckets), ("--verify", args.verify))
+        fast_only = (
+            ("--buckets", args.buckets),
+            ("--verify", args.verify),
+            ("--decode-spans", args.decode_spans),
+        )
         for flag, value in (*fast_only, ("--max-kld", args.max_kld)):
             if value is not None:
                 raise ConfigError(f"{flag} applies to the fast format only (--format fast)")
@@ -164,12 +175,17 @@ def _export_config(args: argparse.Namespace) -> Any:
         lengths["buckets"] = comma_list("--buckets", args.buckets, int, "lengths")
     if args.verify is not None:
         lengths["verify"] = comma_list("--verify", args.verify, int, "lengths", or_none=True)
+    if args.decode_spans is not None:
+        lengths["decode_spans"] = comma_list(
+            "--decode-spans", args.decode_spans, int, "lengths", or_none=True
+        )
     options = given(args, "max_length", "calibration_samples", "calibration_text", "max_kld")
     config = FastExportConfig(quant=quant, **lengths, **options)
-    if fmt is ModelFormat.LITERTLM and args.verify is not None:
-        raise ConfigError(
-            "--verify applies to the fast format only: LiteRT-LM runs prefill and decode"
-        )
+    for flag, value in (("--verify", args.verify), ("--decode-spans", args.decode_spans)):
+        if fmt is ModelFormat.LITERTLM and value is not None:
+            raise ConfigError(
+                f"{flag} applies to the fast format only: LiteRT-LM runs prefill and decode"
+            )
     return config
 
 

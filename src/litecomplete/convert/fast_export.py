@@ -72,6 +72,16 @@ from litecomplete.quantize.simulate import OUTPUT
 # thread), so short drafts are nearly free and long ones cost about their length.
 DEFAULT_BUCKETS = (64,)
 DEFAULT_VERIFY = (4, 16)
+# Decode signatures reading only the caches' first S slots (``contract``): a decode
+# step's time grows with the slots its attention reads. Measured on SmolLM2 dynamic
+# (`bench`, decode from position 16, 1 / 2 threads): caches of 64 slots 239 / 264
+# tok/s, 256 slots 204 / 251, 1,024 slots 118 / 167. Each signature holds 6-7 MiB of
+# the runtime's memory: with a 256-slot cache, spans 64 and 128 gave 187 -> 220 tok/s at
+# one thread, none at two (233 / 229), for 13 MiB more RSS, which the default model's
+# memory bound (its file + 150 MB) has not got. So by default a file has one span per
+# power of two from ``FIRST_DECODE_SPAN`` below ``max_length``: none for a 256-slot
+# cache, 256 and 512 for 1,024 slots.
+FIRST_DECODE_SPAN = 256
 # LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
 # a bundle given the default buckets gets these (``litertlm_export``).
 LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
@@ -97,6 +107,8 @@ class FastExportConfig:
             checked in one call); () writes none, and the file does not speculate.
             The default's lengths that do not fit ``max_length`` are left out.
         max_kld: ``auto``'s quality budget (``quantize.plan``); ``None``: its default.
+        decode_spans: the slots read by extra decode signatures, each below
+            ``max_length`` (``contract``); ``None``: ``default_decode_spans``.
     """
 
     max_length: int = 256
@@ -106,6 +118,7 @@ class FastExportConfig:
     calibration_text: Path | None = None
     verify: tuple[int, ...] = DEFAULT_VERIFY
     max_kld: float | None = None
+    decode_spans: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         require_at_least("--max-length", self.max_length, 2)
@@ -132,6 +145,31 @@ class FastExportConfig:
             )
         if sorted(set(self.verify)) != list(self.verify):
             raise ConfigError(f"--verify must be increasing, got {list(self.verify)}")
+        if self.decode_spans is None:
+            object.__setattr__(self, "decode_spans", default_decode_spans(self.max_length))
+        spans = list(self.spans)
+        if any(not 1 <= s < self.max_length for s in spans):
+            raise ConfigError(
+                f"--decode-spans must be from 1 to {self.max_length - 1} (below --max-length),"
+                f" got {spans}"
+            )
+        if sorted(set(spans)) != spans:
+            raise ConfigError(f"--decode-spans must be increasing, got {spans}")
+
+    @property
+    def spans(self) -> tuple[int, ...]:
+        """The decode spans, the default's resolved."""
+        return self.decode_spans if self.decode_spans is not None else ()
+
+
+def default_decode_spans(max_length: int) -> tuple[int, ...]:
+    """One decode span per power of two from ``FIRST_DECODE_SPAN`` below ``max_length``."""
+    spans = []
+    span = FIRST_DECODE_SPAN
+    while span < max_length:
+        spans.append(span)
+        span *= 2
+    return tuple(spans)
 
 
 @dataclass(frozen=True)
@@ -279,7 +317,7 @@ def fast_tflite_bytes(
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
         module = make_fast_decoder(weights, config.max_length, int8_embedding, outliers)
-        signatures = module.signatures(list(config.buckets), config.verify)
+        signatures = module.signatures(list(config.buckets), config.verify, config.spans)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
         stage(f"convert to TFLite ({converter_quant.value})")
@@ -306,6 +344,7 @@ def fast_manifest(
         max_length=config.max_length,
         buckets=config.buckets,
         verify=config.verify,
+        decode_spans=config.spans,
         end_token_ids=source.end_token_ids,
         start_token_id=source.start_token_id,
         outlier_channels=outliers,

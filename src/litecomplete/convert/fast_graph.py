@@ -170,11 +170,18 @@ class FastDecoder(tf.Module):
         )
 
     def forward(
-        self, tokens: Any, input_pos: Any, caches: list[Any], t: int, every_row: bool = False
+        self,
+        tokens: Any,
+        input_pos: Any,
+        caches: list[Any],
+        t: int,
+        every_row: bool = False,
+        span: int | None = None,
     ) -> dict[str, Any]:
         """tokens (1, T) at ``input_pos`` (T,) -> the whole updated caches under the
         inputs' names, and logits (1, 1, vocab) of the last real token, or with
-        ``every_row`` (T, vocab) of every row (no reshape: its copy held 2 MiB more)."""
+        ``every_row`` (T, vocab) of every row (no reshape: its copy held 2 MiB more).
+        Attention reads the caches' first ``span`` slots (None: all)."""
         spec = self.spec
         positions = tf.minimum(input_pos, spec.max_positions - 1)  # (T,)
         x = self.embed(tokens, positions)
@@ -182,7 +189,7 @@ class FastDecoder(tf.Module):
         for i, w in enumerate(self.blocks):
             a = norm(x, spec, w["attn_norm_scale"], w["attn_norm_bias"])
             pair = (caches[2 * i], caches[2 * i + 1])
-            layer = LayerChoices.of(spec, i, self.max_length)
+            layer = LayerChoices.of(spec, i, self.max_length, span)
             a, k_cache, v_cache = attention(a, w, input_pos, pair, t, layer)
             if spec.post_norms:
                 a = norm(a, spec, w["post_attn_norm_scale"], None)
@@ -212,11 +219,12 @@ class FastDecoder(tf.Module):
             specs.append(tf.TensorSpec(v_shape, tf.float32, name=c.v_cache_name(i)))
         return specs
 
-    def signature(self, t: int, every_row: bool = False) -> Any:
-        """The concrete function feeding ``t`` tokens (``every_row``: all logits)."""
+    def signature(self, t: int, every_row: bool = False, span: int | None = None) -> Any:
+        """The concrete function feeding ``t`` tokens (``every_row``: all logits;
+        ``span``: attention reads that many slots)."""
 
         def run(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
-            return self.forward(tokens, input_pos, list(caches), t, every_row)
+            return self.forward(tokens, input_pos, list(caches), t, every_row, span)
 
         return tf.function(run).get_concrete_function(
             tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
@@ -224,11 +232,14 @@ class FastDecoder(tf.Module):
             *self.cache_specs(),
         )
 
-    def signatures(self, buckets: list[int], verify: tuple[int, ...] = ()) -> dict[str, Any]:
+    def signatures(
+        self, buckets: list[int], verify: tuple[int, ...] = (), spans: tuple[int, ...] = ()
+    ) -> dict[str, Any]:
         """``{signature key: concrete function}`` for prefill buckets, verify lengths
-        (every row's logits) and decode."""
+        (every row's logits), decode, and decode reading ``spans`` slots."""
         result = {c.verify_signature(t): self.signature(t, every_row=True) for t in verify}
         result |= {c.prefill_signature(t): self.signature(t) for t in buckets}
+        result |= {c.decode_signature(s): self.signature(1, span=s) for s in spans}
         result[c.DECODE_SIGNATURE] = self.signature(1)
         return result
 

@@ -116,30 +116,36 @@ def merge_heads(out: Any, w: dict[str, Any], t: int, spec: DecoderSpec) -> Any:
 
 class LayerChoices(NamedTuple):
     """What a block's attention needs beyond its weights: the model's ``spec``, the
-    cache's ``max_length``, the block's RoPE base and sliding window (None: global)."""
+    cache's ``max_length``, the block's RoPE base and sliding window (None: global),
+    and the cache slots its attention reads (``span``: the first ones)."""
 
     spec: DecoderSpec
     max_length: int
     rope_theta: float
     window: int | None
+    span: int
 
     @classmethod
-    def of(cls, spec: DecoderSpec, i: int, max_length: int) -> LayerChoices:
-        # A window as long as the cache hides nothing: no mask is built for it.
+    def of(
+        cls, spec: DecoderSpec, i: int, max_length: int, span: int | None = None
+    ) -> LayerChoices:
+        span = max_length if span is None else span
+        # A window as long as the slots read hides nothing: no mask is built for it.
         window = spec.sliding_window if spec.is_local(i) else None
-        window = window if window is not None and window < max_length else None
-        return cls(spec, max_length, spec.layer_rope_theta(i), window)
+        window = window if window is not None and window < span else None
+        return cls(spec, max_length, spec.layer_rope_theta(i), window, span)
 
 
 def attention_mask(input_pos: Any, layer: LayerChoices) -> Any:
-    """(group * T, L): 0 where row r may see slot j, else NEG_INF. Row r sees slot j
-    iff j <= input_pos[r], and within a sliding window j > input_pos[r] - window."""
-    slots = tf.range(layer.max_length)[tf.newaxis, :]  # (1, L)
+    """(group * T, S): 0 where row r may see slot j, else NEG_INF (S = ``layer.span``).
+    Row r sees slot j iff j <= input_pos[r], and within a sliding window
+    j > input_pos[r] - window."""
+    slots = tf.range(layer.span)[tf.newaxis, :]  # (1, S)
     rows = input_pos[:, tf.newaxis]  # (T, 1)
     seen = slots <= rows
     if layer.window is not None:
         seen = tf.logical_and(seen, slots > rows - layer.window)
-    mask = tf.where(seen, 0.0, NEG_INF)  # (T, L)
+    mask = tf.where(seen, 0.0, NEG_INF)  # (T, S)
     return tf.tile(mask, [layer.spec.num_heads // layer.spec.num_kv_heads, 1])
 
 
@@ -153,17 +159,21 @@ def attention(
 ) -> tuple[Any, Any, Any]:
     """x (T, hidden) at ``input_pos`` (T,) -> (T, hidden), and the whole caches
     (1, kv, L, dh) and (1, kv, dh, L) with the new keys and values written as T slots
-    from ``input_pos[0]``."""
+    from ``input_pos[0]``. Attention reads the first ``layer.span`` slots (S) of them."""
     k_cache, v_cache = caches
     q, k, v = project_qkv(x, w, input_pos, t, layer)
     start = input_pos[0]
     zero = tf.constant(0, tf.int32)
     k_cache = xla.dynamic_update_slice(k_cache, k, [zero, zero, start, zero])
     v_cache = xla.dynamic_update_slice(v_cache, v, [zero, zero, zero, start])
-    scores = tf.matmul(q, k_cache, transpose_b=True)  # (1, kv, group * T, L)
+    keys, values = k_cache, v_cache
+    if layer.span < layer.max_length:
+        keys = k_cache[:, :, : layer.span, :]  # (1, kv, S, dh)
+        values = v_cache[:, :, :, : layer.span]  # (1, kv, dh, S)
+    scores = tf.matmul(q, keys, transpose_b=True)  # (1, kv, group * T, S)
     scores = scores + attention_mask(input_pos, layer)  # rows repeat per group
     probs = tf.nn.softmax(scores, axis=-1)
-    out = tf.matmul(probs, v_cache, transpose_b=True)  # (1, kv, group * T, dh)
+    out = tf.matmul(probs, values, transpose_b=True)  # (1, kv, group * T, dh)
     return merge_heads(out, w, t, layer.spec), k_cache, v_cache
 
 

@@ -93,10 +93,11 @@ def convert_litertlm_model(
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
-    # LiteRT-LM runs prefill and decode only: verify signatures would cost it memory,
-    # and short prompts want short prefill buckets (unless the caller chose buckets).
+    # LiteRT-LM runs prefill and decode only: verify signatures and decode spans would
+    # cost it memory, and short prompts want short prefill buckets (unless the caller
+    # chose buckets).
     buckets = LITERTLM_DEFAULT_BUCKETS if config.buckets is DEFAULT_BUCKETS else config.buckets
-    config = replace(config, buckets=buckets, verify=())
+    config = replace(config, buckets=buckets, verify=(), decode_spans=())
     source = fast_source(model)
     tflite = fast_file_bytes(source, config, on_stage, last_stage="bundle")
     bundle = bundle_bytes(tflite, source, config)

@@ -104,14 +104,19 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
     except (ValueError, ConfigError) as e:
         return [f"manifest is malformed: {e}"]
     problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
-    listed = [("bucket", c.prefill_signature(b), b, False) for b in manifest["buckets"]]
+    # (what the manifest lists, its signature, the tokens it takes, every row's logits)
+    listed = [(f"bucket {b}", c.prefill_signature(b), b, False) for b in manifest["buckets"]]
     listed += [
-        ("verify length", c.verify_signature(t), t, True) for t in manifest.get("verify", [])
+        (f"verify length {t}", c.verify_signature(t), t, True) for t in manifest.get("verify", [])
+    ]
+    listed += [
+        (f"decode span {s}", c.decode_signature(s), 1, False)
+        for s in manifest.get("decode_spans", [])
     ]
     for label, key, length, every_row in listed:
         sig = info.signatures.get(key)
         if sig is None:
-            problems.append(f"manifest lists {label} {length} but there is no {key!r} signature")
+            problems.append(f"manifest lists {label} but there is no {key!r} signature")
         else:
             problems += _fast_signature_problems(sig, length, manifest, every_row)
     return [f"manifest does not match the model: {p}" for p in problems]

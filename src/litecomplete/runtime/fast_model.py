@@ -100,6 +100,9 @@ class FastModel:
         self._chunk_signatures = {t: c.verify_signature(t) for t in self.verify_lengths} | {
             b: c.prefill_signature(b) for b in self.buckets
         }
+        # Decode signatures by the slots they read: a step at position p takes the
+        # shortest span above p (``decode`` reads them all).
+        self._decode_spans = list(manifest.decode_spans)
         self.speculation_stats = SpeculationStats()
         # Recent prompts with their completions, newest last: where lookup drafts come from.
         self.recent: deque[list[int]] = deque(maxlen=RECENT_SEQUENCES)
@@ -129,11 +132,7 @@ class FastModel:
         except Exception as e:
             raise ModelFileError(f"{path} carries a tokenizer that does not load: {e}") from None
         manifest = c.FastManifest.from_json(info.manifest)  # checked by the contract
-        keys = [
-            c.DECODE_SIGNATURE,
-            *(c.prefill_signature(b) for b in manifest.buckets),
-            *(c.verify_signature(t) for t in manifest.verify),
-        ]
+        keys = manifest.signatures()
         share = shares_packed_weights(manifest)
         graphs = CompiledGraphs(path, keys, num_threads, share, weights_cache_dir)
         return cls(path, info, manifest, tokenizer, graphs)
@@ -172,7 +171,8 @@ class FastModel:
 
     def _run_decode(self, token: int, pos: int) -> np.ndarray:
         """Feed ``token`` at ``pos``; logits float32[vocab] for the next position."""
-        return self._graphs.run(c.DECODE_SIGNATURE, [token], pos)
+        span = next((s for s in self._decode_spans if pos < s), None)
+        return self._graphs.run(c.decode_signature(span), [token], pos)
 
     def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
         """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one.
