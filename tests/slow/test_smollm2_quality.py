@@ -77,12 +77,13 @@ def test_int8_with_float_outlier_channels_is_as_faithful_as_q8_0(
 
 
 def test_int4_stays_within_its_measured_quality(smollm2_files: dict[str, Path]) -> None:
-    # Measured over 2,048 tokens (docs/reports/smollm2): PPL ratio 1.081, KLD 0.088, top-1
-    # 0.83 (over these 1,024 tokens: 1.063, 0.077, 0.85); before GPTQ rounded its blocks
-    # 1.117, 0.136, 0.79; llama.cpp's Q4_0 of the same weights 1.234, 0.297, 0.69, Q4_K_M
-    # 1.032, 0.057, 0.86.
+    # Measured over these 1,024 tokens: PPL ratio 1.115, KLD 0.104, top-1 0.81 (2,048:
+    # 1.123, 0.112, 0.81), since int4 keeps 32 outlier channels per matmul and none at the
+    # output layer (with 64 and 32: 1.063, 0.077, 0.85; 7 MB more read per token; before
+    # GPTQ rounded its blocks 1.117, 0.136, 0.79 over 2,048); llama.cpp's Q4_0 of the same
+    # weights 1.234, 0.297, 0.69 over 2,048, Q4_K_M 1.032, 0.057, 0.86.
     _, cmp = compare(smollm2_files, "int4")
-    assert cmp.ppl_ratio <= 1.09 and cmp.kld_mean <= 0.11 and cmp.top1_agreement >= 0.80
+    assert cmp.ppl_ratio <= 1.14 and cmp.kld_mean <= 0.13 and cmp.top1_agreement >= 0.78
 
 
 @pytest.mark.skipif(not LLAMA_PERPLEXITY.is_file(), reason="scripts/build-llama-perplexity.sh")

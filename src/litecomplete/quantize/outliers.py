@@ -34,14 +34,23 @@ log = logging.getLogger(__name__)
 # smollm2): 32 channels 0.0051, 48 0.0045, 64 0.0040 (llama.cpp Q8_0: 0.0046), decode
 # at 1 thread 100, 102, 91 tok/s (Q8_0 80-84).
 OUTLIER_CHANNELS = 48
-# int4 keeps 64: its blocks of 32 need the int4 matmul's input width (the channels not
-# kept) to be a multiple of 32. Simulated with int4 weights (blocks of 32) and an
-# int8 output layer: none 0.38, 32 channels (int8 side matmuls) 0.175, 48 0.153, 64 0.138.
-INT4_OUTLIER_CHANNELS = 64
-# int4's output layer (int8, over the whole table) keeps 32 out, each 1.5 MiB of
-# SmolLM2's int8: simulated with GPTQ's int4 blocks (six windows of the evaluation
-# text), 64 channels 0.0727, 32 0.0726, none 0.0776.
-INT4_OUTPUT_CHANNELS = 32
+# int4's blocks of 32 need the int4 matmul's input width (the channels not kept) to be
+# a multiple of 32: SmolLM2 can keep 32 or 64. Simulated (SmolLM2, GPTQ's int4 blocks,
+# GPTQ's int8 output layer; six 256-token windows of the evaluation text; KLD from
+# float32, and the bytes each token reads besides the int4 blocks):
+#   64 per layer matmul, 32 at the output layer (int8 side)  0.074   +12.1 MB
+#   64, 16                                                   0.076   +11.3
+#   64, none                                                 0.079   +10.6
+#   32, 32                                                   0.090    +6.8
+#   32, none                                                 0.094    +5.3
+# int4 is the small, fast mode (``auto`` is the faithful one): 32 and none, 7 MB a token
+# less than 64 and 32, as close to llama.cpp Q4_0's bytes as the int8 output layer
+# allows, and still a third of Q4_0's KLD (docs/reports/smollm2).
+INT4_OUTLIER_CHANNELS = 32
+INT4_OUTPUT_CHANNELS = 0
+# ``auto``'s int4 matmuls keep 64, as its plans were measured with: it puts a matmul in
+# int4 only where that costs little, and 64 channels make more of them cheap.
+AUTO_INT4_CHANNELS = 64
 INT4_BLOCK = 32
 # The modes that split their matmuls: (channels kept out, the multiple the channels
 # left must make, channels the output layer keeps out).

@@ -29,8 +29,8 @@ from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.models.spec import Norm
 from litecomplete.quantize.modes import Precision
 from litecomplete.quantize.outliers import (
+    AUTO_INT4_CHANNELS,
     INT4_BLOCK,
-    INT4_OUTLIER_CHANNELS,
     OUTLIER_CHANNELS,
     UNIT_KERNELS,
     Outliers,
@@ -139,7 +139,7 @@ def plan_channels(weights: DecoderWeights, ids: list[int]) -> dict[Precision, Ou
     peaks = channel_peaks(weights, ids)
     channels = {
         Precision.INT8: choose_channels(peaks, OUTLIER_CHANNELS),
-        Precision.INT4: choose_channels(peaks, INT4_OUTLIER_CHANNELS, INT4_BLOCK),
+        Precision.INT4: choose_channels(peaks, AUTO_INT4_CHANNELS, INT4_BLOCK),
     }
     if weights.spec.norm is not Norm.RMS:  # the graph splits an RMS-normed output only
         for outliers in channels.values():
