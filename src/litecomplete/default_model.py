@@ -43,7 +43,10 @@ def ensure_default_model(on_stage: StageCallback | None = None) -> Path:
     if on_stage:
         on_stage("read SmolLM2-135M-Instruct")
     source = gguf_fast_source(smollm2_gguf_path())
-    convert_fast_model(source, FastExportConfig(quant=QuantMode.DYNAMIC), path, on_stage)
+    # No decode spans: they speed a step up at one thread, not at the two it runs with,
+    # and their 13 MiB would take it past its memory bound (its file + 150 MB).
+    config = FastExportConfig(quant=QuantMode.DYNAMIC, decode_spans=())
+    convert_fast_model(source, config, path, on_stage)
     for stale in path.parent.glob(f"{DEFAULT_MODEL_STEM}*.tflite"):  # older contracts'
         if stale != path:
             stale.unlink(missing_ok=True)

@@ -138,11 +138,10 @@ def test_the_default_verify_lengths_fit_a_short_cache() -> None:
 
 
 def test_the_default_decode_spans_are_powers_of_two_below_the_cache() -> None:
-    assert FastExportConfig().spans == ()  # max_length 256
-    assert FastExportConfig(max_length=1000).spans == (256, 512)
-    assert FastExportConfig(max_length=2048).spans == (256, 512, 1024)
-    assert FastExportConfig(max_length=1000, decode_spans=()).spans == ()
-    assert FastExportConfig(decode_spans=(64, 128)).spans == (64, 128)
+    assert FastExportConfig().spans == (64, 128)  # max_length 256
+    assert FastExportConfig(max_length=1000).spans == (64, 128, 256, 512)
+    assert FastExportConfig(max_length=64, buckets=(16,)).spans == ()
+    assert FastExportConfig(decode_spans=()).spans == ()
 
 
 @pytest.fixture(scope="module")

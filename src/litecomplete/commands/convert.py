@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--decode-spans",
         default=None,
         help="fast: cache slots read by extra decode signatures (a step early in the cache "
-        "reads fewer), comma-separated, or none (default: each power of two from 256 below "
+        "reads fewer), comma-separated, or none (default: each power of two from 64 below "
         "--max-length)",
     )
     p.add_argument(

@@ -75,13 +75,12 @@ DEFAULT_VERIFY = (4, 16)
 # Decode signatures reading only the caches' first S slots (``contract``): a decode
 # step's time grows with the slots its attention reads. Measured on SmolLM2 dynamic
 # (`bench`, decode from position 16, 1 / 2 threads): caches of 64 slots 239 / 264
-# tok/s, 256 slots 204 / 251, 1,024 slots 118 / 167. Each signature holds 6-7 MiB of
-# the runtime's memory: with a 256-slot cache, spans 64 and 128 gave 187 -> 220 tok/s at
-# one thread, none at two (233 / 229), for 13 MiB more RSS, which the default model's
-# memory bound (its file + 150 MB) has not got. So by default a file has one span per
-# power of two from ``FIRST_DECODE_SPAN`` below ``max_length``: none for a 256-slot
-# cache, 256 and 512 for 1,024 slots.
-FIRST_DECODE_SPAN = 256
+# tok/s, 256 slots 204 / 251, 1,024 slots 118 / 167; with a 256-slot cache, spans 64 and
+# 128 gave 187 -> 220 tok/s at one thread, 233 / 229 at two, for 13 MiB more RSS (each
+# signature holds 6-7 MiB of the runtime's memory). By default a file has one span per
+# power of two from ``FIRST_DECODE_SPAN`` below ``max_length``; the default model goes
+# without (``default_model``).
+FIRST_DECODE_SPAN = 64
 # LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
 # a bundle given the default buckets gets these (``litertlm_export``).
 LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
