@@ -86,10 +86,10 @@ def _gptq(
     kernel: np.ndarray,
     hessian: np.ndarray,
     limit: int,
-    scales: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
+    scales: Callable[[np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
     """GPTQ's loop: ``kernel`` (in, out) rounded channel by channel to steps within
-    ``limit`` of the scales ``scales(block, importance, first_row)`` gives each block of
+    ``limit`` of the scales ``scales(block, importance)`` gives each block of
     ``INT4_BLOCK`` input channels (with every earlier block's error in it), for inputs
     whose ``X^T X`` is ``hessian``. The dequantized kernel (float32) and its steps."""
     n_in = kernel.shape[0]
@@ -108,7 +108,7 @@ def _gptq(
     for b0 in range(0, n_in, INT4_BLOCK):
         b1 = min(b0 + INT4_BLOCK, n_in)
         block = w[b0:b1].copy()  # (32, out), with every earlier block's error in it
-        scale = scales(block, np.diag(h)[b0:b1], b0)
+        scale = scales(block, np.diag(h)[b0:b1])
         errors = np.empty_like(block)
         u = upper[b0:b1, b0:b1]
         for i in range(b1 - b0):
@@ -127,7 +127,7 @@ def gptq_int4(kernel: np.ndarray, hessian: np.ndarray) -> np.ndarray:
     float32."""
     if kernel.shape[0] % INT4_BLOCK:
         raise ValueError(f"kernel {kernel.shape} and hessian {hessian.shape} do not fit")
-    return _gptq(kernel, hessian, INT4_STEPS, lambda block, h, _: block_scales(block, h))[0]
+    return _gptq(kernel, hessian, INT4_STEPS, block_scales)[0]
 
 
 def gptq_int8(
