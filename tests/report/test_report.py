@@ -87,6 +87,19 @@ def test_with_llamacpp_rows_int8_is_held_to_q8_0_of_the_same_run() -> None:
     assert "| dynamic | ppl_ratio ≤ 1.01 |" in lines  # modes without a peer keep theirs
 
 
+def test_int4_may_be_a_tenth_larger_than_q4_0() -> None:
+    """The issue's size goal for int4: at most 1.1 times Q4_0's file (whose output layer
+    is Q6_K, ours int8)."""
+    report = known_report()
+    report.rows.append(row("llama.cpp Q4_0", 90 * 2**20, 22.0, ppl_ratio=1.2, kld_mean=0.3))
+    report.rows.append(row("int4", 98 * 2**20, 21.0, ppl_ratio=1.1, kld_mean=0.1))
+    lines = "\n".join(goal_lines(report))
+    assert "| int4 | size_bytes ≤ 1.1 × llama.cpp Q4_0's 90.0 MiB | 98.0 MiB | met |" in lines
+    report.rows[-1] = row("int4", 100 * 2**20, 21.0, ppl_ratio=1.1, kld_mean=0.1)
+    lines = "\n".join(goal_lines(report))
+    assert "| 100.0 MiB | **missed** by 1.0 MiB |" in lines
+
+
 def test_an_auto_row_is_held_to_its_budget_on_the_evaluation_text() -> None:
     report = known_report()
     report.rows.append(row("auto 0.01", 90 * 2**20, 20.3, kld_mean=0.012))
