@@ -222,12 +222,17 @@ class GptqRounding:
         self.kernels: dict[tuple[Unit, str, Precision], np.ndarray] = {}
 
     def kernel(self, unit: Unit, name: str, codec: UnitCodec, kernel: np.ndarray) -> np.ndarray:
-        key = (unit, "table" if unit[1] == OUTPUT else name, codec.precision)
+        """A layer's kernel ``name`` of ``unit`` as ``graph_kernel`` rounds it."""
+        key = (unit, name, codec.precision)
         if key not in self.kernels:
-            if unit[1] == OUTPUT:
-                self.kernels[key] = graph_table(codec, kernel, self.hessians[unit])
-            else:
-                self.kernels[key] = graph_kernel(codec, kernel, self.hessians[unit])
+            self.kernels[key] = graph_kernel(codec, kernel, self.hessians[unit])
+        return self.kernels[key]
+
+    def table(self, unit: Unit, codec: UnitCodec, table: np.ndarray) -> np.ndarray:
+        """The output layer's table as ``graph_table`` rounds it."""
+        key = (unit, OUTPUT, codec.precision)
+        if key not in self.kernels:
+            self.kernels[key] = graph_table(codec, table, self.hessians[unit])
         return self.kernels[key]
 
     def weights(
@@ -247,7 +252,7 @@ class GptqRounding:
             codec = unit_codec(weights, unit, precision, outliers)
             if unit[1] == OUTPUT:
                 field = "token_embedding" if weights.output_kernel is None else "output_kernel"
-                changes[field] = self.kernel(unit, field, codec, getattr(weights, field))
+                changes[field] = self.table(unit, codec, getattr(weights, field))
                 continue
             layer = layers[unit[0]]
             fields = {

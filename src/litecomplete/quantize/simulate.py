@@ -240,7 +240,9 @@ class Simulator:
         if precision not in self.tables:
             unit = (len(self.weights.layers), OUTPUT)
             codec = self.codec(unit, precision)
-            table = self.graph_kernel(unit, "table", codec, self.table)
+            table = self.table
+            if precision is not Precision.FLOAT and self.rounding is not None:
+                table = self.rounding.table(unit, codec, table)
             self.tables[precision] = codec.table(table)
             tied = self.weights.output_kernel is None
             embedding = table if tied else self.weights.token_embedding
