@@ -42,6 +42,12 @@ def int8_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(rows, -127, 127).astype(np.int8), scale
 
 
+def _gather_rows(rows: Any, row_scale: Any, index: Any) -> Any:
+    """int8 ``rows`` (n, cols) with ``row_scale`` (n,) at ``index`` (T,) -> float (T, cols)."""
+    x = tf.cast(tf.gather(rows, index), tf.float32)  # (T, cols)
+    return x * tf.gather(row_scale, index)[:, tf.newaxis]
+
+
 # Which recorded matmul input (``eval.numpy_forward``) each kernel reads.
 KERNEL_INPUTS = {kernel: p for p, kernels in UNIT_KERNELS.items() for kernel in kernels}
 
@@ -88,7 +94,9 @@ class FastDecoder(tf.Module):
     with a scale each, for the integer modes: ai-edge-quantizer leaves a GATHER's
     table float, and the TFLite converter quantizes it apart from the matmul's copy
     (once per signature with full integer). A tied output projection keeps reading
-    the float table, which the quantizer then quantizes as a matmul weight.
+    the float table, which the quantizer then quantizes as a matmul weight. A learned
+    position table keeps the ``max_length`` rows a cache can reach (as RoPE's tables
+    do), int8 rows too with ``int8_embedding``.
 
     ``outliers`` (``quantize.outliers``) splits a matmul by input channel: the listed
     channels through a matmul named ``<name>_side``, the others through the
@@ -117,7 +125,18 @@ class FastDecoder(tf.Module):
             )
             if weights.output_kernel is not None:  # untied: the float table is unused
                 self.token_embedding = None
-        self.position_embedding = _variable(weights.position_embedding, "position_embedding")
+        self.position_embedding: Any = None
+        self.position_rows: tuple[Any, Any] | None = None
+        if weights.position_embedding is not None:
+            positions = weights.position_embedding[:max_length]  # (max_length, hidden)
+            if int8_embedding:
+                rows, row_scale = int8_rows(positions)
+                self.position_rows = (
+                    _variable(rows, "position_embedding_int8"),
+                    _variable(row_scale, "position_embedding_scale"),
+                )
+            else:
+                self.position_embedding = _variable(positions, "position_embedding")
         self.output_kernel = _variable(weights.output_kernel, "output_kernel")
         self.final_norm = (
             _variable(weights.final_norm_scale, "final_norm_scale"),
@@ -137,12 +156,12 @@ class FastDecoder(tf.Module):
     def embed(self, tokens: Any, positions: Any) -> Any:
         """tokens (1, T) at positions (T,) -> (T, hidden)."""
         if self.embedding_rows is not None:
-            rows, row_scale = self.embedding_rows
-            x = tf.cast(tf.gather(rows, tokens[0]), tf.float32)  # (T, hidden)
-            x = x * tf.gather(row_scale, tokens[0])[:, tf.newaxis]
+            x = _gather_rows(*self.embedding_rows, tokens[0])  # (T, hidden)
         else:
             x = tf.gather(self.token_embedding, tokens[0])  # (T, hidden)
-        if self.position_embedding is not None:
+        if self.position_rows is not None:
+            x = x + _gather_rows(*self.position_rows, positions)
+        elif self.position_embedding is not None:
             x = x + tf.gather(self.position_embedding, positions)
         if self.spec.embedding_scale != 1.0:
             x = x * self.spec.embedding_scale
@@ -183,7 +202,7 @@ class FastDecoder(tf.Module):
         ``every_row`` (T, vocab) of every row (no reshape: its copy held 2 MiB more).
         Attention reads the caches' first ``span`` slots (None: all)."""
         spec = self.spec
-        positions = tf.minimum(input_pos, spec.max_positions - 1)  # (T,)
+        positions = tf.minimum(input_pos, self.max_length - 1)  # (T,)
         x = self.embed(tokens, positions)
         outputs: dict[str, Any] = {}
         for i, w in enumerate(self.blocks):

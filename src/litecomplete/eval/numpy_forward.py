@@ -127,12 +127,16 @@ class Forward:
             return self.gelu(m @ self.cast(layer.gate_kernel)) * up
         return self.gelu(up)
 
-    def embed(self, ids: list[int], table: np.ndarray | None = None) -> np.ndarray:
-        """(T, hidden): the first block's input; ``table`` in place of the embedding's."""
+    def embed(
+        self, ids: list[int], table: np.ndarray | None = None, positions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(T, hidden): the first block's input; ``table`` and ``positions`` in place of
+        the token and position embeddings'."""
         weights = self.weights
         x = self.cast(weights.token_embedding if table is None else table)[ids]
-        if weights.position_embedding is not None:
-            x = x + self.cast(weights.position_embedding)[: self.t]
+        positions = weights.position_embedding if positions is None else positions
+        if positions is not None:
+            x = x + self.cast(positions)[: self.t]
         return np.asarray(x * self.dtype(self.spec.embedding_scale))
 
     def block(self, i: int, layer: LayerWeights, x: np.ndarray) -> np.ndarray:

@@ -12,7 +12,8 @@ layer) is computed at a ``Precision`` the way XNNPACK computes the converted fil
   bfloat16 scale each (``int4``: ai-edge-quantizer's ``max / 7``), of kernels GPTQ has
   rounded to that grid where a ``quantize.gptq.GptqRounding`` is given (as the file's are);
 - the token embedding looked up in int8 rows (``fast_graph.int8_rows``), as every
-  integer mode does (a tied table's rows as GPTQ rounded the int8 output layer);
+  integer mode does (a tied table's rows as GPTQ rounded the int8 output layer), and
+  a learned position table too;
 - an RMS norm's scale folded into the weights of a matmul that reads the norm's output
   whole (not split), as the TFLite converter folds a constant multiply that ends a
   matmul's input: such a matmul quantizes the scaled weights and the unscaled input.
@@ -200,6 +201,8 @@ class Simulator:
         self.table = weights.token_embedding if table is None else table
         self.tables: dict[Precision, np.ndarray] = {}  # the output layer's, as stored
         self.embeddings: dict[Precision, np.ndarray] = {}  # by the output layer's
+        positions = weights.position_embedding
+        self.positions = None if positions is None else int8_table_rows(positions)
         self.kernels: dict[tuple[Unit, Precision], dict[str, np.ndarray]] = {}
         self.plan: Mapping[Unit, Precision] = {}
         self.window_klds: list[float] = []  # each window's, of the last ``kld``
@@ -259,7 +262,10 @@ class Simulator:
         forward.hook = self.feed
         num_layers = len(self.weights.layers)
         table, embedding = self.output(self.plan[(num_layers, OUTPUT)])
-        x = forward.embed(window.ids, embedding) if start == 0 else window.inputs[start]
+        if start == 0:
+            x = forward.embed(window.ids, embedding, self.positions)
+        else:
+            x = window.inputs[start]
         if keep:
             window.inputs = []
         for i in range(start, num_layers):
