@@ -185,7 +185,8 @@ def choose_plan(
             for k, u in enumerate(moves)
         }
         order = sorted(moves, key=lambda u: cost[u])
-        taken = _longest_within(sim, baseline, order, Precision.INT4, max_kld, say)
+        move = Precision.INT4
+        count = _longest_within(_prefix_kld(sim, baseline, order, move, say), len(order), max_kld)
     else:
         gain = {
             u: (first - measured(u, Precision.FLOAT, k + 1, len(units)))
@@ -193,8 +194,9 @@ def choose_plan(
             for k, u in enumerate(units)
         }
         order = sorted(units, key=lambda u: -gain[u])
-        taken = _shortest_within(sim, baseline, order, Precision.FLOAT, max_kld, say)
-    precisions = {**baseline, **{u: p for u, p in taken}}
+        move = Precision.FLOAT
+        count = _shortest_within(_prefix_kld(sim, baseline, order, move, say), len(order), max_kld)
+    precisions = {**baseline, **dict.fromkeys(order[:count], move)}
     kld = sim.kld(precisions)
     outliers = {
         u: c for u, p in precisions.items() if (c := channels.get(p, {}).get(u)) is not None
@@ -229,7 +231,7 @@ def check_int4(weights: DecoderWeights, outliers: Outliers) -> None:
                 )
 
 
-Taken = list[tuple[Unit, Precision]]
+PrefixKld = Callable[[int], float]
 
 
 def _prefix_kld(
@@ -238,7 +240,7 @@ def _prefix_kld(
     order: list[Unit],
     precision: Precision,
     say: Note,
-) -> Callable[[int], float]:
+) -> PrefixKld:
     """The KLD of ``baseline`` with the first ``count`` units of ``order`` at ``precision``."""
 
     def kld(count: int) -> float:
@@ -248,36 +250,22 @@ def _prefix_kld(
     return kld
 
 
-def _longest_within(
-    sim: Simulator,
-    baseline: Mapping[Unit, Precision],
-    order: list[Unit],
-    precision: Precision,
-    max_kld: float,
-    say: Note,
-) -> Taken:
-    """The longest prefix of ``order`` moved to ``precision`` within ``max_kld``."""
-    kld = _prefix_kld(sim, baseline, order, precision, say)
-    low, high = 0, len(order)  # kld(low) is within the budget (the baseline)
-    if kld(high) > max_kld:
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if kld(middle) <= max_kld else (low, middle)
-        high = low
-    return [(u, precision) for u in order[:high]]
+def _longest_within(kld: PrefixKld, n: int, max_kld: float) -> int:
+    """The longest prefix (of ``n`` units) whose ``kld`` is within ``max_kld``, when
+    the empty one is."""
+    low, high = 0, n  # kld(low) is within the budget (the baseline)
+    if kld(high) <= max_kld:
+        return high
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if kld(middle) <= max_kld else (low, middle)
+    return low
 
 
-def _shortest_within(
-    sim: Simulator,
-    baseline: Mapping[Unit, Precision],
-    order: list[Unit],
-    precision: Precision,
-    max_kld: float,
-    say: Note,
-) -> Taken:
-    """The shortest prefix of ``order`` moved to ``precision`` that reaches ``max_kld``."""
-    kld = _prefix_kld(sim, baseline, order, precision, say)
-    low, high = 0, len(order)  # kld(low) is over the budget; kld(high) is not
+def _shortest_within(kld: PrefixKld, n: int, max_kld: float) -> int:
+    """The shortest prefix (of ``n`` units) whose ``kld`` is within ``max_kld``, when
+    the empty one is not."""
+    low, high = 0, n  # kld(low) is over the budget; kld(high) must not be
     best = kld(high)
     if best > max_kld:
         raise ConversionError(
@@ -288,4 +276,4 @@ def _shortest_within(
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (low, middle) if kld(middle) <= max_kld else (middle, high)
-    return [(u, precision) for u in order[:high]]
+    return high
