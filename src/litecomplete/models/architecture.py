@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from litecomplete.models.spec import DecoderSpec, DecoderWeights
@@ -78,3 +79,21 @@ class Architecture:
     write_gguf: GgufTensorWriter | None = None
     save_preset: Callable[[Any, Path], None] = save_keras_preset
     lora_layers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, module: ModuleType) -> Architecture:
+        """The family a ``models/<arch>/`` package is: its ``NAME``, ``BACKBONES`` and
+        ``LORA_MLP_LAYERS`` (the MLP's KerasHub layer names), and the functions it
+        exposes under this class's field names (``keras_spec``, ``keras_weights``,
+        ``fake_spec``; ``gguf_weights`` and the rest where it has them)."""
+        optional = ("gguf_weights", "gguf_tokenizer", "gguf_causal_lm", "write_gguf")
+        return cls(
+            name=module.NAME,
+            backbones=module.BACKBONES,
+            keras_spec=module.keras_spec,
+            keras_weights=module.keras_weights,
+            fake_spec=module.fake_spec,
+            **{name: getattr(module, name) for name in optional if hasattr(module, name)},
+            save_preset=getattr(module, "save_preset", save_keras_preset),
+            lora_layers=lora_layers(module.LORA_MLP_LAYERS),
+        )

@@ -1,7 +1,8 @@
 """The model families litecomplete knows, and dispatch to them by KerasHub backbone or
 GGUF architecture. A family not listed is named in the error, with the ones that are.
 
-A new family registers its ``Architecture`` here (``models/<arch>/__init__.py``);
+A new family's package (``models/<arch>/__init__.py``, read by ``Architecture.of``) is
+added to the table here;
 tests may ``register`` a fake one.
 """
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from litecomplete.models.spec import DecoderSpec, DecoderWeights
 
 ARCHITECTURES: dict[str, Architecture] = {
-    a.name: a for a in (gpt2.ARCHITECTURE, llama.ARCHITECTURE, gemma3.ARCHITECTURE)
+    a.name: a for a in map(Architecture.of, (gpt2, llama, gemma3))
 }
 
 

@@ -7,24 +7,18 @@ this package does not import Keras.
 
 from __future__ import annotations
 
-from litecomplete.models.architecture import Architecture, lora_layers
 from litecomplete.models.gpt2.builtin import BUILTIN_CONFIGS
-from litecomplete.models.gpt2.gguf_export import write_gpt2_gguf
-from litecomplete.models.gpt2.keras import gpt2_decoder_weights, gpt2_spec
+from litecomplete.models.gpt2.gguf_export import write_gpt2_gguf as write_gguf
+from litecomplete.models.gpt2.keras import gpt2_decoder_weights as keras_weights
+from litecomplete.models.gpt2.keras import gpt2_spec as keras_spec
 from litecomplete.models.spec import DecoderSpec
+
+# What ``models.architecture.Architecture.of`` reads, beside the functions above.
+NAME = "gpt2"
+BACKBONES = ("GPT2Backbone",)
+LORA_MLP_LAYERS = ("feedforward_intermediate_dense", "feedforward_output_dense")
 
 
 def fake_spec() -> DecoderSpec:
     """The ``tiny`` built-in config's shapes (a config names its sizes as a backbone does)."""
-    return gpt2_spec(BUILTIN_CONFIGS["tiny"])
-
-
-ARCHITECTURE = Architecture(
-    name="gpt2",
-    backbones=("GPT2Backbone",),
-    keras_spec=gpt2_spec,
-    keras_weights=gpt2_decoder_weights,
-    fake_spec=fake_spec,
-    write_gguf=write_gpt2_gguf,
-    lora_layers=lora_layers(("feedforward_intermediate_dense", "feedforward_output_dense")),
-)
+    return keras_spec(BUILTIN_CONFIGS["tiny"])
