@@ -9,6 +9,7 @@ names every tensor it rejects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,22 +106,23 @@ class DecoderSpec:
         return self.local_rope_theta if self.is_local(layer) else self.rope_theta
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LayerWeights:
-    """One block, pre-norm. Kernels are [in, out] float32."""
+    """One block, pre-norm. Kernels are [in, out] float32; a bias None: none (RMS-norm
+    families have none)."""
 
     attn_norm_scale: np.ndarray  # (hidden,)
-    attn_norm_bias: np.ndarray | None  # (hidden,)
+    attn_norm_bias: np.ndarray | None = None  # (hidden,)
     qkv_kernel: np.ndarray  # (hidden, (heads + 2 * kv_heads) * head_dim)
-    qkv_bias: np.ndarray | None  # ((heads + 2 * kv_heads) * head_dim,)
+    qkv_bias: np.ndarray | None = None  # ((heads + 2 * kv_heads) * head_dim,)
     out_kernel: np.ndarray  # (heads * head_dim, hidden)
-    out_bias: np.ndarray | None  # (hidden,)
+    out_bias: np.ndarray | None = None  # (hidden,)
     mlp_norm_scale: np.ndarray
-    mlp_norm_bias: np.ndarray | None
+    mlp_norm_bias: np.ndarray | None = None
     up_kernel: np.ndarray  # (hidden, intermediate)
-    up_bias: np.ndarray | None
+    up_bias: np.ndarray | None = None
     down_kernel: np.ndarray  # (intermediate, hidden)
-    down_bias: np.ndarray | None
+    down_bias: np.ndarray | None = None
     gate_kernel: np.ndarray | None = None  # (hidden, intermediate), gated MLPs only
     q_norm_scale: np.ndarray | None = None  # (head_dim,), ``qk_norm`` only
     k_norm_scale: np.ndarray | None = None  # (head_dim,)
@@ -128,14 +130,14 @@ class LayerWeights:
     post_mlp_norm_scale: np.ndarray | None = None  # (hidden,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DecoderWeights:
     spec: DecoderSpec
     token_embedding: np.ndarray  # (vocab, hidden); also the output projection (tied)
-    position_embedding: np.ndarray | None  # (max_positions, hidden)
+    position_embedding: np.ndarray | None = None  # (max_positions, hidden); None: RoPE
     layers: list[LayerWeights]
     final_norm_scale: np.ndarray
-    final_norm_bias: np.ndarray | None
+    final_norm_bias: np.ndarray | None = None
     output_kernel: np.ndarray | None = None  # (vocab, hidden) when not tied to the embedding
 
 
@@ -145,6 +147,15 @@ def checked_array(variable: Any, shape: tuple[int, ...], name: str) -> np.ndarra
     if value.shape != shape:
         raise ValueError(f"{name}: shape {value.shape}, expected {shape}")
     return value
+
+
+def keras_layers(
+    backbone: Any, spec: DecoderSpec, prefix: str, layer: Callable[[Any, DecoderSpec, str], Any]
+) -> list[LayerWeights]:
+    """``layer(block, spec, name)`` of each of a KerasHub backbone's blocks, named
+    ``<prefix><i>``."""
+    names = [f"{prefix}{i}" for i in range(spec.num_layers)]
+    return [layer(backbone.get_layer(name), spec, name) for name in names]
 
 
 def present(value: np.ndarray | None, name: str) -> np.ndarray:

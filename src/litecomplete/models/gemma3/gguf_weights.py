@@ -67,17 +67,11 @@ def gemma3_decoder_weights(model: GgufFile) -> DecoderWeights:
         layers.append(
             LayerWeights(
                 attn_norm_scale=tensor("attn_norm"),
-                attn_norm_bias=None,
                 qkv_kernel=qkv.T.copy(),  # (hidden, q + k + v)
-                qkv_bias=None,
                 out_kernel=kernel("attn_output"),
-                out_bias=None,
                 mlp_norm_scale=tensor("ffn_norm"),
-                mlp_norm_bias=None,
                 up_kernel=kernel("ffn_up"),
-                up_bias=None,
                 down_kernel=kernel("ffn_down"),
-                down_bias=None,
                 gate_kernel=kernel("ffn_gate"),
                 q_norm_scale=tensor("attn_q_norm"),
                 k_norm_scale=tensor("attn_k_norm"),
@@ -88,8 +82,6 @@ def gemma3_decoder_weights(model: GgufFile) -> DecoderWeights:
     return DecoderWeights(
         spec=spec,
         token_embedding=model.tensor("token_embd.weight"),
-        position_embedding=None,
         layers=layers,
         final_norm_scale=model.tensor("output_norm.weight"),
-        final_norm_bias=None,
     )

@@ -17,6 +17,7 @@ from litecomplete.models.spec import (
     DecoderWeights,
     LayerWeights,
     checked_array,
+    keras_layers,
     present,
 )
 
@@ -53,19 +54,13 @@ def _gemma3_layer(block: Any, spec: DecoderSpec, name: str) -> LayerWeights:
     qkv = np.concatenate([w.transpose(1, 0, 2).reshape(d, -1) for w in (q, k, v)], axis=1)
     return LayerWeights(
         attn_norm_scale=_norm(block.pre_attention_norm, d, f"{name}.pre_attention_norm"),
-        attn_norm_bias=None,
         qkv_kernel=qkv,  # (d, (h + 2 kv) * dh)
-        qkv_bias=None,
         out_kernel=checked_array(
             attn.output_dense.kernel, (h, dh, d), f"{name}.attention_output"
         ).reshape(h * dh, d),
-        out_bias=None,
         mlp_norm_scale=_norm(block.pre_ffw_norm, d, f"{name}.pre_ffw_norm"),
-        mlp_norm_bias=None,
         up_kernel=checked_array(block.gating_ffw_2.kernel, (d, f), f"{name}.ffw_gating_2"),
-        up_bias=None,
         down_kernel=checked_array(block.ffw_linear.kernel, (f, d), f"{name}.ffw_linear"),
-        down_bias=None,
         gate_kernel=checked_array(block.gating_ffw.kernel, (d, f), f"{name}.ffw_gating"),
         q_norm_scale=_norm(attn.query_norm, dh, f"{name}.query_norm"),
         k_norm_scale=_norm(attn.key_norm, dh, f"{name}.key_norm"),
@@ -79,18 +74,12 @@ def gemma3_keras_decoder_weights(causal_lm: Any) -> DecoderWeights:
     backbone = causal_lm.backbone
     spec = gemma3_spec_of_backbone(backbone)
     d, vocab = spec.hidden_dim, spec.vocabulary_size
-    layers = [
-        _gemma3_layer(backbone.get_layer(f"decoder_block_{i}"), spec, f"decoder_block_{i}")
-        for i in range(spec.num_layers)
-    ]
     embedding = backbone.get_layer("token_embedding").embeddings
     return DecoderWeights(
         spec=spec,
         token_embedding=checked_array(embedding, (vocab, d), "token_embedding"),
-        position_embedding=None,
-        layers=layers,
+        layers=keras_layers(backbone, spec, "decoder_block_", _gemma3_layer),
         final_norm_scale=_norm(backbone.get_layer("final_normalization"), d, "final_norm"),
-        final_norm_bias=None,
     )
 
 

@@ -61,32 +61,18 @@ KERAS_FIXED = {
 
 def gemma3_spec(
     *,
-    num_layers: int,
-    num_heads: int,
-    num_kv_heads: int,
-    head_dim: int,
-    hidden_dim: int,
-    intermediate_dim: int,
-    vocabulary_size: int,
-    norm_epsilon: float,
     sliding_window: int,
     rope_theta: float = GEMMA3_GLOBAL_ROPE_THETA,
     max_positions: int = GEMMA3_MAX_POSITIONS,
+    **sizes: Any,
 ) -> DecoderSpec:
-    """A Gemma 3's ``DecoderSpec`` from its sizes (a backbone's, a fake's)."""
-    sizes = DecoderSpec(
-        architecture="gemma3",
-        num_layers=num_layers,
-        num_heads=num_heads,
-        num_kv_heads=num_kv_heads,
-        head_dim=head_dim,
-        hidden_dim=hidden_dim,
-        intermediate_dim=intermediate_dim,
-        vocabulary_size=vocabulary_size,
-        max_positions=max_positions,
-        norm_epsilon=float(norm_epsilon),
-    )
-    return as_gemma3(sizes, sliding_window, rope_theta)
+    """A Gemma 3's ``DecoderSpec`` from its sizes (a backbone's, a fake's), named as
+    ``DecoderSpec`` names them: ``num_layers``, ``num_heads``, ``num_kv_heads``,
+    ``head_dim``, ``hidden_dim``, ``intermediate_dim``, ``vocabulary_size``,
+    ``norm_epsilon``."""
+    sizes["norm_epsilon"] = float(sizes["norm_epsilon"])
+    spec = DecoderSpec(architecture="gemma3", max_positions=max_positions, **sizes)
+    return as_gemma3(spec, sliding_window, rope_theta)
 
 
 def as_gemma3(sizes: DecoderSpec, sliding_window: int, rope_theta: float) -> DecoderSpec:

@@ -6,7 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from litecomplete.models.spec import DecoderSpec, DecoderWeights, LayerWeights, checked_array
+from litecomplete.models.spec import (
+    DecoderSpec,
+    DecoderWeights,
+    LayerWeights,
+    checked_array,
+    keras_layers,
+)
 
 # GPT-2's LayerNorm epsilon; KerasHub's GPT2Backbone does not store it.
 GPT2_NORM_EPSILON = 1e-5
@@ -70,10 +76,6 @@ def gpt2_decoder_weights(causal_lm: Any) -> DecoderWeights:
     backbone = causal_lm.backbone
     spec = gpt2_spec(backbone)
     d, vocab, max_pos = spec.hidden_dim, spec.vocabulary_size, spec.max_positions
-    layers = [
-        _gpt2_layer(backbone.get_layer(f"transformer_layer_{i}"), spec, f"transformer_layer_{i}")
-        for i in range(spec.num_layers)
-    ]
     final_norm = backbone.get_layer("layer_norm")
     return DecoderWeights(
         spec=spec,
@@ -85,7 +87,7 @@ def gpt2_decoder_weights(causal_lm: Any) -> DecoderWeights:
             (max_pos, d),
             "position_embedding",
         ),
-        layers=layers,
+        layers=keras_layers(backbone, spec, "transformer_layer_", _gpt2_layer),
         final_norm_scale=checked_array(final_norm.gamma, (d,), "layer_norm.gamma"),
         final_norm_bias=checked_array(final_norm.beta, (d,), "layer_norm.beta"),
     )

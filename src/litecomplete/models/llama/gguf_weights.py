@@ -67,17 +67,11 @@ def llama_decoder_weights(model: GgufFile) -> DecoderWeights:
         layers.append(
             LayerWeights(
                 attn_norm_scale=model.tensor(f"{b}.attn_norm.weight"),
-                attn_norm_bias=None,
                 qkv_kernel=np.concatenate([q, k, v], axis=0).T.copy(),  # (hidden, q + k + v)
-                qkv_bias=None,
                 out_kernel=model.tensor(f"{b}.attn_output.weight").T.copy(),
-                out_bias=None,
                 mlp_norm_scale=model.tensor(f"{b}.ffn_norm.weight"),
-                mlp_norm_bias=None,
                 up_kernel=model.tensor(f"{b}.ffn_up.weight").T.copy(),
-                up_bias=None,
                 down_kernel=model.tensor(f"{b}.ffn_down.weight").T.copy(),
-                down_bias=None,
                 gate_kernel=model.tensor(f"{b}.ffn_gate.weight").T.copy(),
             )
         )
@@ -85,9 +79,7 @@ def llama_decoder_weights(model: GgufFile) -> DecoderWeights:
     return DecoderWeights(
         spec=spec,
         token_embedding=embedding,
-        position_embedding=None,
         layers=layers,
         final_norm_scale=model.tensor("output_norm.weight"),
-        final_norm_bias=None,
         output_kernel=output,
     )

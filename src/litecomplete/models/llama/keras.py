@@ -9,7 +9,13 @@ import numpy as np
 from litecomplete.errors import UnsupportedArchitectureError
 from litecomplete.models.llama.shapes import KERAS_BACKBONE_NAMES as NAMES
 from litecomplete.models.llama.shapes import llama_spec
-from litecomplete.models.spec import DecoderSpec, DecoderWeights, LayerWeights, checked_array
+from litecomplete.models.spec import (
+    DecoderSpec,
+    DecoderWeights,
+    LayerWeights,
+    checked_array,
+    keras_layers,
+)
 
 
 def llama_spec_of_backbone(backbone: Any) -> DecoderSpec:
@@ -33,19 +39,13 @@ def _llama_layer(block: Any, spec: DecoderSpec, name: str) -> LayerWeights:
         attn_norm_scale=checked_array(
             block._self_attention_layernorm.scale, (d,), f"{name}.attn_norm"
         ),
-        attn_norm_bias=None,
         qkv_kernel=np.concatenate([q, k, v], axis=1),  # (d, (h + 2 kv) * dh)
-        qkv_bias=None,
         out_kernel=checked_array(
             attn._output_dense.kernel, (h, dh, d), f"{name}.attention_output"
         ).reshape(h * dh, d),
-        out_bias=None,
         mlp_norm_scale=checked_array(block._feedforward_layernorm.scale, (d,), f"{name}.mlp_norm"),
-        mlp_norm_bias=None,
         up_kernel=checked_array(up.kernel, (d, f), f"{name}.up"),
-        up_bias=None,
         down_kernel=checked_array(down.kernel, (f, d), f"{name}.down"),
-        down_bias=None,
         gate_kernel=checked_array(gate.kernel, (d, f), f"{name}.gate"),
     )
 
@@ -55,10 +55,6 @@ def llama_keras_decoder_weights(causal_lm: Any) -> DecoderWeights:
     backbone = causal_lm.backbone
     spec = llama_spec_of_backbone(backbone)
     d, vocab = spec.hidden_dim, spec.vocabulary_size
-    layers = [
-        _llama_layer(backbone.get_layer(f"transformer_layer_{i}"), spec, f"transformer_layer_{i}")
-        for i in range(spec.num_layers)
-    ]
     embedding = backbone.get_layer("token_embedding")
     output = (
         None
@@ -68,11 +64,9 @@ def llama_keras_decoder_weights(causal_lm: Any) -> DecoderWeights:
     return DecoderWeights(
         spec=spec,
         token_embedding=checked_array(embedding.embeddings, (vocab, d), "token_embedding"),
-        position_embedding=None,
-        layers=layers,
+        layers=keras_layers(backbone, spec, "transformer_layer_", _llama_layer),
         final_norm_scale=checked_array(
             backbone.get_layer("sequence_output_layernorm").scale, (d,), "final_norm"
         ),
-        final_norm_bias=None,
         output_kernel=output,
     )
