@@ -27,9 +27,11 @@ def test_the_simulation_of_int8_computes_what_a_gpt2_file_does(
     # The file's own calibration (conftest's ``fast_models``): its outlier channels and
     # its GPTQ-rounded weights, which the quantizer stores unchanged.
     config = FastExportConfig(
-        max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=QuantMode.INT8,
+        max_length=FAST_MAX_LENGTH,
+        buckets=FAST_BUCKETS,
+        quant=QuantMode.INT8,
         calibration_samples=4,
-    )  # fmt: skip
+    )
     calibration = calibrate(source, config)
     assert calibration.weights is not None and calibration.outliers
     model = FastModel.load(fast_models["int8"])
