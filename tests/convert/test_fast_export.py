@@ -211,9 +211,8 @@ def test_int8_keeps_each_matmuls_outlier_channels_float(fast_models: dict[str, P
     # Each of the tiny GPT-2's matmuls (q/k/v, out, up, down in 2 layers; its output
     # layer reads a layer norm and stays whole) is split: int8 weights on activations
     # quantized per row, and a float matmul over the outlier channels. Every weight is
-    # stored once: the float ones are the int8 token and position tables' row scales
-    # (the position table's rows the cache reaches) and the side kernels (then norms
-    # and biases).
+    # stored once: the float ones are the position table (the rows the cache reaches),
+    # the int8 token table's row scales and the side kernels (then norms and biases).
     info = read_model_info(fast_models["int8"])
     assert info.manifest["outlier_channels"] == OUTLIER_CHANNELS
     signatures = 5  # two prefill buckets, two verify lengths and decode
@@ -224,7 +223,7 @@ def test_int8_keeps_each_matmuls_outlier_channels_float(fast_models: dict[str, P
     hidden, ffn = 128, 512
     narrow, wide = hidden // 8, min(OUTLIER_CHANNELS, ffn // 8)
     side_bytes = 2 * 4 * (narrow * (3 * hidden + hidden + ffn) + wide * hidden)
-    tables = (50257 + FAST_MAX_LENGTH) * 4
+    tables = FAST_MAX_LENGTH * hidden * 4 + 50257 * 4
     assert side_bytes < info.weight_bytes_by_dtype["FLOAT32"] - tables
     assert info.weight_bytes_by_dtype["FLOAT32"] < tables + side_bytes + 20_000
 

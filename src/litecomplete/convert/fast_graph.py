@@ -96,7 +96,7 @@ class FastDecoder(tf.Module):
     (once per signature with full integer). A tied output projection keeps reading
     the float table, which the quantizer then quantizes as a matmul weight. A learned
     position table keeps the ``max_length`` rows a cache can reach (as RoPE's tables
-    do), int8 rows too with ``int8_embedding``.
+    do), as int8 rows with a scale each with ``int8_positions`` (the small modes).
 
     ``outliers`` (``quantize.outliers``) splits a matmul by input channel: the listed
     channels through a matmul named ``<name>_side``, the others through the
@@ -110,6 +110,7 @@ class FastDecoder(tf.Module):
         max_length: int,
         int8_embedding: bool = False,
         outliers: Mapping[tuple[int, str], np.ndarray] | None = None,
+        int8_positions: bool = False,
     ) -> None:
         super().__init__(name="fast_decoder")
         spec = self.spec = weights.spec
@@ -129,7 +130,7 @@ class FastDecoder(tf.Module):
         self.position_rows: tuple[Any, Any] | None = None
         if weights.position_embedding is not None:
             positions = weights.position_embedding[:max_length]  # (max_length, hidden)
-            if int8_embedding:
+            if int8_positions:
                 rows, row_scale = int8_rows(positions)
                 self.position_rows = (
                     _variable(rows, "position_embedding_int8"),
@@ -268,8 +269,9 @@ def make_fast_decoder(
     max_length: int,
     int8_embedding: bool = False,
     outliers: Mapping[tuple[int, str], np.ndarray] | None = None,
+    int8_positions: bool = False,
 ) -> FastDecoder:
     """A ``FastDecoder`` (see there) for ``tf.saved_model.save``."""
     if max_length > weights.spec.max_positions:
         raise ValueError(f"max_length {max_length} exceeds {weights.spec.max_positions} positions")
-    return FastDecoder(weights, max_length, int8_embedding, outliers)
+    return FastDecoder(weights, max_length, int8_embedding, outliers, int8_positions)

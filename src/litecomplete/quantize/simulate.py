@@ -13,7 +13,7 @@ layer) is computed at a ``Precision`` the way XNNPACK computes the converted fil
   rounded to that grid where a ``quantize.gptq.GptqRounding`` is given (as the file's are);
 - the token embedding looked up in int8 rows (``fast_graph.int8_rows``), as every
   integer mode does (a tied table's rows as GPTQ rounded the int8 output layer), and
-  a learned position table too;
+  a learned position table in int8 rows too where the file has them (``int4``, ``auto``);
 - an RMS norm's scale folded into the weights of a matmul that reads the norm's output
   whole (not split), as the TFLite converter folds a constant multiply that ends a
   matmul's input: such a matmul quantizes the scaled weights and the unscaled input.
@@ -184,7 +184,9 @@ class Window:
 
 
 class Simulator:
-    """Plans (``{unit: precision}``) run over windows of calibration tokens."""
+    """Plans (``{unit: precision}``) run over windows of calibration tokens;
+    ``int8_positions``: a learned position table looked up in int8 rows, as the
+    ``int4`` and ``auto`` files do."""
 
     def __init__(
         self,
@@ -192,6 +194,7 @@ class Simulator:
         windows: list[list[int]],
         channels: Mapping[Precision, Outliers],
         rounding: GptqRounding | None = None,
+        int8_positions: bool = True,
     ) -> None:
         self.weights = weights
         self.rounding = rounding
@@ -202,7 +205,9 @@ class Simulator:
         self.tables: dict[Precision, np.ndarray] = {}  # the output layer's, as stored
         self.embeddings: dict[Precision, np.ndarray] = {}  # by the output layer's
         positions = weights.position_embedding
-        self.positions = None if positions is None else int8_table_rows(positions)
+        self.positions = None  # the weights' own
+        if positions is not None and int8_positions:
+            self.positions = int8_table_rows(positions)
         self.kernels: dict[tuple[Unit, Precision], dict[str, np.ndarray]] = {}
         self.plan: Mapping[Unit, Precision] = {}
         self.window_klds: list[float] = []  # each window's, of the last ``kld``
