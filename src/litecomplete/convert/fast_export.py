@@ -315,9 +315,9 @@ def fast_tflite_bytes(
         stage("trace prefill and decode")
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
-        # A position table int8 in the small modes only: SmolLM2's has none, GPT-2's
-        # 256 x 768 floats cost 0.6 MiB, and int8 rows of it cost int8's fidelity
-        # (GPT-2 124M shapes simulated: top-1 95.0 -> 94.8 %, KLD +8 %).
+        # A position table int8 in the small modes only: SmolLM2's has none, int8 rows
+        # of GPT-2's save 0.56 MiB at 256 slots but cost int8's fidelity (GPT-2 124M
+        # shapes simulated: top-1 95.0 -> 94.8 %, KLD +8 %).
         int8_positions = config.quant in (QuantMode.INT4, QuantMode.AUTO)
         module = make_fast_decoder(
             weights, config.max_length, int8_embedding, outliers, int8_positions
