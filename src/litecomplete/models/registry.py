@@ -2,8 +2,7 @@
 GGUF architecture. A family not listed is named in the error, with the ones that are.
 
 A new family's package (``models/<arch>/__init__.py``, read by ``Architecture.of``) is
-added to the table here;
-tests may ``register`` a fake one.
+added to the table here; tests may ``register`` a fake one.
 """
 
 from __future__ import annotations

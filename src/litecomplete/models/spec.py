@@ -150,7 +150,10 @@ def checked_array(variable: Any, shape: tuple[int, ...], name: str) -> np.ndarra
 
 
 def keras_layers(
-    backbone: Any, spec: DecoderSpec, prefix: str, layer: Callable[[Any, DecoderSpec, str], Any]
+    backbone: Any,
+    spec: DecoderSpec,
+    prefix: str,
+    layer: Callable[[Any, DecoderSpec, str], LayerWeights],
 ) -> list[LayerWeights]:
     """``layer(block, spec, name)`` of each of a KerasHub backbone's blocks, named
     ``<prefix><i>``."""
