@@ -253,27 +253,29 @@ def _prefix_kld(
 def _longest_within(kld: PrefixKld, n: int, max_kld: float) -> int:
     """The longest prefix (of ``n`` units) whose ``kld`` is within ``max_kld``, when
     the empty one is."""
-    low, high = 0, n  # kld(low) is within the budget (the baseline)
-    if kld(high) <= max_kld:
-        return high
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if kld(middle) <= max_kld else (low, middle)
-    return low
+    if kld(n) <= max_kld:
+        return n
+    return _crossing(lambda count: kld(count) <= max_kld, n, low_within=True) - 1
 
 
 def _shortest_within(kld: PrefixKld, n: int, max_kld: float) -> int:
     """The shortest prefix (of ``n`` units) whose ``kld`` is within ``max_kld``, when
     the empty one is not."""
-    low, high = 0, n  # kld(low) is over the budget; kld(high) must not be
-    best = kld(high)
+    best = kld(n)
     if best > max_kld:
         raise ConversionError(
             f"--max-kld {max_kld} is out of reach: with every matmul in float the int8 "
             f"embedding alone gives KLD {best:.2g} on the calibration text; convert with "
             "--quant none or float16, or give a larger budget"
         )
+    return _crossing(lambda count: kld(count) <= max_kld, n, low_within=False)
+
+
+def _crossing(within: Callable[[int], bool], n: int, low_within: bool) -> int:
+    """The first count in 1..n whose ``within`` differs from ``low_within``, by
+    bisection: ``within`` is ``low_within`` at 0, the other at ``n``, and flips once."""
+    low, high = 0, n
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (low, middle) if kld(middle) <= max_kld else (middle, high)
+        low, high = (middle, high) if within(middle) == low_within else (low, middle)
     return high
