@@ -164,7 +164,7 @@ def test_the_simulation_computes_what_the_file_does(files: dict[str, Path], sour
 
     config = FastExportConfig(max_length=128, buckets=(16,), quant=QuantMode.AUTO, max_kld=0.05)
     rounding = GptqRounding(input_hessians(source.weights, gptq_ids(source, config)))
-    sim = Simulator(source.weights, [ids], channels, rounding)
+    sim = Simulator(source.weights, [ids], channels, rounding, int8_positions=True)
     sim.plan = plan
     window: Window = sim.windows[0]
     simulated = log_softmax(sim.run(window))

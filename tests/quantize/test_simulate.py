@@ -21,7 +21,7 @@ def test_the_simulation_computes_what_a_gpt2_file_does(
     from litecomplete.convert.fast_export import FastExportConfig, calibrate, keras_fast_source
     from litecomplete.eval.numpy_forward import Forward
     from litecomplete.quantize import QuantMode
-    from litecomplete.quantize.modes import Precision
+    from litecomplete.quantize.modes import INT8_POSITION_MODES, Precision
     from litecomplete.quantize.outliers import UNIT_KERNELS
     from litecomplete.quantize.simulate import OUTPUT, Simulator, log_softmax
     from litecomplete.runtime import FastModel
@@ -44,7 +44,8 @@ def test_the_simulation_computes_what_a_gpt2_file_does(
     # int4 files look positions up in int8 rows, int8 files in float ones.
     layers = Precision(mode)
     channels = {layers: calibration.outliers}
-    sim = Simulator(calibration.weights, [ids], channels, int8_positions=mode == "int4")
+    int8_positions = QuantMode(mode) in INT8_POSITION_MODES
+    sim = Simulator(calibration.weights, [ids], channels, int8_positions=int8_positions)
     n = source.weights.spec.num_layers
     sim.plan = {(i, p): layers for i in range(n) for p in UNIT_KERNELS}
     sim.plan[(n, OUTPUT)] = Precision.INT8

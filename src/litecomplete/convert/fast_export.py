@@ -43,7 +43,7 @@ from litecomplete.quantize.gptq import (
     GptqRounding,
     input_hessians,
 )
-from litecomplete.quantize.modes import Precision, QuantMode
+from litecomplete.quantize.modes import INT8_POSITION_MODES, Precision, QuantMode
 from litecomplete.quantize.outliers import (
     CALIBRATION_TOKENS,
     SPLITS,
@@ -315,10 +315,7 @@ def fast_tflite_bytes(
         stage("trace prefill and decode")
         # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
-        # A position table int8 in the small modes only: SmolLM2's has none, int8 rows
-        # of GPT-2's save 0.56 MiB at 256 slots but cost int8's fidelity (GPT-2 124M
-        # shapes simulated: top-1 95.0 -> 94.8 %, KLD +8 %).
-        int8_positions = config.quant in (QuantMode.INT4, QuantMode.AUTO)
+        int8_positions = config.quant in INT8_POSITION_MODES
         module = make_fast_decoder(
             weights, config.max_length, int8_embedding, outliers, int8_positions
         )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.models.spec import Norm
-from litecomplete.quantize.modes import Precision
+from litecomplete.quantize.modes import INT8_POSITION_MODES, Precision, QuantMode
 from litecomplete.quantize.outliers import (
     AUTO_INT4_CHANNELS,
     INT4_BLOCK,
@@ -163,7 +163,8 @@ def choose_plan(
     windows = [ids[b : b + PLAN_WINDOW] for b in range(0, len(ids), PLAN_WINDOW)]
     windows = [w for w in windows if len(w) > 1][:PLAN_WINDOWS]
     say("float32 reference")
-    sim = Simulator(weights, windows, channels, rounding)
+    int8_positions = QuantMode.AUTO in INT8_POSITION_MODES
+    sim = Simulator(weights, windows, channels, rounding, int8_positions=int8_positions)
     n = weights.spec.num_layers
     units = [(i, p) for i in range(n) for p in UNIT_KERNELS] + [(n, OUTPUT)]
     baseline = {u: Precision.INT8 for u in units}

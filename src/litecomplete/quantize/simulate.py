@@ -13,7 +13,8 @@ layer) is computed at a ``Precision`` the way XNNPACK computes the converted fil
   rounded to that grid where a ``quantize.gptq.GptqRounding`` is given (as the file's are);
 - the token embedding looked up in int8 rows (``fast_graph.int8_rows``), as every
   integer mode does (a tied table's rows as GPTQ rounded the int8 output layer), and
-  a learned position table in int8 rows too where the file has them (``int4``, ``auto``);
+  a learned position table in int8 rows too where the file has them
+  (``modes.INT8_POSITION_MODES``);
 - an RMS norm's scale folded into the weights of a matmul that reads the norm's output
   whole (not split), as the TFLite converter folds a constant multiply that ends a
   matmul's input: such a matmul quantizes the scaled weights and the unscaled input.
@@ -185,8 +186,8 @@ class Window:
 
 class Simulator:
     """Plans (``{unit: precision}``) run over windows of calibration tokens;
-    ``int8_positions``: a learned position table looked up in int8 rows, as the
-    ``int4`` and ``auto`` files do."""
+    ``int8_positions``: a learned position table looked up in int8 rows, as the files
+    of ``modes.INT8_POSITION_MODES`` do."""
 
     def __init__(
         self,
@@ -194,7 +195,8 @@ class Simulator:
         windows: list[list[int]],
         channels: Mapping[Precision, Outliers],
         rounding: GptqRounding | None = None,
-        int8_positions: bool = True,
+        *,
+        int8_positions: bool,
     ) -> None:
         self.weights = weights
         self.rounding = rounding
