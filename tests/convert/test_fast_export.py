@@ -235,7 +235,7 @@ def test_a_split_matmul_computes_what_the_whole_one_does(tiny_lm: Any, family: s
     # Llama's RMS norm also splits its output layer.
     import tensorflow as tf
 
-    from litecomplete.convert.fast_graph import make_fast_decoder
+    from litecomplete.convert.fast_graph import FastDecoder
     from litecomplete.models.registry import decoder_weights
     from tests.conftest import random_llama_weights
 
@@ -254,8 +254,8 @@ def test_a_split_matmul_computes_what_the_whole_one_does(tiny_lm: Any, family: s
     }
     outliers[spec.num_layers, "output"] = np.array([1, 5, 9], np.int32)
     length = min(FAST_MAX_LENGTH, spec.max_positions)
-    whole = make_fast_decoder(weights, length)
-    split = make_fast_decoder(weights, length, outliers=outliers)
+    whole = FastDecoder(weights, length)
+    split = FastDecoder(weights, length, outliers=outliers)
     assert (split.output_split is not None) == (spec.norm == "rms")
     for t in (4, 1):
         tokens = tf.constant(rng.integers(0, spec.vocabulary_size, (1, t)), tf.int32)

@@ -296,7 +296,7 @@ def fast_tflite_bytes(
     chose."""
     import tensorflow as tf
 
-    from litecomplete.convert.fast_graph import make_fast_decoder
+    from litecomplete.convert.fast_graph import FastDecoder
 
     stage = on_stage or (lambda _: None)
     weights = source.weights if calibration.weights is None else calibration.weights
@@ -313,11 +313,15 @@ def fast_tflite_bytes(
     outliers = calibration.outliers
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
-        # Integer modes look embeddings up in an int8 table (see make_fast_decoder).
+        # Integer modes look embeddings up in an int8 table (see FastDecoder).
         int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
         int8_positions = config.quant in INT8_POSITION_MODES
-        module = make_fast_decoder(
-            weights, config.max_length, int8_embedding, outliers, int8_positions
+        module = FastDecoder(
+            weights,
+            config.max_length,
+            int8_embedding=int8_embedding,
+            outliers=outliers,
+            int8_positions=int8_positions,
         )
         signatures = module.signatures(list(config.buckets), config.verify, config.spans)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)

@@ -108,10 +108,15 @@ class FastDecoder(tf.Module):
         self,
         weights: DecoderWeights,
         max_length: int,
+        *,
         int8_embedding: bool = False,
         outliers: Mapping[tuple[int, str], np.ndarray] | None = None,
         int8_positions: bool = False,
     ) -> None:
+        if max_length > weights.spec.max_positions:
+            raise ValueError(
+                f"max_length {max_length} exceeds {weights.spec.max_positions} positions"
+            )
         super().__init__(name="fast_decoder")
         spec = self.spec = weights.spec
         self.max_length = max_length
@@ -262,16 +267,3 @@ class FastDecoder(tf.Module):
         result |= {c.decode_signature(s): self.signature(1, span=s) for s in spans}
         result[c.DECODE_SIGNATURE] = self.signature(1)
         return result
-
-
-def make_fast_decoder(
-    weights: DecoderWeights,
-    max_length: int,
-    int8_embedding: bool = False,
-    outliers: Mapping[tuple[int, str], np.ndarray] | None = None,
-    int8_positions: bool = False,
-) -> FastDecoder:
-    """A ``FastDecoder`` (see there) for ``tf.saved_model.save``."""
-    if max_length > weights.spec.max_positions:
-        raise ValueError(f"max_length {max_length} exceeds {weights.spec.max_positions} positions")
-    return FastDecoder(weights, max_length, int8_embedding, outliers, int8_positions)
