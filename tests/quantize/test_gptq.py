@@ -95,19 +95,6 @@ def test_the_quantizer_stores_the_same_steps_and_scales(
     np.testing.assert_array_equal(stored[same], blocks[same])
 
 
-def test_a_folded_norm_scale_is_taken_out_of_the_graphs_kernel(
-    case: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> None:
-    """The converter multiplies the norm's scale back in: that product is on the grid."""
-    kernel, hessian, _ = case
-    fold = np.random.default_rng(4).uniform(0.2, 3.0, size=kernel.shape[0]).astype(np.float32)
-    fold[5] = 0  # a channel the norm zeroes: its weights are never read
-    stored = graph_kernel(UnitCodec(Precision.INT4, None, fold), kernel, hessian)
-    folded = fold[:, np.newaxis] * stored
-    np.testing.assert_allclose(int4_blocks(folded), folded, rtol=1e-5, atol=1e-7)
-    assert not np.allclose(folded, int4_blocks(fold[:, np.newaxis] * kernel))
-
-
 def test_a_split_units_outlier_rows_are_left_to_the_quantizer(
     case: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:

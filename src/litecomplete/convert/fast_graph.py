@@ -175,21 +175,19 @@ class FastDecoder(tf.Module):
 
     def lm_head(self, last: Any) -> Any:
         """(rows, hidden) -> logits (rows, vocab)."""
-        # The converter folds a constant scale that ends a matmul's input into the
-        # matmul's weights; with a tied table that would store the table twice.
         # Output projection, tied to the embedding unless the model has its own:
         # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
         output = self.output_kernel if self.output_kernel is not None else self.token_embedding
         if self.output_split is None:
-            last = norm(last, self.spec, *self.final_norm, scale_first=True)
+            last = norm(last, self.spec, *self.final_norm)
             return tf.matmul(last, output, transpose_b=True, name=OUTPUT_LAYER)
         # The outlier channels zeroed inside the norm's scale (a mask after it would
         # be folded into a second copy of the table), and read by a float matmul.
         channels, mask, side = self.output_split
         scale = self.final_norm[0]
-        main = norm(last, self.spec, scale * mask, None, scale_first=True)
+        main = norm(last, self.spec, scale * mask, None)
         y = tf.matmul(main, output, transpose_b=True, name=OUTPUT_LAYER)
-        full = norm(last, self.spec, scale, None, scale_first=True)
+        full = norm(last, self.spec, scale, None)
         return y + tf.matmul(
             tf.gather(full, channels, axis=1), side, name=OUTPUT_LAYER + SIDE_SUFFIX
         )

@@ -33,13 +33,16 @@ class SplitKernel(NamedTuple):
     side: Any
 
 
-def norm(x: Any, spec: DecoderSpec, scale: Any, bias: Any, scale_first: bool = False) -> Any:
-    """LayerNorm or RMSNorm over the last axis of x (T, hidden)."""
+def norm(x: Any, spec: DecoderSpec, scale: Any, bias: Any) -> Any:
+    """LayerNorm or RMSNorm over the last axis of x (T, hidden).
+
+    RMSNorm multiplies by its scale first: the TFLite converter folds a constant
+    multiply that ends a matmul's input into the matmul's weights, where one channel's
+    large scale (Gemma 3's reach 40x the median) costs every other channel of the
+    weights its int8 precision (and a tied output table would be stored twice)."""
     if spec.norm is Norm.RMS:
         ms = tf.reduce_mean(tf.square(x), axis=-1, keepdims=True)  # (T, 1)
-        if scale_first:  # the product's last factor is not a constant (see ``lm_head``)
-            return x * scale * tf.math.rsqrt(ms + spec.norm_epsilon)
-        return x * tf.math.rsqrt(ms + spec.norm_epsilon) * scale
+        return x * scale * tf.math.rsqrt(ms + spec.norm_epsilon)
     mean = tf.reduce_mean(x, axis=-1, keepdims=True)
     var = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=-1, keepdims=True)
     x = (x - mean) * tf.math.rsqrt(var + spec.norm_epsilon)

@@ -178,15 +178,8 @@ def graph_kernel(codec: UnitCodec, kernel: np.ndarray, hessian: np.ndarray) -> n
     """The (in, out) kernel the graph holds so that the file's int4 blocks or int8
     channels of a unit ``codec`` computes (its input's ``X^T X`` ``hessian``) are GPTQ's:
     a split unit's main rows rounded (its outlier rows as they are: the quantizer makes
-    them int8 or leaves them float); a folded one's rounding of the folded kernel,
-    divided by the norm's scale again."""
+    them int8 or leaves them float)."""
     rounded_by = _rounder(codec.precision)
-    if codec.fold is not None:
-        scale = codec.fold.astype(np.float64)
-        inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
-        rounded = rounded_by(scale[:, np.newaxis] * kernel, hessian * np.outer(inverse, inverse))
-        out = (rounded * inverse[:, np.newaxis]).astype(np.float32)
-        return np.where((scale != 0)[:, np.newaxis], out, kernel)
     if codec.channels is None:
         return rounded_by(kernel, hessian)
     keep = np.setdiff1d(np.arange(kernel.shape[0]), codec.channels)
@@ -249,7 +242,7 @@ class GptqRounding:
         for unit, precision in sorted(precisions.items()):
             if precision is Precision.FLOAT:
                 continue
-            codec = unit_codec(weights, unit, precision, outliers)
+            codec = unit_codec(unit, precision, outliers)
             if unit[1] == OUTPUT:
                 field = "token_embedding" if weights.output_kernel is None else "output_kernel"
                 changes[field] = self.table(unit, codec, getattr(weights, field))

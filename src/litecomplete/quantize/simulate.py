@@ -14,10 +14,11 @@ layer) is computed at a ``Precision`` the way XNNPACK computes the converted fil
 - the token embedding looked up in int8 rows (``fast_graph.int8_rows``), as every
   integer mode does (a tied table's rows as GPTQ rounded the int8 output layer), and
   a learned position table in int8 rows too where the file has them
-  (``modes.INT8_POSITION_MODES``);
-- an RMS norm's scale folded into the weights of a matmul that reads the norm's output
-  whole (not split), as the TFLite converter folds a constant multiply that ends a
-  matmul's input: such a matmul quantizes the scaled weights and the unscaled input.
+  (``modes.INT8_POSITION_MODES``).
+
+An RMS norm's scale stays in the activations a matmul reads: the graph multiplies by
+it before the norm's ``rsqrt``, so the converter folds nothing into the weights
+(``fast_layers.norm``).
 
 ``Simulator.kld`` is a plan's mean KL divergence from the float32 model over windows of
 calibration text; ``Simulator.kld_with`` changes one unit and reruns only from its
@@ -33,7 +34,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from litecomplete.eval.numpy_forward import Forward
-from litecomplete.models.spec import Norm
 from litecomplete.quantize.modes import Precision
 from litecomplete.quantize.outliers import INT4_BLOCK, UNIT_KERNELS, Outliers
 
@@ -45,11 +45,6 @@ if TYPE_CHECKING:
 # (num_layers, "output").
 Unit = tuple[int, str]
 OUTPUT = "output"
-
-
-# The norm whose output each projection reads whole (``fast_layers``); the output
-# layer's norm puts its scale first, so nothing is folded there (``fast_graph.lm_head``).
-FOLDED_NORMS = {"qkv": "attn_norm_scale", "gate_up": "mlp_norm_scale"}
 
 
 def qd8_rows(x: np.ndarray) -> np.ndarray:
@@ -97,20 +92,15 @@ def int8_table_rows(table: np.ndarray) -> np.ndarray:
 class UnitCodec:
     """One unit at one precision: what its matmul reads and with which weights.
 
-    ``channels``: its outlier channels (``None``: not split). ``fold``: the norm scale
-    the converter folds into the weights (an unsplit matmul on an RMS norm's output).
+    ``channels``: its outlier channels (``None``: not split).
     """
 
     precision: Precision
     channels: np.ndarray | None
-    fold: np.ndarray | None = None
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
         if self.precision is Precision.FLOAT:
             return x
-        if self.fold is not None:  # the matmul reads the norm's output before its scale
-            scale = self.fold.astype(np.float32)
-            return qd8_rows(np.divide(x, scale, out=np.zeros_like(x), where=scale != 0))
         if self.channels is None:
             return qd8_rows(x)
         out = x.copy()
@@ -126,8 +116,6 @@ class UnitCodec:
         if self.precision is Precision.FLOAT:
             return w
         main = int4_blocks if self.precision is Precision.INT4 else int8_columns
-        if self.fold is not None:
-            return main(self.fold.astype(np.float32)[:, np.newaxis] * w)
         if self.channels is None:
             return main(w)
         keep = np.setdiff1d(np.arange(w.shape[0]), self.channels)
@@ -148,18 +136,12 @@ class UnitCodec:
         return out
 
 
-def unit_codec(
-    weights: DecoderWeights, unit: Unit, precision: Precision, outliers: Outliers
-) -> UnitCodec:
+def unit_codec(unit: Unit, precision: Precision, outliers: Outliers) -> UnitCodec:
     """How ``unit`` is computed at ``precision``, its outlier channels as ``outliers`` has
-    them (the graph splits those units and folds an RMS norm into the others)."""
+    them (the graph splits those units)."""
     if precision is Precision.FLOAT:
         return UnitCodec(precision, None)
-    channels = outliers.get(unit)
-    norm = FOLDED_NORMS.get(unit[1])
-    if channels is not None or norm is None or weights.spec.norm is not Norm.RMS:
-        return UnitCodec(precision, channels)
-    return UnitCodec(precision, None, getattr(weights.layers[unit[0]], norm))
+    return UnitCodec(precision, outliers.get(unit))
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -215,7 +197,7 @@ class Simulator:
         self.window_klds: list[float] = []  # each window's, of the last ``kld``
 
     def codec(self, unit: Unit, precision: Precision) -> UnitCodec:
-        return unit_codec(self.weights, unit, precision, self.channels.get(precision, {}))
+        return unit_codec(unit, precision, self.channels.get(precision, {}))
 
     def layer(self, i: int) -> LayerWeights:
         """Layer ``i``'s weights as the current plan stores them."""

@@ -92,8 +92,8 @@ def quantize_weights(float_model: bytes, mode: QuantMode, plan: QuantPlan | None
 def _names(units: list[tuple[int, str]], side: bool = False) -> str:
     """A regex matching the matmuls of ``units`` (their side matmuls: ``side``) in every
     signature (the converter numbers a name's later copies: ``layer_0_qkv_proj1``).
-    The quantizer matches an op's output names, each ended by ";"; a matmul the
-    converter folded a norm's scale into has two ("mul_2;layer_0_qkv_proj;")."""
+    The quantizer matches an op's output names, each ended by ";" (an op the converter
+    fused from several has several: "mul_2;layer_0_qkv_proj;")."""
     names = [
         f"{layer_prefix(i)}{m}" for i, projection in units for m in PROJECTION_MATMULS[projection]
     ]
