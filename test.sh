@@ -10,6 +10,10 @@ cd "$(dirname "$0")"
 if [ "$*" = "-m slow" ]; then
     # One process per real-size module: memory TensorFlow takes for one module is not
     # given back to the system, and together the modules outgrow a 24 GB machine.
+    # Files two modules read are converted once (tests/slow/shared_files.py).
+    LITECOMPLETE_TEST_FILES="$(mktemp -d)"
+    export LITECOMPLETE_TEST_FILES
+    trap 'rm -rf "$LITECOMPLETE_TEST_FILES"' EXIT
     status=0
     for module in tests/slow/test_*.py; do
         .venv/bin/python -m pytest -m slow "$module" || status=1

@@ -119,14 +119,14 @@ FACTS = {
 }
 
 
-def test_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path) -> None:
+def test_dynamic_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path) -> None:
     from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
     from litecomplete.quantize import QuantMode
     from litecomplete.runtime import FastModel, GenerationConfig
 
-    path = tmp_path / "gemma3-fast-int8.tflite"
-    # One prefill bucket and no verify signatures: each signature is quantized apart.
-    config = FastExportConfig(max_length=64, buckets=(16,), verify=(), quant=QuantMode.INT8)
+    path = tmp_path / "gemma3-fast-dynamic.tflite"
+    # One prefill bucket and no verify signatures: each signature is converted apart.
+    config = FastExportConfig(max_length=64, buckets=(16,), verify=(), quant=QuantMode.DYNAMIC)
     convert_fast_model(gemma3_keras, config, path)
     model = FastModel.load(path)
     for prompt, answer in FACTS.items():

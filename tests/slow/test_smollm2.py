@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model, gguf_fast_source
+from litecomplete.inspect import read_model_info
 from litecomplete.models.embedded import smollm2_gguf_path
+from litecomplete.quantize import QuantMode
 from litecomplete.runtime import FastModel, GenerationConfig
+from tests.slow.shared_files import smollm2_fast_file
 
 pytestmark = pytest.mark.slow
 
@@ -19,9 +21,8 @@ PROMPTS = ["The capital of France is", "Once upon a time, there was a", "def fib
 
 @pytest.fixture(scope="module")
 def smollm2_fast(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("smollm2") / "smollm2-fast.tflite"
-    result = convert_fast_model(gguf_fast_source(smollm2_gguf_path()), FastExportConfig(), path)
-    assert result.info.op_set == "builtins"
+    path = smollm2_fast_file(QuantMode.NONE, tmp_path_factory.mktemp("smollm2"))
+    assert read_model_info(path).op_set == "builtins"
     return path
 
 

@@ -11,6 +11,7 @@ from litecomplete.quantize import QuantMode
 from litecomplete.runtime import FastModel, GenerationConfig, LitertLmModel
 from tests.convert.test_seed_app_runtime import PROMPTS, fits
 from tests.oracles import run_like_seed_app
+from tests.slow.shared_files import smollm2_fast_file
 
 pytestmark = pytest.mark.slow
 
@@ -37,27 +38,17 @@ def test_app_format_runs_on_tflite_212(tmp_path: Path) -> None:
         assert text.startswith(prompt) if fits(prompt) else text == ""
 
 
-def _bundle_and_fast_file(tmp_path: Path, quant: QuantMode) -> tuple[Path, Path]:
-    from litecomplete.convert.fast_export import (
-        FastExportConfig,
-        convert_fast_model,
-        gguf_fast_source,
-    )
+def test_litertlm_writes_our_runtimes_text(tmp_path: Path) -> None:
+    """The bundle holds the fast-format model: 48 greedy tokens agree exactly. (Dynamic,
+    the default model's mode; the fast tier runs every mode in LiteRT-LM on tiny models.)"""
+    from litecomplete.convert.fast_export import FastExportConfig, gguf_fast_source
     from litecomplete.convert.litertlm_export import convert_litertlm_model
     from litecomplete.models.embedded import smollm2_gguf_path
 
+    bundle = tmp_path / "smollm2-dynamic.litertlm"
     source = gguf_fast_source(smollm2_gguf_path())
-    bundle = tmp_path / f"smollm2-{quant.value}.litertlm"
-    convert_litertlm_model(source, FastExportConfig(quant=quant), bundle)
-    fast = tmp_path / f"smollm2-{quant.value}.tflite"
-    convert_fast_model(source, FastExportConfig(quant=quant), fast)
-    return bundle, fast
-
-
-@pytest.mark.parametrize("quant", [QuantMode.NONE, QuantMode.DYNAMIC])
-def test_litertlm_writes_our_runtimes_text(tmp_path: Path, quant: QuantMode) -> None:
-    """The bundle holds the fast-format model: 48 greedy tokens agree exactly."""
-    bundle, fast = _bundle_and_fast_file(tmp_path, quant)
+    convert_litertlm_model(source, FastExportConfig(quant=QuantMode.DYNAMIC), bundle)
+    fast = smollm2_fast_file(QuantMode.DYNAMIC, tmp_path)
     ours, theirs = FastModel.load(fast), LitertLmModel.load(bundle)
     assert "<|im_start|>" in theirs.info.llm_metadata["jinjaPromptTemplate"]
     config = GenerationConfig(max_new_tokens=48)

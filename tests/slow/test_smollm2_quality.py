@@ -17,6 +17,7 @@ from litecomplete.quantize import QuantMode
 from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_passages
 from litecomplete.quantize.plan import PLAN_WINDOW, PLAN_WINDOWS
 from litecomplete.runtime import FastModel
+from tests.slow.shared_files import smollm2_fast_file
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,26 +28,9 @@ AUTO_BUDGET = 0.05  # the report's fidelity end, near llama.cpp's Q4_K_M
 @pytest.fixture(scope="module")
 def smollm2_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("smollm2_quality")
-    paths = {}
-    for mode in (
-        QuantMode.NONE,
-        QuantMode.DYNAMIC,
-        QuantMode.INT8W,
-        QuantMode.INT8,
-        QuantMode.INT4,
-        QuantMode.AUTO,
-    ):
-        paths[mode.value] = out / f"smollm2-{mode.value}.tflite"
-        # Each conversion in its own process: a conversion peaks near 10.5 GB, and
-        # memory that TensorFlow took for the earlier slow tests in this process is not
-        # given back, so converting in-process here ran CI out of memory.
-        convert = ["convert", "--model", "smollm2", "--format", "fast", "--quant", mode.value]
-        if mode is QuantMode.AUTO:
-            convert += ["--max-kld", str(AUTO_BUDGET)]
-        subprocess.run(
-            [sys.executable, "-m", "litecomplete", *convert, "--out", str(paths[mode.value])],
-            check=True,
-        )
+    modes = [QuantMode.NONE, QuantMode.DYNAMIC, QuantMode.INT8W, QuantMode.INT8, QuantMode.INT4]
+    paths = {mode.value: smollm2_fast_file(mode, out) for mode in modes}
+    paths["auto"] = smollm2_fast_file(QuantMode.AUTO, out, "--max-kld", str(AUTO_BUDGET))
     return paths
 
 
