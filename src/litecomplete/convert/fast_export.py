@@ -313,15 +313,16 @@ def fast_tflite_bytes(
     outliers = calibration.outliers
     with tempfile.TemporaryDirectory(prefix="litecomplete-fast-") as saved_model_dir:
         stage("trace prefill and decode")
-        # Integer modes look embeddings up in an int8 table (see FastDecoder).
-        int8_embedding = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
-        int8_positions = config.quant in INT8_POSITION_MODES
+        # Integer modes look embeddings up in an int8 table and keep norm scales out
+        # of their int8 weights (see FastDecoder).
+        integer = config.quant not in (QuantMode.NONE, QuantMode.FLOAT16)
         module = FastDecoder(
             weights,
             config.max_length,
-            int8_embedding=int8_embedding,
+            int8_embedding=integer,
             outliers=outliers,
-            int8_positions=int8_positions,
+            int8_positions=config.quant in INT8_POSITION_MODES,
+            fold_norms=not integer,
         )
         signatures = module.signatures(list(config.buckets), config.verify, config.spans)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)

@@ -97,6 +97,8 @@ class FastDecoder(tf.Module):
     the float table, which the quantizer then quantizes as a matmul weight. A learned
     position table keeps the ``max_length`` rows a cache can reach (as RoPE's tables
     do), as int8 rows with a scale each with ``int8_positions`` (the small modes).
+    ``fold_norms`` lets the converter fold a layer's RMS norm scales into its float
+    weights (``fast_layers.norm``); the integer modes keep them in the activations.
 
     ``outliers`` (``quantize.outliers``) splits a matmul by input channel: the listed
     channels through a matmul named ``<name>_side``, the others through the
@@ -112,6 +114,7 @@ class FastDecoder(tf.Module):
         int8_embedding: bool = False,
         outliers: Mapping[tuple[int, str], np.ndarray] | None = None,
         int8_positions: bool = False,
+        fold_norms: bool = False,
     ) -> None:
         if max_length > weights.spec.max_positions:
             raise ValueError(
@@ -120,6 +123,7 @@ class FastDecoder(tf.Module):
         super().__init__(name="fast_decoder")
         spec = self.spec = weights.spec
         self.max_length = max_length
+        self.fold_norms = fold_norms
         outliers = outliers or {}
         self.token_embedding = _variable(weights.token_embedding, "token_embedding")
         self.embedding_rows: tuple[Any, Any] | None = None
@@ -175,19 +179,21 @@ class FastDecoder(tf.Module):
 
     def lm_head(self, last: Any) -> Any:
         """(rows, hidden) -> logits (rows, vocab)."""
+        # The final norm's scale first (``fast_layers.norm``): folded into a tied
+        # table, it would store the table twice.
         # Output projection, tied to the embedding unless the model has its own:
         # (1, hidden) @ (vocab, hidden)^T is a FULLY_CONNECTED reading the table as stored.
         output = self.output_kernel if self.output_kernel is not None else self.token_embedding
         if self.output_split is None:
-            last = norm(last, self.spec, *self.final_norm)
+            last = norm(last, self.spec, *self.final_norm, scale_first=True)
             return tf.matmul(last, output, transpose_b=True, name=OUTPUT_LAYER)
         # The outlier channels zeroed inside the norm's scale (a mask after it would
         # be folded into a second copy of the table), and read by a float matmul.
         channels, mask, side = self.output_split
         scale = self.final_norm[0]
-        main = norm(last, self.spec, scale * mask, None)
+        main = norm(last, self.spec, scale * mask, None, scale_first=True)
         y = tf.matmul(main, output, transpose_b=True, name=OUTPUT_LAYER)
-        full = norm(last, self.spec, scale, None)
+        full = norm(last, self.spec, scale, None, scale_first=True)
         return y + tf.matmul(
             tf.gather(full, channels, axis=1), side, name=OUTPUT_LAYER + SIDE_SUFFIX
         )
@@ -210,14 +216,15 @@ class FastDecoder(tf.Module):
         x = self.embed(tokens, positions)
         outputs: dict[str, Any] = {}
         for i, w in enumerate(self.blocks):
-            a = norm(x, spec, w["attn_norm_scale"], w["attn_norm_bias"])
+            first = not self.fold_norms
+            a = norm(x, spec, w["attn_norm_scale"], w["attn_norm_bias"], first)
             pair = (caches[2 * i], caches[2 * i + 1])
             layer = LayerChoices.of(spec, i, self.max_length, span)
             a, k_cache, v_cache = attention(a, w, input_pos, pair, t, layer)
             if spec.post_norms:
                 a = norm(a, spec, w["post_attn_norm_scale"], None)
             x = x + a
-            m = mlp(norm(x, spec, w["mlp_norm_scale"], w["mlp_norm_bias"]), w, spec)
+            m = mlp(norm(x, spec, w["mlp_norm_scale"], w["mlp_norm_bias"], first), w, spec)
             if spec.post_norms:
                 m = norm(m, spec, w["post_mlp_norm_scale"], None)
             x = x + m

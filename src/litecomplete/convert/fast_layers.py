@@ -33,16 +33,20 @@ class SplitKernel(NamedTuple):
     side: Any
 
 
-def norm(x: Any, spec: DecoderSpec, scale: Any, bias: Any) -> Any:
+def norm(x: Any, spec: DecoderSpec, scale: Any, bias: Any, scale_first: bool = False) -> Any:
     """LayerNorm or RMSNorm over the last axis of x (T, hidden).
 
-    RMSNorm multiplies by its scale first: the TFLite converter folds a constant
-    multiply that ends a matmul's input into the matmul's weights, where one channel's
-    large scale (Gemma 3's reach 40x the median) costs every other channel of the
-    weights its int8 precision (and a tied output table would be stored twice)."""
+    ``scale_first``: RMSNorm multiplies by its scale before the normalizing factor. The
+    TFLite converter folds a constant multiply that ends a matmul's input into the
+    matmul's weights: harmless for float weights (the product rounds once, at
+    conversion), but one channel's large scale (Gemma 3's reach 40x the median) would
+    cost every other channel of int8 weights its precision, and a tied output table
+    would be stored twice."""
     if spec.norm is Norm.RMS:
         ms = tf.reduce_mean(tf.square(x), axis=-1, keepdims=True)  # (T, 1)
-        return x * scale * tf.math.rsqrt(ms + spec.norm_epsilon)
+        if scale_first:
+            return x * scale * tf.math.rsqrt(ms + spec.norm_epsilon)
+        return x * tf.math.rsqrt(ms + spec.norm_epsilon) * scale
     mean = tf.reduce_mean(x, axis=-1, keepdims=True)
     var = tf.reduce_mean(tf.math.squared_difference(x, mean), axis=-1, keepdims=True)
     x = (x - mean) * tf.math.rsqrt(var + spec.norm_epsilon)
