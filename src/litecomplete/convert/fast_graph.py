@@ -215,8 +215,8 @@ class FastDecoder(tf.Module):
         positions = tf.minimum(input_pos, self.max_length - 1)  # (T,)
         x = self.embed(tokens, positions)
         outputs: dict[str, Any] = {}
+        first = not self.fold_norms  # the scale before rsqrt (``fast_layers.norm``)
         for i, w in enumerate(self.blocks):
-            first = not self.fold_norms
             a = norm(x, spec, w["attn_norm_scale"], w["attn_norm_bias"], first)
             pair = (caches[2 * i], caches[2 * i + 1])
             layer = LayerChoices.of(spec, i, self.max_length, span)
