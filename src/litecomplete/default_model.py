@@ -17,9 +17,15 @@ if TYPE_CHECKING:
     from litecomplete.convert.output import StageCallback
 
 DEFAULT_MODEL_STEM = "smollm2-135m-instruct-fast-dynamic"
-# Named by the fast contract it was written for and its layout (verify signatures since
-# speculative decoding): a litecomplete that needs another converts again.
-DEFAULT_MODEL_FILE = f"{DEFAULT_MODEL_STEM}-c{FAST_CONTRACT_VERSION}-verify.tflite"
+# What changed the default file within one contract: 1, verify signatures (speculative
+# decoding); 2, RMS-norm scales applied before ``rsqrt`` in the integer modes, so the
+# converter does not fold them into int8 weights (``fast_layers.norm``).
+DEFAULT_MODEL_REVISION = 2
+# Named by the fast contract it was written for and its revision: a litecomplete that
+# needs another converts again (and removes the old file).
+DEFAULT_MODEL_FILE = (
+    f"{DEFAULT_MODEL_STEM}-c{FAST_CONTRACT_VERSION}-r{DEFAULT_MODEL_REVISION}.tflite"
+)
 
 
 def default_model_path() -> Path:
@@ -31,11 +37,8 @@ def ensure_default_model(on_stage: StageCallback | None = None) -> Path:
     path = default_model_path()
     if path.is_file():
         return path
-    from litecomplete.convert.fast_export import (
-        FastExportConfig,
-        convert_fast_model,
-        gguf_fast_source,
-    )
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
     from litecomplete.models.embedded import smollm2_gguf_path
     from litecomplete.quantize import QuantMode
 
