@@ -93,7 +93,8 @@ FAST_BUCKETS = (4, 16)
 @pytest.fixture(scope="session")
 def fast_models(tiny_lm: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Fast-format models of ``tiny`` in every quantization mode."""
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.quantize import QuantMode
 
     out_dir = tmp_path_factory.mktemp("fast_models")
@@ -175,11 +176,8 @@ def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def tiny_llama_fast_none(tiny_llama_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny Llama's GGUF converted straight to the fast format, float32."""
-    from litecomplete.convert.fast_export import (
-        FastExportConfig,
-        convert_fast_model,
-        gguf_fast_source,
-    )
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
 
     out = tmp_path_factory.mktemp("tiny_llama_fast") / "tiny-llama-fast-none.tflite"
     config = FastExportConfig(max_length=64, buckets=(4, 16))

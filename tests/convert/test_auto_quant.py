@@ -24,7 +24,8 @@ FC_WEIGHT_TYPES = {0: "float", 9: "int8", 17: "int4"}  # TFLite TensorType codes
 
 
 def convert(source: Any, quant: QuantMode, out: Path, **options: Any) -> Path:
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
 
     # 128 positions: ``auto`` measures on windows of 128 tokens (``quantize.plan``).
     config = FastExportConfig(max_length=128, buckets=(16,), quant=quant, **options)
@@ -160,7 +161,8 @@ def test_the_simulation_computes_what_the_file_does(files: dict[str, Path], sour
 
     calibration = source.encode(" ".join(calibration_passages(16)))[:1024]
     channels = plan_channels(source.weights, calibration)
-    from litecomplete.convert.fast_export import FastExportConfig, gptq_ids
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import gptq_ids
 
     config = FastExportConfig(max_length=128, buckets=(16,), quant=QuantMode.AUTO, max_kld=0.05)
     rounding = GptqRounding(input_hessians(source.weights, gptq_ids(source, config)))
@@ -241,7 +243,8 @@ def test_a_calibration_text_of_ones_own_is_used(source: Any, tmp_path: Path) -> 
 
 def test_gptq_fits_on_tokens_the_plan_does_not_score(source: Any) -> None:
     """A plan scored on the text its int4 blocks were fitted to looks better than it is."""
-    from litecomplete.convert.fast_export import FastExportConfig, gptq_ids
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import gptq_ids
     from litecomplete.quantize.calibration import calibration_passages
     from litecomplete.quantize.plan import PLAN_TOKENS
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from litecomplete.contract import ModelFormat
-from litecomplete.convert.fast_export import FastExportConfig
+from litecomplete.convert.fast_config import FastExportConfig
 from litecomplete.errors import ConfigError
 from litecomplete.inspect import check_contract, read_model_info
 from litecomplete.models import BUILTIN_CONFIGS
@@ -145,6 +145,29 @@ def test_the_default_decode_spans_are_powers_of_two_below_the_cache() -> None:
     assert FastExportConfig(max_length=1000).spans == (64, 128, 256, 512)
     assert FastExportConfig(max_length=64, buckets=(16,)).spans == ()
     assert FastExportConfig(decode_spans=()).spans == ()
+
+
+def test_a_model_whose_output_layer_outweighs_its_blocks_gets_a_short_bucket() -> None:
+    from litecomplete.convert.fast_config import HEAVY_OUTPUT_BUCKETS, for_spec
+    from litecomplete.models.gemma3.shapes import gemma3_spec
+    from litecomplete.models.spec import DecoderSpec, Norm, Positions
+
+    # Gemma 3 270M: 168 M weights in its output layer, 100 M in its blocks.
+    gemma = gemma3_spec(
+        sliding_window=512, num_layers=18, num_heads=4, num_kv_heads=1, head_dim=256,
+        hidden_dim=640, intermediate_dim=2048, vocabulary_size=262_144, norm_epsilon=1e-6,
+    )  # fmt: skip
+    assert gemma.output_cost == pytest.approx(1.67, abs=0.01)
+    # GPT-2 124M: 39 M in its output layer, 85 M in its blocks.
+    gpt2 = DecoderSpec(
+        architecture="gpt2", num_layers=12, num_heads=12, num_kv_heads=12, head_dim=64,
+        hidden_dim=768, intermediate_dim=3072, vocabulary_size=50257, max_positions=1024,
+        norm_epsilon=1e-5, norm=Norm.LAYER, positions=Positions.LEARNED,
+    )  # fmt: skip
+    assert gpt2.output_cost == pytest.approx(0.45, abs=0.01)
+    assert for_spec(FastExportConfig(), gemma).buckets == HEAVY_OUTPUT_BUCKETS == (16, 64)
+    assert for_spec(FastExportConfig(), gpt2).buckets == (64,)
+    assert for_spec(FastExportConfig(buckets=(32,)), gemma).buckets == (32,)  # the user's
 
 
 @pytest.fixture(scope="module")

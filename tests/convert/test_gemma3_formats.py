@@ -26,7 +26,8 @@ PROMPTS = ["I'm enjoying a", "In 1969, the", "Zürich café — 東京"]
 def gemma3_fast_models(
     tiny_gemma3: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
 
     out = tmp_path_factory.mktemp("gemma3_fast")
     paths = {}

@@ -27,7 +27,7 @@ MODES = list(QuantMode)
 
 
 def _config(mode: QuantMode) -> Any:
-    from litecomplete.convert.fast_export import FastExportConfig
+    from litecomplete.convert.fast_config import FastExportConfig
 
     return FastExportConfig(
         max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=mode, calibration_samples=4

@@ -20,7 +20,8 @@ PROMPTS = ["I'm enjoying a", "In 1969, the", "Zürich café — 東京"]
 
 @pytest.fixture(scope="module")
 def llama_fast_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
 
     out = tmp_path_factory.mktemp("llama_fast")
     paths = {}
@@ -166,11 +167,8 @@ def test_fast_fp32_logits_match_keras(
 def test_fast_from_gguf_equals_fast_from_keras(
     tiny_llama_gguf: Path, llama_fast_models: dict[str, Path], tmp_path: Path
 ) -> None:
-    from litecomplete.convert.fast_export import (
-        FastExportConfig,
-        convert_fast_model,
-        gguf_fast_source,
-    )
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
 
     direct = tmp_path / "direct.tflite"
     convert_fast_model(
@@ -228,11 +226,8 @@ def test_a_norm_scales_large_channels_do_not_cost_the_other_channels(
     steps each; the graph keeps them in the activations (``fast_layers.norm``)."""
     from dataclasses import replace
 
-    from litecomplete.convert.fast_export import (
-        FastExportConfig,
-        convert_fast_model,
-        gguf_fast_source,
-    )
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
     from litecomplete.eval import EvalConfig, evaluate
     from litecomplete.eval.text import default_eval_text
 

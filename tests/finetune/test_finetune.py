@@ -88,7 +88,8 @@ def test_the_merged_preset_is_the_trained_model(tuned: FinetuneResult) -> None:
 
 def _fast_parity(causal_lm: Any, out: Path, text: str) -> None:
     """The fast format's float32 logits of ``causal_lm`` equal Keras', at prefill and decode."""
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.runtime import FastModel
 
     convert_fast_model(causal_lm, FastExportConfig(max_length=64, buckets=(4, 16)), out)

@@ -71,7 +71,8 @@ def test_a_family_without_gguf_import_is_refused_by_name(rms_gpt2: Architecture)
 def test_a_family_registered_from_the_tests_converts_to_the_fast_format_and_runs(
     rms_gpt2: Architecture, tiny_lm: Any, tmp_path: Path
 ) -> None:
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.runtime.fast_model import FastModel
 
     weights = random_decoder_weights(rms_gpt2.fake_spec(), seed=3)

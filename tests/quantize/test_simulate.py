@@ -18,7 +18,8 @@ from tests.reference import file_log_probs, mean_kld
 def test_the_simulation_computes_what_a_gpt2_file_does(
     tiny_lm: Any, fast_models: dict[str, Path], mode: str
 ) -> None:
-    from litecomplete.convert.fast_export import FastExportConfig, calibrate, keras_fast_source
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import calibrate, keras_fast_source
     from litecomplete.eval.numpy_forward import Forward
     from litecomplete.quantize import QuantMode
     from litecomplete.quantize.modes import INT8_POSITION_MODES, Precision

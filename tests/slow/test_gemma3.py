@@ -87,7 +87,8 @@ def test_keras_agrees_with_llama_cpp_at_every_position(gemma3_keras: Any, tmp_pa
 def test_fast_fp32_matches_keras_and_the_exact_logits(gemma3_keras: Any, tmp_path: Path) -> None:
     """Prompts fed through buckets of 4 and 16 (one, or chunks), then 24 decode steps:
     every position against the float64 logits, relative to their scale."""
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.models.registry import decoder_weights
     from litecomplete.runtime import FastModel
 
@@ -120,7 +121,8 @@ FACTS = {
 
 
 def test_dynamic_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path) -> None:
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.quantize import QuantMode
     from litecomplete.runtime import FastModel, GenerationConfig
 

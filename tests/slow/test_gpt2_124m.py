@@ -43,7 +43,8 @@ def test_gpt2_124m_dynamic_is_about_a_quarter_of_fp32(tmp_path: Path) -> None:
 def test_gpt2_124m_fast_fp32_matches_keras(tmp_path: Path) -> None:
     import numpy as np
 
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.runtime import FastModel
 
     causal_lm = load_causal_lm("gpt2-124m")

@@ -41,7 +41,8 @@ def test_app_format_runs_on_tflite_212(tmp_path: Path) -> None:
 def test_litertlm_writes_our_runtimes_text(tmp_path: Path) -> None:
     """The bundle holds the fast-format model: 48 greedy tokens agree exactly. (Dynamic,
     the default model's mode; the fast tier runs every mode in LiteRT-LM on tiny models.)"""
-    from litecomplete.convert.fast_export import FastExportConfig, gguf_fast_source
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import gguf_fast_source
     from litecomplete.convert.litertlm_export import convert_litertlm_model
     from litecomplete.models.embedded import smollm2_gguf_path
 

@@ -81,7 +81,8 @@ def test_fast_fp32_matches_keras(smollm2_keras: Any, tmp_path: Path) -> None:
     the fast model up to 9.3e-5 (measured). Each is held to 1e-4 of the exact value; the
     two float32 results, whose errors add, to 2e-4 of each other with the same top-1.
     """
-    from litecomplete.convert.fast_export import FastExportConfig, convert_fast_model
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.models.registry import decoder_weights
     from litecomplete.runtime import FastModel
 

@@ -73,7 +73,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if source is None or text is None:
             return text
         if isinstance(source, dict):
-            each = ", ".join(f"{label} {_shown(source_default(s))}" for label, s in source.items())
+            each = "; ".join(f"{label} {_shown(source_default(s))}" for label, s in source.items())
             return f"{text} (default: {each})"
         return f"{text} (default {_shown(source_default(source))})"
 

@@ -19,7 +19,7 @@ EXAMPLE = (
 )
 
 APP = "litecomplete.convert.config:AppExportConfig."  # where the defaults of its options live
-FAST = "litecomplete.convert.fast_export:FastExportConfig."
+FAST = "litecomplete.convert.fast_config:FastExportConfig."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,8 +64,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p,
         "--buckets",
         {
-            "fast": FAST + "buckets",
-            "litertlm": "litecomplete.convert.fast_export:LITERTLM_DEFAULT_BUCKETS",
+            "fast": "litecomplete.convert.fast_config:DEFAULT_BUCKETS",
+            "fast for a model whose output layer outweighs its blocks (Gemma 3)": (
+                "litecomplete.convert.fast_config:HEAVY_OUTPUT_BUCKETS"
+            ),
+            "litertlm": "litecomplete.convert.fast_config:LITERTLM_DEFAULT_BUCKETS",
         },
         "fast, litertlm: prefill lengths, comma-separated",
     )
@@ -130,7 +133,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _export_config(args: argparse.Namespace) -> Any:
     from litecomplete.contract import ModelFormat
     from litecomplete.convert import AppExportConfig, Sampler
-    from litecomplete.convert.fast_export import FastExportConfig
+    from litecomplete.convert.fast_config import FastExportConfig
     from litecomplete.errors import ConfigError
     from litecomplete.quantize import QuantMode
 
@@ -193,11 +196,8 @@ def run(args: argparse.Namespace) -> int:
     from litecomplete.commands.inspect_file import runtime_line
     from litecomplete.contract import ModelFormat
     from litecomplete.convert.app_export import convert_app_model
-    from litecomplete.convert.fast_export import (
-        FastExportConfig,
-        convert_fast_model,
-        gguf_fast_source,
-    )
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
     from litecomplete.convert.litertlm_export import convert_litertlm_model
     from litecomplete.convert.output import check_output_path
     from litecomplete.errors import ConversionError

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from litecomplete import contract as c
-from litecomplete.contract import MAX_VERIFY_LENGTH, fast_manifest_problems
+from litecomplete.contract import fast_manifest_problems
+from litecomplete.convert.fast_config import FastExportConfig, for_spec
 from litecomplete.convert.output import (
     ConvertResult,
     StageCallback,
@@ -29,13 +30,11 @@ from litecomplete.convert.tokenizer_export import (
     end_token_ids,
     hf_tokenizer_json,
 )
-from litecomplete.errors import ConfigError, ConversionError, require_at_least
+from litecomplete.errors import ConfigError, ConversionError
 from litecomplete.models import registry
 from litecomplete.models.spec import DecoderWeights
 from litecomplete.quantize.calibration import (
-    DEFAULT_CALIBRATION_SAMPLES,
     calibration_passages,
-    read_calibration_text,
 )
 from litecomplete.quantize.gptq import (
     GPTQ_PASSAGES,
@@ -57,118 +56,12 @@ from litecomplete.quantize.plan import (
     PLAN_WINDOW,
     QuantPlan,
     check_int4,
-    check_max_kld,
     choose_plan,
 )
 from litecomplete.quantize.simulate import OUTPUT
 
-# Prefill lengths and verify lengths (every row's logits, for speculative decoding in
-# ``runtime.speculative``; a prompt chunk may go through them too). Every signature
-# holds 6-7 MiB of the runtime's memory whether it runs or not, so a file has four:
-# decode, one prefill bucket and two verify lengths. Measured on SmolLM2 dynamic
-# (`bench`, 2 threads): a 256 bucket fed no faster than 64-token chunks (1963 tok/s
-# for 128 tokens as two chunks, 1971 for 64); a verify call of 16 rows costs 13 % more
-# than a prefill of 16, and one of 4 rows about a decode step (9.1 against 8.3 ms, 1
-# thread), so short drafts are nearly free and long ones cost about their length.
-DEFAULT_BUCKETS = (64,)
-DEFAULT_VERIFY = (4, 16)
-# Decode signatures reading only the caches' first S slots (``contract``): a decode
-# step's time grows with the slots its attention reads. Measured on SmolLM2 dynamic
-# (`bench`, decode from position 16, 1 / 2 threads): caches of 64 slots 239 / 264
-# tok/s, 256 slots 204 / 251, 1,024 slots 118 / 167; with a 256-slot cache, spans 64 and
-# 128 gave 187 -> 220 tok/s at one thread, 233 / 229 at two, for 13 MiB more RSS (each
-# signature holds 6-7 MiB of the runtime's memory). By default a file has one span per
-# power of two from ``FIRST_DECODE_SPAN`` below ``max_length``; the default model goes
-# without (``default_model``).
-FIRST_DECODE_SPAN = 64
-# LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
-# a bundle given the default buckets gets these (``litertlm_export``).
-LITERTLM_DEFAULT_BUCKETS = (16, 64, 256)
 # Outlier calibration: fewer tokens than this pick channels by chance.
 MIN_CALIBRATION_TOKENS = 64
-
-
-@dataclass(frozen=True)
-class FastExportConfig:
-    """How the fast format is laid out.
-
-    Attributes:
-        max_length: KV-cache positions: prompt plus completion tokens.
-        buckets: prefill lengths; a prompt is padded to the smallest that fits,
-            and longer prompts are fed in bucket-sized chunks.
-        quant: quantization mode.
-        calibration_samples: passages of real text ``int8``, ``int4`` and ``auto``
-            calibrate on (``quantize.outliers``, ``quantize.plan``; at most its first
-            1,024 tokens).
-        calibration_text: a UTF-8 file whose lines are those passages, in place of the
-            packaged text (``quantize.calibration``).
-        verify: lengths of the signatures that return every row's logits (drafts
-            checked in one call); () writes none, and the file does not speculate.
-            The default's lengths that do not fit ``max_length`` are left out.
-        max_kld: ``auto``'s quality budget (``quantize.plan``); ``None``: its default.
-        decode_spans: the slots read by extra decode signatures, each below
-            ``max_length`` (``contract``); ``None``: ``default_decode_spans``.
-    """
-
-    max_length: int = 256
-    buckets: tuple[int, ...] = DEFAULT_BUCKETS
-    quant: QuantMode = QuantMode.NONE
-    calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES
-    calibration_text: Path | None = None
-    verify: tuple[int, ...] = DEFAULT_VERIFY
-    max_kld: float | None = None
-    decode_spans: tuple[int, ...] | None = None
-
-    def __post_init__(self) -> None:
-        require_at_least("--max-length", self.max_length, 2)
-        require_at_least("--calibration-samples", self.calibration_samples, 1)
-        if self.calibration_text is not None:
-            read_calibration_text(self.calibration_text)  # its errors before the model loads
-        if self.max_kld is not None:
-            if self.quant is not QuantMode.AUTO:
-                raise ConfigError(f"--max-kld applies to --quant auto, not {self.quant.value}")
-            check_max_kld(self.max_kld)
-        if not self.buckets or any(b < 1 for b in self.buckets):
-            raise ConfigError(f"--buckets must be positive lengths, got {list(self.buckets)}")
-        if max(self.buckets) > self.max_length:
-            raise ConfigError(f"bucket {max(self.buckets)} exceeds --max-length {self.max_length}")
-        if sorted(set(self.buckets)) != list(self.buckets):
-            raise ConfigError(f"--buckets must be increasing, got {list(self.buckets)}")
-        if self.verify is DEFAULT_VERIFY:
-            fitting = tuple(t for t in DEFAULT_VERIFY if t <= self.max_length)
-            object.__setattr__(self, "verify", fitting)
-        longest = min(self.max_length, MAX_VERIFY_LENGTH)
-        if any(not 2 <= t <= longest for t in self.verify):
-            raise ConfigError(
-                f"--verify lengths must be from 2 to {longest}, got {list(self.verify)}"
-            )
-        if sorted(set(self.verify)) != list(self.verify):
-            raise ConfigError(f"--verify must be increasing, got {list(self.verify)}")
-        if self.decode_spans is None:
-            object.__setattr__(self, "decode_spans", default_decode_spans(self.max_length))
-        spans = list(self.spans)
-        if any(not 1 <= s < self.max_length for s in spans):
-            raise ConfigError(
-                f"--decode-spans must be from 1 to {self.max_length - 1} (below --max-length),"
-                f" got {spans}"
-            )
-        if sorted(set(spans)) != spans:
-            raise ConfigError(f"--decode-spans must be increasing, got {spans}")
-
-    @property
-    def spans(self) -> tuple[int, ...]:
-        """The decode spans, the default's resolved."""
-        return self.decode_spans if self.decode_spans is not None else ()
-
-
-def default_decode_spans(max_length: int) -> tuple[int, ...]:
-    """One decode span per power of two from ``FIRST_DECODE_SPAN`` below ``max_length``."""
-    spans = []
-    span = FIRST_DECODE_SPAN
-    while span < max_length:
-        spans.append(span)
-        span *= 2
-    return tuple(spans)
 
 
 @dataclass(frozen=True)
@@ -324,7 +217,7 @@ def fast_tflite_bytes(
             int8_positions=config.quant in INT8_POSITION_MODES,
             fold_norms=not integer,
         )
-        signatures = module.signatures(list(config.buckets), config.verify, config.spans)
+        signatures = module.signatures(list(config.prefill_lengths), config.verify, config.spans)
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
         stage(f"convert to TFLite ({converter_quant.value})")
@@ -349,7 +242,7 @@ def fast_manifest(
         decoder=source.weights.spec,
         quantization=config.quant.value,
         max_length=config.max_length,
-        buckets=config.buckets,
+        buckets=config.prefill_lengths,
         verify=config.verify,
         decode_spans=config.spans,
         end_token_ids=source.end_token_ids,
@@ -371,7 +264,9 @@ def fast_file_bytes(
     last_stage: str = "write",
 ) -> bytes:
     """The whole fast-format file: the graph with its manifest and tokenizer, each weight
-    stored once. ``last_stage`` names the step after conversion for ``on_stage``."""
+    stored once. ``last_stage`` names the step after conversion for ``on_stage``; the
+    default buckets are chosen for the model (``fast_config.for_spec``)."""
+    config = for_spec(config, source.weights.spec)
     fields = fast_manifest(source, config).to_json()
     problems = fast_manifest_problems(fields)  # what a runtime would refuse to load
     if problems:

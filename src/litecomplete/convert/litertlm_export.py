@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from litecomplete.atomic import atomic_write_bytes
-from litecomplete.convert.fast_export import (
-    DEFAULT_BUCKETS,
+from litecomplete.convert.fast_config import (
     LITERTLM_DEFAULT_BUCKETS,
     FastExportConfig,
-    FastSource,
-    fast_file_bytes,
-    fast_source,
+    fitting_buckets,
 )
+from litecomplete.convert.fast_export import FastSource, fast_file_bytes, fast_source
 from litecomplete.convert.output import ConvertResult, StageCallback, check_output_path, converted
 from litecomplete.errors import ConversionError
 from litecomplete.inspect.litertlm_file import import_litertlm_builder
@@ -96,7 +94,7 @@ def convert_litertlm_model(
     # LiteRT-LM runs prefill and decode only: verify signatures and decode spans would
     # cost it memory, and short prompts want short prefill buckets (unless the caller
     # chose buckets).
-    buckets = LITERTLM_DEFAULT_BUCKETS if config.buckets is DEFAULT_BUCKETS else config.buckets
+    buckets = config.buckets or fitting_buckets(LITERTLM_DEFAULT_BUCKETS, config.max_length)
     config = replace(config, buckets=buckets, verify=(), decode_spans=())
     source = fast_source(model)
     tflite = fast_file_bytes(source, config, on_stage, last_stage="bundle")

@@ -105,6 +105,21 @@ class DecoderSpec:
         """The RoPE base of ``layer``: local layers have their own."""
         return self.local_rope_theta if self.is_local(layer) else self.rope_theta
 
+    @property
+    def block_weights(self) -> int:
+        """The blocks' matmul weights: what a token fed through them multiplies by."""
+        qkv = self.hidden_dim * (self.num_heads + 2 * self.num_kv_heads) * self.head_dim
+        out = self.num_heads * self.head_dim * self.hidden_dim
+        mlp = (3 if self.activation.gated else 2) * self.hidden_dim * self.intermediate_dim
+        return self.num_layers * (qkv + out + mlp)
+
+    @property
+    def output_cost(self) -> float:
+        """What one row of logits costs, in tokens fed through the blocks: the output
+        layer's weights over the blocks' (GPT-2 124M 0.45, SmolLM2-135M 0.27, Gemma 3
+        270M 1.7: its 262k-token vocabulary outweighs the model)."""
+        return self.vocabulary_size * self.hidden_dim / self.block_weights
+
 
 @dataclass(frozen=True, kw_only=True)
 class LayerWeights:

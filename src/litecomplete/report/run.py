@@ -14,7 +14,6 @@ from typing import Any
 
 from litecomplete.bench.app_bench import machine_fields
 from litecomplete.bench.fast_bench import DECODE_PROMPT, FastBenchConfig, bench_in_subprocess
-from litecomplete.convert.fast_export import DEFAULT_BUCKETS
 from litecomplete.errors import ConfigError, ConversionError, require_at_least
 from litecomplete.eval import EvalConfig, EvalResult, evaluate
 from litecomplete.eval.text import read_eval_text
@@ -137,12 +136,12 @@ class Report:
 def convert_in_subprocess(
     model: str, mode: QuantMode, max_length: int, out: Path, max_kld: float | None = None
 ) -> dict[str, Any]:
-    """``litecomplete convert --format fast`` in a fresh process; its JSON result."""
-    buckets = [b for b in DEFAULT_BUCKETS if b < max_length] + [max_length]
+    """``litecomplete convert --format fast`` in a fresh process, with the default
+    signatures (what a user's conversion gives); its JSON result."""
     argv = [
         "-m", "litecomplete", "convert",
         "--model", model, "--format", "fast", "--quant", mode.value,
-        "--max-length", str(max_length), "--buckets", ",".join(map(str, buckets)),
+        "--max-length", str(max_length),
         "--out", str(out), "--json",
         *(["--max-kld", repr(max_kld)] if max_kld is not None else []),
     ]  # fmt: skip

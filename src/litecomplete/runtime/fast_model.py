@@ -100,6 +100,9 @@ class FastModel:
         self._chunk_signatures = {t: c.verify_signature(t) for t in self.verify_lengths} | {
             b: c.prefill_signature(b) for b in self.buckets
         }
+        # Where a row of logits costs more than a token through the blocks (Gemma 3's
+        # vocabulary), a chunk planner prefers prefill buckets over verify signatures.
+        self._output_cost = manifest.decoder.output_cost
         # Decode signatures by the slots they read: a step at position p takes the
         # shortest span above p (``decode`` reads them all).
         self._decode_spans = list(manifest.decode_spans)
@@ -198,10 +201,11 @@ class FastModel:
             if not fitting:
                 rows += [self._run_decode(t, pos + i)[np.newaxis] for i, t in enumerate(ids)]
                 break
-            length = plan_chunks(len(ids), fitting)[0]
+            verifying = frozenset(t for t in fitting if signatures[t].startswith(c.VERIFY_PREFIX))
+            length = plan_chunks(len(ids), fitting, verifying, self._output_cost)[0]
             chunk, ids = ids[:length], ids[length:]
             key = signatures[length]
-            if key.startswith(c.VERIFY_PREFIX):
+            if length in verifying:
                 got = self._graphs.run_rows(key, chunk, pos)
             else:
                 got = self._graphs.run(key, chunk, pos)[np.newaxis]
