@@ -49,10 +49,12 @@ def test_int8_weights_meet_the_quality_goals(smollm2_files: dict[str, Path]) -> 
 
 
 def test_dynamic_int8_stays_within_its_measured_quality(smollm2_files: dict[str, Path]) -> None:
-    # Measured over 2,048 tokens (docs/reports/smollm2): PPL ratio 1.044, KLD 0.042,
-    # top-1 0.88 -- short of the goals (1.01, 0.01, 0.97) because of activation outliers.
+    # Measured over these 1,024 tokens: PPL ratio 1.026, KLD 0.020, top-1 0.89 (2,048,
+    # docs/reports/smollm2: 1.029, 0.022, 0.89) -- short of the goals (1.01, 0.01, 0.97)
+    # because of activation outliers. With the norm scales folded into its int8 weights
+    # (before ``fast_layers.norm(scale_first=)``): 1.046, 0.042, 0.88 over 2,048.
     _, cmp = compare(smollm2_files, "dynamic")
-    assert cmp.ppl_ratio <= 1.07 and cmp.kld_mean <= 0.06 and cmp.top1_agreement >= 0.85
+    assert cmp.ppl_ratio <= 1.04 and cmp.kld_mean <= 0.03 and cmp.top1_agreement >= 0.87
 
 
 def test_int8_with_float_outlier_channels_is_as_faithful_as_q8_0(
