@@ -196,12 +196,12 @@ class FastModel:
         after them.
         """
         rows: list[np.ndarray] = []
+        verifying = frozenset(t for t, key in signatures.items() if key.startswith(c.VERIFY_PREFIX))
         while ids:
             fitting = tuple(sorted(t for t in signatures if pos + t <= self.max_length))
             if not fitting:
                 rows += [self._run_decode(t, pos + i)[np.newaxis] for i, t in enumerate(ids)]
                 break
-            verifying = frozenset(t for t in fitting if signatures[t].startswith(c.VERIFY_PREFIX))
             length = plan_chunks(len(ids), fitting, verifying, self._output_cost)[0]
             chunk, ids = ids[:length], ids[length:]
             key = signatures[length]
