@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lint (ruff), types (mypy) and the fast tests. Extra arguments go to pytest:
-#   ./test.sh            fast tier (tiny models, a few minutes)
+#   ./test.sh            fast tier (tiny models, two processes, a few minutes)
 #   ./test.sh -m slow    real-size conversions (GPT-2 124M shapes; minutes and GBs)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,5 +19,10 @@ if [ "$*" = "-m slow" ]; then
         .venv/bin/python -m pytest -m slow "$module" || status=1
     done
     exit "$status"
+fi
+# The fast tier in two processes, a test file in one (its fixtures built once): the
+# tests convert tiny models one core at a time. Arguments given replace that.
+if [ "$#" -eq 0 ]; then
+    set -- -n 2 --dist loadfile
 fi
 .venv/bin/python -m pytest "$@"

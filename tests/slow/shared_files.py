@@ -15,11 +15,16 @@ from pathlib import Path
 from litecomplete.quantize import QuantMode
 
 SHARED_FOLDER = "LITECOMPLETE_TEST_FILES"
+# Without the decode signatures that read part of the cache (``contract``): they compute
+# what ``decode`` does, no test here reads them, and two fewer signatures shorten each
+# conversion (six files in the quality module).
+SLOW_TIER_OPTIONS = ("--decode-spans", "none")
 
 
 def smollm2_fast_file(quant: QuantMode, folder: Path, *options: str) -> Path:
     """The embedded SmolLM2 in the fast format as ``litecomplete convert --quant quant
-    *options`` writes it (the CLI's defaults are ``FastExportConfig``'s).
+    *options`` writes it (the CLI's defaults are ``FastExportConfig``'s), with
+    ``SLOW_TIER_OPTIONS``.
 
     Each conversion runs in its own process: one peaks near 10.5 GB, and memory that
     TensorFlow took in a test process is not given back.
@@ -30,6 +35,7 @@ def smollm2_fast_file(quant: QuantMode, folder: Path, *options: str) -> Path:
     path = root / f"{name}.tflite"
     if not path.is_file():  # the CLI writes atomically: a file here is whole
         convert = ["convert", "--model", "smollm2", "--format", "fast", "--quant", quant.value]
+        options = (*SLOW_TIER_OPTIONS, *options)
         subprocess.run(
             [sys.executable, "-m", "litecomplete", *convert, *options, "--out", str(path)],
             check=True,
