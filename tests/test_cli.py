@@ -181,6 +181,7 @@ def test_inspect_recognises_the_fast_format(fast_models: dict[str, Path]) -> Non
         "decode",
         "prefill_4",
         "prefill_16",
+        "fill_16",
         "verify_4",
         "verify_16",
     }
@@ -237,6 +238,11 @@ def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
     assert_one_line_error(result, "--decode-spans must be comma-separated lengths or none")
     result = run(*fast, "256", "--format", "fast", "--max-length", "256")
     assert_one_line_error(result, "--decode-spans must be from 1 to 255 (below --max-length)")
+    result = run("convert", "--model", "tiny", "--fills", "64", "--out", out)
+    assert_one_line_error(result, "--fills applies to the fast format only")
+    fills = ("convert", "--model", "tiny", "--out", out, "--format", "fast", "--fills")
+    result = run(*fills, "32", "--buckets", "16,64")
+    assert_one_line_error(result, "--fills must be among the buckets ([16, 64]), got [32]")
     assert not (tmp_path / "x.tflite").exists()
 
 

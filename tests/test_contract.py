@@ -22,6 +22,7 @@ def _manifest() -> FastManifest:
         start_token_id=1,
         outlier_channels=48,
         decode_spans=(16, 32),
+        fills=(64,),
     )
 
 
@@ -47,11 +48,11 @@ def test_a_gemma3_manifest_reads_back_its_layer_pattern() -> None:
 
 def test_an_older_manifest_without_optional_fields_reads() -> None:
     fields = _manifest().to_json()
-    for key in ("verify", "end_token_ids", "outlier_channels", "decode_spans"):
+    for key in ("verify", "end_token_ids", "outlier_channels", "decode_spans", "fills"):
         del fields[key]
     read = FastManifest.from_json(fields)
     assert read.verify == () and read.end_token_ids == (2,) and read.outlier_channels is None
-    assert read.decode_spans == ()
+    assert read.decode_spans == () and read.fills == ()
     assert read.signatures() == ["decode", "prefill_16", "prefill_64"]
 
 
@@ -62,6 +63,9 @@ def test_an_older_manifest_without_optional_fields_reads() -> None:
         ({"buckets": [128]}, "buckets is [128]"),
         ({"decode_spans": [64]}, "decode_spans is [64]"),
         ({"decode_spans": "16"}, "decode_spans is '16'"),
+        ({"fills": [32]}, "fills is [32], expected a list of bucket lengths ([16, 64])"),
+        ({"fills": [64, 64]}, "fills is [64, 64]"),
+        ({"fills": [True]}, "fills is [True]"),
         ({"start_token_id": 49152}, "start_token_id is 49152"),
         ({"decoder": {**_manifest().to_json()["decoder"], "norm": "batch"}}, "unknown norm"),
         ({"decoder": {**_manifest().to_json()["decoder"], "heads": 3}}, "unknown fields"),

@@ -21,16 +21,21 @@ row's: a chunk of draft tokens is checked in one call (speculative decoding, sco
 a window). Optional ``decode_<S>`` signatures (the manifest's ``decode_spans``) are
 decode signatures that read only the caches' first S slots, for a token at a position
 below S: a decode step's cost grows with the slots it reads, and most steps of an
-autocomplete come early in the cache. Row r attends to slots 0..input_pos[r]: slots
-beyond the current length may hold anything finite (stale or padding rows' values);
-masking adds a large negative number, so a runtime zero-fills the caches before first
-use.
+autocomplete come early in the cache. Optional ``fill_<T>`` signatures (the
+manifest's ``fills``, each a bucket's length) are prefill signatures without
+``logits``: a prompt's chunks before its last need only their keys and values, and
+where the output layer is large (Gemma 3's 262k-token vocabulary) one row of logits
+costs as much as several tokens through the blocks. Row r attends to slots
+0..input_pos[r]: slots beyond the current length may hold anything finite (stale or
+padding rows' values); masking adds a large negative number, so a runtime zero-fills
+the caches before first use.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from litecomplete.choices import Choice
@@ -71,6 +76,7 @@ APP_RUNTIME_VERSION = "2.12.0"
 
 DECODE_SIGNATURE = "decode"
 PREFILL_PREFIX = "prefill_"
+FILL_PREFIX = "fill_"
 TOKENS = "tokens"
 INPUT_POS = "input_pos"
 LOGITS = "logits"
@@ -83,8 +89,20 @@ FAST_CONTRACT_VERSION = 2
 VERIFY_PREFIX = "verify_"
 
 
+class Logits(Enum):
+    """Which rows' logits a fast-format signature returns."""
+
+    LAST = "last"  # float32[1, 1, vocab]: the last real token's (prefill, decode)
+    EVERY_ROW = "every_row"  # float32[T, vocab] (verify)
+    NONE = "none"  # no logits output, the caches only (fill)
+
+
 def prefill_signature(bucket: int) -> str:
     return f"{PREFILL_PREFIX}{bucket}"
+
+
+def fill_signature(length: int) -> str:
+    return f"{FILL_PREFIX}{length}"
 
 
 def verify_signature(length: int) -> str:
@@ -186,6 +204,14 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
             f"verify is {verify!r}, expected a list of up to {MAX_BUCKETS} lengths from 2 "
             f"to {min(max_length, MAX_VERIFY_LENGTH)}"
         )
+    fills = manifest.get("fills", [])  # optional: files without it fill through prefill
+    if (
+        not isinstance(fills, list)
+        or not isinstance(buckets, list)
+        or len(set(fills)) != len(fills)
+        or not all(int_in_range(t, 1, max_length) and t in buckets for t in fills)
+    ):
+        found.append(f"fills is {fills!r}, expected a list of bucket lengths ({buckets!r})")
     spans = manifest.get("decode_spans", [])  # optional: files without it decode at full length
     if (
         not isinstance(spans, list)
@@ -253,6 +279,8 @@ class FastManifest:
     decode_spans: tuple[int, ...] = ()
     # auto: each matmul's precision, one line per layer (``quantize.plan.QuantPlan``).
     quant_plan: dict[str, Any] | None = None
+    # Buckets with a ``fill_<T>`` twin (no logits), for a prompt's chunks before its last.
+    fills: tuple[int, ...] = ()
     contract_version: int = FAST_CONTRACT_VERSION
 
     @property
@@ -264,11 +292,12 @@ class FastManifest:
         return self.end_token_ids[0]
 
     def signatures(self) -> list[str]:
-        """Every signature the manifest lists: decode, its spans, prefill, verify."""
+        """Every signature the manifest lists: decode, its spans, prefill, fill, verify."""
         return [
             decode_signature(),
             *(decode_signature(s) for s in self.decode_spans),
             *(prefill_signature(b) for b in self.buckets),
+            *(fill_signature(t) for t in self.fills),
             *(verify_signature(t) for t in self.verify),
         ]
 
@@ -291,6 +320,8 @@ class FastManifest:
             fields["outlier_channels"] = self.outlier_channels
         if self.decode_spans:
             fields["decode_spans"] = list(self.decode_spans)
+        if self.fills:
+            fields["fills"] = list(self.fills)
         if self.quant_plan is not None:
             fields["quant_plan"] = self.quant_plan
         return fields
@@ -313,5 +344,6 @@ class FastManifest:
             outlier_channels=fields.get("outlier_channels"),
             decode_spans=tuple(sorted(fields.get("decode_spans", []))),
             quant_plan=fields.get("quant_plan"),
+            fills=tuple(sorted(fields.get("fills", []))),
             contract_version=int(fields.get("contract_version", 1)),
         )

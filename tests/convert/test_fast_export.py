@@ -31,7 +31,8 @@ def test_every_mode_is_builtins_only_and_fits_the_fast_contract(
     info = read_model_info(fast_models[mode])
     assert check_contract(info) is ModelFormat.FAST
     assert info.op_set == "builtins"
-    assert set(info.signatures) == {"decode", "prefill_4", "prefill_16", "verify_4", "verify_16"}
+    signatures = {"decode", "prefill_4", "prefill_16", "fill_16", "verify_4", "verify_16"}
+    assert set(info.signatures) == signatures
     assert info.quantization == mode
     assert info.manifest["buckets"] == list(FAST_BUCKETS)
     assert info.manifest["verify"] == [4, 16]
@@ -127,6 +128,8 @@ def test_quantized_models_run_close_to_float(fast_models: dict[str, Path], mode:
         ({"decode_spans": (256,)}, "--decode-spans must be from 1 to 255"),
         ({"decode_spans": (0,)}, "--decode-spans must be from 1 to 255"),
         ({"decode_spans": (128, 64)}, "--decode-spans must be increasing"),
+        ({"buckets": (16, 64), "fills": (32,)}, r"--fills must be among the buckets \(\[16, 64"),
+        ({"buckets": (16, 64), "fills": (64, 16)}, "--fills must be increasing"),
     ],
 )
 def test_invalid_fast_config(fields: dict[str, Any], message: str) -> None:
@@ -168,6 +171,42 @@ def test_a_model_whose_output_layer_outweighs_its_blocks_gets_a_short_bucket() -
     assert for_spec(FastExportConfig(), gemma).buckets == HEAVY_OUTPUT_BUCKETS == (16, 64)
     assert for_spec(FastExportConfig(), gpt2).buckets == (64,)
     assert for_spec(FastExportConfig(buckets=(32,)), gemma).buckets == (32,)  # the user's
+    # ... and a fill signature for the longest bucket: a prompt's chunks before its last.
+    assert for_spec(FastExportConfig(), gemma).fills == (64,)
+    assert for_spec(FastExportConfig(), gpt2).fills == ()
+    assert for_spec(FastExportConfig(buckets=(16, 32)), gemma).fills == (32,)
+    assert for_spec(FastExportConfig(fills=()), gemma).fills == ()  # the user's
+    with pytest.raises(ConfigError, match=r"--fills must be among the buckets \(\[64\]\)"):
+        for_spec(FastExportConfig(fills=(16,)), gpt2)
+
+
+@pytest.mark.parametrize("prompt_tokens", [17, 40])
+def test_a_prompts_chunks_before_its_last_go_through_its_fill_signature(
+    tiny_lm: Any, fast_models: dict[str, Path], prompt_tokens: int
+) -> None:
+    """``fill_16`` writes the keys and values ``prefill_16`` does and no logits: the
+    prompt's full chunks before its last take it, and the logits after the prompt and
+    after each decode step (which read what it wrote) are Keras's."""
+    model = FastModel.load(fast_models["none"])
+    assert model.manifest.fills == (16,)  # chosen for the tiny model's large output layer
+    fills: list[tuple[str, int, int]] = []
+    fill = model._graphs.fill
+
+    def counted(key: str, tokens: list[int], start: int) -> None:
+        fills.append((key, len(tokens), start))
+        fill(key, tokens, start)
+
+    model._graphs.fill = counted  # type: ignore[method-assign]
+    ids = [model.start_token_id, *model.encode(TEXT)][:prompt_tokens]
+    logits = model.feed(ids)
+    # 17 tokens: 16 + 1 (in prefill_4); 40: 16 + 16 + 8 (in prefill_16).
+    full_chunks_before_the_last = (prompt_tokens - 1) // 16
+    assert fills == [("fill_16", 16, 16 * i) for i in range(full_chunks_before_the_last)]
+    assert np.abs(logits - keras_logits(tiny_lm, ids)[-1]).max() <= 1e-4
+    for _ in range(4):
+        ids.append(int(np.argmax(logits)))
+        logits = model.step(ids[-1])
+        assert np.abs(logits - keras_logits(tiny_lm, ids)[-1]).max() <= 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +278,10 @@ def test_int8_keeps_each_matmuls_outlier_channels_float(fast_models: dict[str, P
     info = read_model_info(fast_models["int8"])
     assert info.manifest["outlier_channels"] == OUTLIER_CHANNELS
     signatures = 5  # two prefill buckets, two verify lengths and decode
-    assert info.float_activation_ops["FULLY_CONNECTED"] == signatures * (2 * 4 * 2 + 1)
+    # ... and fill_16, without the output layer, nor the last block's attention output
+    # and MLP (what they compute reaches no output of a fill).
+    fill = 2 * 4 * 2 - 3 * 2
+    assert info.float_activation_ops["FULLY_CONNECTED"] == signatures * (2 * 4 * 2 + 1) + fill
     assert not info.quantized_activation_ops.get("FULLY_CONNECTED")
     # At most an eighth of a matmul's inputs: 16 of the 128-wide ones, 48 of the down
     # projection's 512.

@@ -146,6 +146,8 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_set("decoder.vocabulary_size", 10), "end_token_id is"),
         (_set("decode_spans", [64]), r"decode_spans is \[64\]"),
         (_set("decode_spans", [8]), "lists decode span 8 but there is no 'decode_8' signature"),
+        (_set("fills", [8]), r"fills is \[8\], expected a list of bucket lengths"),
+        (_set("fills", [4]), "lists fill 4 but there is no 'fill_4' signature"),
     ],
 )
 def test_a_manifest_that_lies(

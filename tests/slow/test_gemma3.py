@@ -94,7 +94,7 @@ def test_fast_fp32_matches_keras_and_the_exact_logits(gemma3_keras: Any, tmp_pat
 
     path = tmp_path / "gemma3-fast-none.tflite"
     convert_fast_model(
-        gemma3_keras, FastExportConfig(max_length=64, buckets=(4, 16), verify=()), path
+        gemma3_keras, FastExportConfig(max_length=64, buckets=(4, 16), verify=(), fills=()), path
     )
     model = FastModel.load(path)
     weights = decoder_weights(gemma3_keras)
@@ -127,8 +127,10 @@ def test_dynamic_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path)
     from litecomplete.runtime import FastModel, GenerationConfig
 
     path = tmp_path / "gemma3-fast-dynamic.tflite"
-    # One prefill bucket and no verify signatures: each signature is converted apart.
-    config = FastExportConfig(max_length=64, buckets=(16,), verify=(), quant=QuantMode.DYNAMIC)
+    # One prefill bucket, no verify or fill signatures: each signature is converted apart.
+    config = FastExportConfig(
+        max_length=64, buckets=(16,), verify=(), fills=(), quant=QuantMode.DYNAMIC
+    )
     convert_fast_model(gemma3_keras, config, path)
     model = FastModel.load(path)
     for prompt, answer in FACTS.items():

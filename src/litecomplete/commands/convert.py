@@ -80,6 +80,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "decoding), comma-separated, or none",
     )
     p.add_argument(
+        "--fills",
+        default=None,
+        help="fast: buckets that also get a signature without logits, for a prompt's "
+        "chunks before its last, comma-separated, or none (default: the longest bucket "
+        "where the output layer outweighs the blocks, as Gemma 3's; else none)",
+    )
+    p.add_argument(
         "--decode-spans",
         default=None,
         help="fast: cache slots read by extra decode signatures (a step early in the cache "
@@ -151,6 +158,7 @@ def _export_config(args: argparse.Namespace) -> Any:
             ("--buckets", args.buckets),
             ("--verify", args.verify),
             ("--decode-spans", args.decode_spans),
+            ("--fills", args.fills),
         )
         for flag, value in (*fast_only, ("--max-kld", args.max_kld)):
             if value is not None:
@@ -182,9 +190,16 @@ def _export_config(args: argparse.Namespace) -> Any:
         lengths["decode_spans"] = comma_list(
             "--decode-spans", args.decode_spans, int, "lengths", or_none=True
         )
+    if args.fills is not None:
+        lengths["fills"] = comma_list("--fills", args.fills, int, "lengths", or_none=True)
     options = given(args, "max_length", "calibration_samples", "calibration_text", "max_kld")
     config = FastExportConfig(quant=quant, **lengths, **options)
-    for flag, value in (("--verify", args.verify), ("--decode-spans", args.decode_spans)):
+    litertlm_refuses = (
+        ("--verify", args.verify),
+        ("--decode-spans", args.decode_spans),
+        ("--fills", args.fills),
+    )
+    for flag, value in litertlm_refuses:
         if fmt is ModelFormat.LITERTLM and value is not None:
             raise ConfigError(
                 f"{flag} applies to the fast format only: LiteRT-LM runs prefill and decode"

@@ -39,6 +39,8 @@ FIRST_DECODE_SPAN = 64
 # 270M int4 (2 threads, one file, calls alternated): 16 tokens in 19.9 ms through
 # ``prefill_16``, 24.0 ms through ``verify_16``; a call reads every weight either way.
 HEAVY_OUTPUT_BUCKETS = (16, 64)
+# Such a file's longest bucket gets a ``fill_<T>`` twin too (``contract``): a prompt's
+# chunks before its last go through it without computing the output layer.
 # LiteRT-LM prefills through prefill signatures only (a bundle has no verify ones):
 # a bundle gets these unless the caller chose (``litertlm_export``), each no longer
 # than the cache.
@@ -66,6 +68,9 @@ class FastExportConfig:
         max_kld: ``auto``'s quality budget (``quantize.plan``); ``None``: its default.
         decode_spans: the slots read by extra decode signatures, each below
             ``max_length`` (``contract``); ``None``: ``default_decode_spans``.
+        fills: buckets that also get a signature without logits, for a prompt's
+            chunks before its last (``contract``); ``None``: chosen for the model
+            (``for_spec``).
     """
 
     max_length: int = 256
@@ -76,6 +81,7 @@ class FastExportConfig:
     verify: tuple[int, ...] = DEFAULT_VERIFY
     max_kld: float | None = None
     decode_spans: tuple[int, ...] | None = None
+    fills: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         require_at_least("--max-length", self.max_length, 2)
@@ -88,6 +94,8 @@ class FastExportConfig:
             check_max_kld(self.max_kld)
         if self.buckets is not None:
             self._check_buckets(self.buckets)
+            if self.fills is not None:
+                self._check_fills(self.buckets, self.fills)
         if self.verify is DEFAULT_VERIFY:
             fitting = tuple(t for t in DEFAULT_VERIFY if t <= self.max_length)
             object.__setattr__(self, "verify", fitting)
@@ -117,11 +125,26 @@ class FastExportConfig:
         if sorted(set(buckets)) != list(buckets):
             raise ConfigError(f"--buckets must be increasing, got {list(buckets)}")
 
+    @staticmethod
+    def _check_fills(buckets: tuple[int, ...], fills: tuple[int, ...]) -> None:
+        if sorted(set(fills)) != list(fills):
+            raise ConfigError(f"--fills must be increasing, got {list(fills)}")
+        if not set(fills) <= set(buckets):
+            raise ConfigError(
+                f"--fills must be among the buckets ({list(buckets)}), got {list(fills)}"
+            )
+
     @property
     def prefill_lengths(self) -> tuple[int, ...]:
         """The buckets; ``for_spec`` chooses them where the caller did not."""
         assert self.buckets is not None, "for_spec chooses the buckets before conversion"
         return self.buckets
+
+    @property
+    def fill_lengths(self) -> tuple[int, ...]:
+        """The fills; ``for_spec`` chooses them where the caller did not."""
+        assert self.fills is not None, "for_spec chooses the fills before conversion"
+        return self.fills
 
     @property
     def spans(self) -> tuple[int, ...]:
@@ -145,10 +168,17 @@ def fitting_buckets(lengths: tuple[int, ...], max_length: int) -> tuple[int, ...
 
 
 def for_spec(config: FastExportConfig, spec: DecoderSpec) -> FastExportConfig:
-    """``config`` with its buckets chosen for ``spec`` where the caller left them:
-    ``HEAVY_OUTPUT_BUCKETS`` where a row of logits outweighs a token through the blocks,
-    else ``DEFAULT_BUCKETS``."""
-    if config.buckets is not None:
-        return config
-    lengths = HEAVY_OUTPUT_BUCKETS if spec.output_cost > 1 else DEFAULT_BUCKETS
-    return dataclasses.replace(config, buckets=fitting_buckets(lengths, config.max_length))
+    """``config`` with its buckets and fills chosen for ``spec`` where the caller left
+    them: where a row of logits outweighs a token through the blocks,
+    ``HEAVY_OUTPUT_BUCKETS`` and a fill of the longest; else ``DEFAULT_BUCKETS`` and no
+    fills."""
+    heavy = spec.output_cost > 1
+    buckets = config.buckets
+    if buckets is None:
+        lengths = HEAVY_OUTPUT_BUCKETS if heavy else DEFAULT_BUCKETS
+        buckets = fitting_buckets(lengths, config.max_length)
+    fills = config.fills
+    if fills is None:
+        fills = (max(buckets),) if heavy else ()
+    # The caller's fills are checked against the chosen buckets (they may name none).
+    return dataclasses.replace(config, buckets=buckets, fills=fills)

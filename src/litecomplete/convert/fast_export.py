@@ -217,7 +217,9 @@ def fast_tflite_bytes(
             int8_positions=config.quant in INT8_POSITION_MODES,
             fold_norms=not integer,
         )
-        signatures = module.signatures(list(config.prefill_lengths), config.verify, config.spans)
+        signatures = module.signatures(
+            list(config.prefill_lengths), config.verify, config.spans, config.fill_lengths
+        )
         tf.saved_model.save(module, saved_model_dir, signatures=signatures)
         del module
         stage(f"convert to TFLite ({converter_quant.value})")
@@ -245,6 +247,7 @@ def fast_manifest(
         buckets=config.prefill_lengths,
         verify=config.verify,
         decode_spans=config.spans,
+        fills=config.fill_lengths,
         end_token_ids=source.end_token_ids,
         start_token_id=source.start_token_id,
         outlier_channels=outliers,

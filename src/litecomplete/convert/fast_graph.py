@@ -204,13 +204,13 @@ class FastDecoder(tf.Module):
         input_pos: Any,
         caches: list[Any],
         t: int,
-        every_row: bool = False,
+        logits: c.Logits = c.Logits.LAST,
         span: int | None = None,
     ) -> dict[str, Any]:
         """tokens (1, T) at ``input_pos`` (T,) -> the whole updated caches under the
-        inputs' names, and logits (1, 1, vocab) of the last real token, or with
-        ``every_row`` (T, vocab) of every row (no reshape: its copy held 2 MiB more).
-        Attention reads the caches' first ``span`` slots (None: all)."""
+        inputs' names, and ``logits``: (1, 1, vocab) of the last real token, (T, vocab)
+        of every row (no reshape: its copy held 2 MiB more), or none (the output layer
+        is not computed). Attention reads the caches' first ``span`` slots (None: all)."""
         spec = self.spec
         positions = tf.minimum(input_pos, self.max_length - 1)  # (T,)
         x = self.embed(tokens, positions)
@@ -230,7 +230,9 @@ class FastDecoder(tf.Module):
             x = x + m
             outputs[c.k_cache_name(i)] = k_cache
             outputs[c.v_cache_name(i)] = v_cache
-        if every_row:  # (T, vocab)
+        if logits is c.Logits.NONE:
+            return outputs
+        if logits is c.Logits.EVERY_ROW:  # (T, vocab)
             outputs[c.LOGITS] = self.lm_head(x)
             return outputs
         # The last real token holds the largest position (padding rows hold 0). A
@@ -249,12 +251,12 @@ class FastDecoder(tf.Module):
             specs.append(tf.TensorSpec(v_shape, tf.float32, name=c.v_cache_name(i)))
         return specs
 
-    def signature(self, t: int, every_row: bool = False, span: int | None = None) -> Any:
-        """The concrete function feeding ``t`` tokens (``every_row``: all logits;
-        ``span``: attention reads that many slots)."""
+    def signature(self, t: int, logits: c.Logits = c.Logits.LAST, span: int | None = None) -> Any:
+        """The concrete function feeding ``t`` tokens, returning ``logits`` (``span``:
+        attention reads that many slots)."""
 
         def run(tokens: Any, input_pos: Any, *caches: Any) -> dict[str, Any]:
-            return self.forward(tokens, input_pos, list(caches), t, every_row, span)
+            return self.forward(tokens, input_pos, list(caches), t, logits, span)
 
         return tf.function(run).get_concrete_function(
             tf.TensorSpec([1, t], tf.int32, name=c.TOKENS),
@@ -263,12 +265,19 @@ class FastDecoder(tf.Module):
         )
 
     def signatures(
-        self, buckets: list[int], verify: tuple[int, ...] = (), spans: tuple[int, ...] = ()
+        self,
+        buckets: list[int],
+        verify: tuple[int, ...] = (),
+        spans: tuple[int, ...] = (),
+        fills: tuple[int, ...] = (),
     ) -> dict[str, Any]:
-        """``{signature key: concrete function}`` for prefill buckets, verify lengths
-        (every row's logits), decode, and decode reading ``spans`` slots."""
-        result = {c.verify_signature(t): self.signature(t, every_row=True) for t in verify}
+        """``{signature key: concrete function}`` for prefill buckets, their ``fills``
+        (no logits), verify lengths (every row's logits), decode, and decode reading
+        ``spans`` slots."""
+        every, none = c.Logits.EVERY_ROW, c.Logits.NONE
+        result = {c.verify_signature(t): self.signature(t, every) for t in verify}
         result |= {c.prefill_signature(t): self.signature(t) for t in buckets}
+        result |= {c.fill_signature(t): self.signature(t, none) for t in fills}
         result |= {c.decode_signature(s): self.signature(1, span=s) for s in spans}
         result[c.DECODE_SIGNATURE] = self.signature(1)
         return result

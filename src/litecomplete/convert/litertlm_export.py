@@ -91,11 +91,11 @@ def convert_litertlm_model(
     start = time.perf_counter()
     out = Path(out)
     check_output_path(out)
-    # LiteRT-LM runs prefill and decode only: verify signatures and decode spans would
-    # cost it memory, and short prompts want short prefill buckets (unless the caller
-    # chose buckets).
+    # LiteRT-LM runs prefill and decode only: verify, fill and decode-span signatures
+    # would cost it memory, and short prompts want short prefill buckets (unless the
+    # caller chose buckets).
     buckets = config.buckets or fitting_buckets(LITERTLM_DEFAULT_BUCKETS, config.max_length)
-    config = replace(config, buckets=buckets, verify=(), decode_spans=())
+    config = replace(config, buckets=buckets, verify=(), decode_spans=(), fills=())
     source = fast_source(model)
     tflite = fast_file_bytes(source, config, on_stage, last_stage="bundle")
     bundle = bundle_bytes(tflite, source, config)

@@ -58,7 +58,7 @@ def _expect(
 
 
 def _fast_signature_problems(
-    sig: SignatureInfo, t: int, manifest: dict[str, Any], every_row: bool = False
+    sig: SignatureInfo, t: int, manifest: dict[str, Any], logits: c.Logits = c.Logits.LAST
 ) -> list[str]:
     d = manifest["decoder"]  # fields checked by fast_manifest_problems
     layers, kv, dh = d["num_layers"], d["num_kv_heads"], d["head_dim"]
@@ -66,8 +66,12 @@ def _fast_signature_problems(
     problems: list[str] = []
     _expect(problems, sig, sig.inputs, c.TOKENS, "INT32", (1, t))
     _expect(problems, sig, sig.inputs, c.INPUT_POS, "INT32", (t,))
-    logits = (t, vocab) if every_row else (1, 1, vocab)
-    _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", logits)
+    if logits is c.Logits.NONE:
+        if c.LOGITS in sig.outputs:
+            problems.append(f"signature {sig.key!r} returns {c.LOGITS!r}, expected caches only")
+    else:
+        rows = (t, vocab) if logits is c.Logits.EVERY_ROW else (1, 1, vocab)
+        _expect(problems, sig, sig.outputs, c.LOGITS, "FLOAT32", rows)
     for i in range(layers):
         k_shape, v_shape = c.k_cache_shape(kv, dh, max_length), c.v_cache_shape(kv, dh, max_length)
         for io in (sig.inputs, sig.outputs):  # updated in place: outputs are the inputs
@@ -104,21 +108,23 @@ def fast_contract_problems(info: ModelInfo) -> list[str]:
     except (ValueError, ConfigError) as e:
         return [f"manifest is malformed: {e}"]
     problems = _fast_signature_problems(info.signatures[c.DECODE_SIGNATURE], 1, manifest)
-    # (what the manifest lists, its signature, the tokens it takes, every row's logits)
-    listed = [(f"bucket {b}", c.prefill_signature(b), b, False) for b in manifest["buckets"]]
+    # (what the manifest lists, its signature, the tokens it takes, the logits it returns)
+    last, every, none = c.Logits.LAST, c.Logits.EVERY_ROW, c.Logits.NONE
+    listed = [(f"bucket {b}", c.prefill_signature(b), b, last) for b in manifest["buckets"]]
+    listed += [(f"fill {t}", c.fill_signature(t), t, none) for t in manifest.get("fills", [])]
     listed += [
-        (f"verify length {t}", c.verify_signature(t), t, True) for t in manifest.get("verify", [])
+        (f"verify length {t}", c.verify_signature(t), t, every) for t in manifest.get("verify", [])
     ]
     listed += [
-        (f"decode span {s}", c.decode_signature(s), 1, False)
+        (f"decode span {s}", c.decode_signature(s), 1, last)
         for s in manifest.get("decode_spans", [])
     ]
-    for label, key, length, every_row in listed:
+    for label, key, length, logits in listed:
         sig = info.signatures.get(key)
         if sig is None:
             problems.append(f"manifest lists {label} but there is no {key!r} signature")
         else:
-            problems += _fast_signature_problems(sig, length, manifest, every_row)
+            problems += _fast_signature_problems(sig, length, manifest, logits)
     return [f"manifest does not match the model: {p}" for p in problems]
 
 

@@ -101,9 +101,10 @@ class CompiledGraphs:
                     name: self._model.create_input_buffer_by_name(key, name)
                     for name in (c.TOKENS, c.INPUT_POS)
                 } | self._caches
-                self._outputs[key] = {
-                    c.LOGITS: self._model.create_output_buffer_by_name(key, c.LOGITS)
-                } | self._caches
+                self._outputs[key] = dict(self._caches)
+                if c.LOGITS in self._model.get_output_tensor_details(key):  # fill: none
+                    logits = self._model.create_output_buffer_by_name(key, c.LOGITS)
+                    self._outputs[key][c.LOGITS] = logits
             logits = self._model.get_output_tensor_details(c.DECODE_SIGNATURE)[c.LOGITS]
         except (RuntimeError, ValueError, KeyError) as e:
             raise ModelFileError(f"{path} cannot be prepared: {one_line(e)}") from None
@@ -138,8 +139,13 @@ class CompiledGraphs:
         rows = self._invoke(key, tokens, start, count)
         return rows.reshape(-1, self.vocabulary_size)[: len(tokens)]
 
+    def fill(self, key: str, tokens: list[int], start: int) -> None:
+        """Like ``run`` through a signature without logits (``fill_<T>``): the caches only."""
+        self._invoke(key, tokens, start, 0)
+
     def _invoke(self, key: str, tokens: list[int], start: int, count: int) -> np.ndarray:
-        """Run ``key`` on ``tokens`` from ``start``; the first ``count`` logits floats."""
+        """Run ``key`` on ``tokens`` from ``start``; the first ``count`` logits floats
+        (none for 0)."""
         length = self._lengths[key]
         padded = np.zeros((1, length), np.int32)
         padded[0, : len(tokens)] = tokens
@@ -150,7 +156,10 @@ class CompiledGraphs:
             inputs[c.TOKENS].write(padded)
             inputs[c.INPUT_POS].write(positions)
             self._model.run_by_name(key, inputs, self._outputs[key])
-            logits = self._outputs[key][c.LOGITS].read(count, np.float32)
+            if count:
+                logits = self._outputs[key][c.LOGITS].read(count, np.float32)
+            else:
+                logits = np.zeros(0, np.float32)
         except RuntimeError as e:
             if key not in self._prepared:
                 raise ModelFileError(

@@ -100,6 +100,8 @@ class FastModel:
         self._chunk_signatures = {t: c.verify_signature(t) for t in self.verify_lengths} | {
             b: c.prefill_signature(b) for b in self.buckets
         }
+        # Buckets with a twin that computes no logits: a prompt's chunks before its last.
+        self._fill_signatures = {t: c.fill_signature(t) for t in manifest.fills}
         # Where a row of logits costs more than a token through the blocks (Gemma 3's
         # vocabulary), a chunk planner prefers prefill buckets over verify signatures.
         self._output_cost = manifest.decoder.output_cost
@@ -205,6 +207,11 @@ class FastModel:
             length = plan_chunks(len(ids), fitting, verifying, self._output_cost)[0]
             chunk, ids = ids[:length], ids[length:]
             key = signatures[length]
+            if ids and not every_row and length in self._fill_signatures:
+                # Not the last chunk: only its keys and values are wanted.
+                self._graphs.fill(self._fill_signatures[length], chunk, pos)
+                pos += len(chunk)
+                continue
             if length in verifying:
                 got = self._graphs.run_rows(key, chunk, pos)
             else:
