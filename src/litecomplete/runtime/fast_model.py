@@ -191,7 +191,8 @@ class FastModel:
     ) -> np.ndarray:
         """Feed ``ids`` from ``pos`` in chunks through ``signatures`` (length -> key);
         float32[rows, vocab]: the logits after every token (``every_row``: verify
-        signatures only), else after the last.
+        signatures only), else after the last (a chunk before the last then goes
+        through its length's ``fill_<T>`` where the file has one: no logits computed).
 
         A chunk writes a whole signature's length of cache slots, so it must end inside
         the cache: near the end only the lengths that fit are used, and decode steps
