@@ -66,6 +66,7 @@ def test_an_older_manifest_without_optional_fields_reads() -> None:
         ({"fills": [32]}, "fills is [32], expected a list of bucket lengths ([16, 64])"),
         ({"fills": [64, 64]}, "fills is [64, 64]"),
         ({"fills": [True]}, "fills is [True]"),
+        ({"fills": [[64]]}, "fills is [[64]]"),
         ({"start_token_id": 49152}, "start_token_id is 49152"),
         ({"decoder": {**_manifest().to_json()["decoder"], "norm": "batch"}}, "unknown norm"),
         ({"decoder": {**_manifest().to_json()["decoder"], "heads": 3}}, "unknown fields"),

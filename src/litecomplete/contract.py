@@ -208,8 +208,8 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
     if (
         not isinstance(fills, list)
         or not isinstance(buckets, list)
-        or len(set(fills)) != len(fills)
         or not all(int_in_range(t, 1, max_length) and t in buckets for t in fills)
+        or len(set(fills)) != len(fills)  # integers by now: hashable
     ):
         found.append(f"fills is {fills!r}, expected a list of bucket lengths ({buckets!r})")
     spans = manifest.get("decode_spans", [])  # optional: files without it decode at full length
