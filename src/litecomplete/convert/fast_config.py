@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,7 @@ class FastExportConfig:
             raise ConfigError(
                 f"--verify lengths must be from 2 to {longest}, got {list(self.verify)}"
             )
-        if sorted(set(self.verify)) != list(self.verify):
-            raise ConfigError(f"--verify must be increasing, got {list(self.verify)}")
+        require_increasing("--verify", self.verify)
         if self.decode_spans is None:
             object.__setattr__(self, "decode_spans", default_decode_spans(self.max_length))
         spans = list(self.spans)
@@ -114,21 +114,18 @@ class FastExportConfig:
                 f"--decode-spans must be from 1 to {self.max_length - 1} (below --max-length),"
                 f" got {spans}"
             )
-        if sorted(set(spans)) != spans:
-            raise ConfigError(f"--decode-spans must be increasing, got {spans}")
+        require_increasing("--decode-spans", spans)
 
     def _check_buckets(self, buckets: tuple[int, ...]) -> None:
         if not buckets or any(b < 1 for b in buckets):
             raise ConfigError(f"--buckets must be positive lengths, got {list(buckets)}")
         if max(buckets) > self.max_length:
             raise ConfigError(f"bucket {max(buckets)} exceeds --max-length {self.max_length}")
-        if sorted(set(buckets)) != list(buckets):
-            raise ConfigError(f"--buckets must be increasing, got {list(buckets)}")
+        require_increasing("--buckets", buckets)
 
     @staticmethod
     def _check_fills(buckets: tuple[int, ...], fills: tuple[int, ...]) -> None:
-        if sorted(set(fills)) != list(fills):
-            raise ConfigError(f"--fills must be increasing, got {list(fills)}")
+        require_increasing("--fills", fills)
         if not set(fills) <= set(buckets):
             raise ConfigError(
                 f"--fills must be among the buckets ({list(buckets)}), got {list(fills)}"
@@ -150,6 +147,12 @@ class FastExportConfig:
     def spans(self) -> tuple[int, ...]:
         """The decode spans, the default's resolved."""
         return self.decode_spans if self.decode_spans is not None else ()
+
+
+def require_increasing(flag: str, lengths: Sequence[int]) -> None:
+    """ConfigError naming ``flag`` unless ``lengths`` increase strictly."""
+    if sorted(set(lengths)) != list(lengths):
+        raise ConfigError(f"{flag} must be increasing, got {list(lengths)}")
 
 
 def default_decode_spans(max_length: int) -> tuple[int, ...]:
