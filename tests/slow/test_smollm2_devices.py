@@ -24,18 +24,23 @@ QUESTIONS = [
 
 
 def test_app_format_runs_on_tflite_212(tmp_path: Path) -> None:
-    from litecomplete.convert import AppExportConfig
+    """Greedy, so the answer to a factual prompt is the model's own (the fast tier runs
+    the seed app's top-k sampler in TF Lite 2.12 on tiny models)."""
+    from litecomplete.convert import AppExportConfig, Sampler
     from litecomplete.convert.app_export import convert_app_model
     from litecomplete.models import load_causal_lm
 
     path = tmp_path / "smollm2-app-dynamic.tflite"
-    convert_app_model(load_causal_lm("smollm2"), AppExportConfig(quant=QuantMode.DYNAMIC), path)
-    runs = run_like_seed_app({"smollm2": path}, list(PROMPTS.values()))["smollm2"]
+    config = AppExportConfig(sampler=Sampler.GREEDY, quant=QuantMode.DYNAMIC)
+    convert_app_model(load_causal_lm("smollm2"), config, path)
+    prompts = [*PROMPTS.values(), QUESTIONS[0]]
+    runs = run_like_seed_app({"smollm2": path}, prompts)["smollm2"]
     assert not isinstance(runs, str), f"TF Lite 2.12 failed: {runs}"
-    for prompt, run in zip(PROMPTS.values(), runs, strict=True):
+    for prompt, run in zip(prompts, runs, strict=True):
         assert run.raw_bytes <= APP_OUTPUT_BUFFER_BYTES, (prompt[:40], run.raw_bytes)
         text = run.output.decode("utf-8")
         assert text.startswith(prompt) if fits(prompt) else text == ""
+    assert "Paris" in runs[-1].output.decode("utf-8").removeprefix(QUESTIONS[0])
 
 
 def test_litertlm_writes_our_runtimes_text(tmp_path: Path) -> None:

@@ -108,18 +108,6 @@ def test_fast_fp32_matches_keras(smollm2_keras: Any, tmp_path: Path) -> None:
         assert (ours.argmax(-1) == keras.argmax(-1)).all(), prompt
 
 
-def test_app_format_completes_with_sensible_english(smollm2_keras: Any, tmp_path: Path) -> None:
-    from litecomplete.convert import AppExportConfig, Sampler
-    from litecomplete.convert.app_export import convert_app_model
-    from litecomplete.quantize import QuantMode
-    from litecomplete.runtime import AppModel
-
-    path = tmp_path / "smollm2-app.tflite"
-    config = AppExportConfig(max_length=24, sampler=Sampler.GREEDY, quant=QuantMode.DYNAMIC)
-    convert_app_model(smollm2_keras, config, path)
-    assert "Paris" in AppModel.load(path).complete("The capital of France is")
-
-
 def test_smollm2_file_itself_against_llama_cpp_is_close(smollm2_keras: Any) -> None:
     """On the Q4_1 file llama.cpp quantizes activations: close, and the same top-1."""
     if importlib.util.find_spec("llama_cpp") is None:
