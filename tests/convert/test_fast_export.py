@@ -178,6 +178,13 @@ def test_a_model_whose_output_layer_outweighs_its_blocks_gets_a_short_bucket() -
     assert for_spec(FastExportConfig(fills=()), gemma).fills == ()  # the user's
     with pytest.raises(ConfigError, match=r"--fills must be among the buckets \(\[64\]\)"):
         for_spec(FastExportConfig(fills=(16,)), gpt2)
+    # ... and int8 keeps fewer of its output layer's channels in float (a vocabulary's
+    # row of float32 each, read per token); its layers' and the other modes' as they are.
+    from litecomplete.quantize.outliers import HEAVY_OUTPUT_CHANNELS, SPLITS, split_counts
+
+    assert split_counts(QuantMode.INT8, gemma) == (48, 1, HEAVY_OUTPUT_CHANNELS) == (48, 1, 16)
+    assert split_counts(QuantMode.INT8, gpt2) == SPLITS[QuantMode.INT8] == (48, 1, 48)
+    assert split_counts(QuantMode.INT4, gemma) == SPLITS[QuantMode.INT4] == (32, 32, 0)
 
 
 @pytest.mark.parametrize("prompt_tokens", [17, 40])

@@ -49,6 +49,7 @@ from litecomplete.quantize.outliers import (
     UNIT_KERNELS,
     Outliers,
     outlier_channels,
+    split_counts,
 )
 from litecomplete.quantize.plan import (
     DEFAULT_MAX_KLD,
@@ -155,7 +156,8 @@ def calibrate(
         weights = rounding.weights(source.weights, plan.precisions, plan.outliers)
         return Calibration(plan.outliers, plan, weights)
     stage(f"find outlier channels ({config.quant.value})")
-    outliers = outlier_channels(source.weights, ids, *SPLITS[config.quant])
+    counts = split_counts(config.quant, source.weights.spec)
+    outliers = outlier_channels(source.weights, ids, *counts)
     if config.quant is QuantMode.INT4:
         check_int4(source.weights, outliers)
     layers = Precision.INT4 if config.quant is QuantMode.INT4 else Precision.INT8

@@ -23,7 +23,7 @@ from litecomplete.quantize.modes import QuantMode
 
 if TYPE_CHECKING:
     from litecomplete.eval.numpy_forward import Recorder
-    from litecomplete.models.spec import DecoderWeights
+    from litecomplete.models.spec import DecoderSpec, DecoderWeights
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,15 @@ SPLITS = {
     QuantMode.INT8: (OUTLIER_CHANNELS, 1, OUTLIER_CHANNELS),
     QuantMode.INT4: (INT4_OUTLIER_CHANNELS, INT4_BLOCK, INT4_OUTPUT_CHANNELS),
 }
+# ``int8``'s output layer where it outweighs the blocks (``DecoderSpec.output_cost`` > 1):
+# each float channel there is a row of the vocabulary read in float32 per token (Gemma
+# 3 270M: 1 MiB; 48 of them were 14 % of what its int8 decode reads). Simulated
+# (``scripts/output_side_sim.py``: int8, four 256-token windows of the evaluation text,
+# weights rounded to nearest; KLD from float32), the output layer's side as 48 float
+# channels / 16 float / 48 int8 / none / a float output layer: Gemma 3 270M 0.0158 /
+# 0.0159 / 0.0164 / 0.0174 / 0.0147; SmolLM2 (output cost 0.27) 0.0038 / 0.0044 /
+# 0.0053 / 0.0088 / 0.0034, which keeps 48.
+HEAVY_OUTPUT_CHANNELS = 16
 # At most this share of a matmul's input channels (1/8) is kept out: narrow models
 # (the test suite's, 64 wide) would otherwise compute mostly in float.
 MAX_SHARE = 8
@@ -96,6 +105,16 @@ Outliers = dict[tuple[int, str], np.ndarray]
 
 # (layer, projection) -> float32[in_features]: each input channel's largest magnitude.
 Peaks = dict[tuple[int, str], np.ndarray]
+
+
+def split_counts(mode: QuantMode, spec: DecoderSpec) -> tuple[int, int, int]:
+    """How ``mode`` splits ``spec``'s matmuls (``SPLITS``): channels kept out of each
+    layer's, the multiple the rest must make, and channels kept out of the output
+    layer's (``HEAVY_OUTPUT_CHANNELS`` in ``int8`` where that layer outweighs the blocks)."""
+    count, multiple, output = SPLITS[mode]
+    if mode is QuantMode.INT8 and spec.output_cost > 1:
+        output = min(output, HEAVY_OUTPUT_CHANNELS)
+    return count, multiple, output
 
 
 def outlier_channels(

@@ -13,7 +13,7 @@ MODE_NOTES = {
     "dynamic": "int8 weights, activations quantized on the fly",
     "int8": "int8 weights rounded by GPTQ on Shakespeare, on activations quantized per row "
     "at run time; each matmul's 48 outlier input channels (found there) through a float "
-    "matmul",
+    "matmul (16 at an output layer that outweighs the blocks)",
     "int8w": "int8 weights dequantized to float32: float compute",
     "int4": "int4 weights in blocks of 32 rounded by GPTQ on Shakespeare, activations "
     "quantized on the fly; each matmul's 32 outlier input channels int8, the output layer "
