@@ -155,6 +155,22 @@ def _int_problem(where: dict[str, Any], key: str, low: int, high: int, label: st
     return None
 
 
+def _lengths_problems(
+    manifest: dict[str, Any], key: str, low: int, high: int, fewest: int = 0
+) -> list[str]:
+    """``manifest[key]`` as a list of ``fewest`` to ``MAX_BUCKETS`` lengths from ``low`` to
+    ``high`` (missing: none, where ``fewest`` allows), or the problem named."""
+    lengths = manifest.get(key, None if fewest else [])
+    if (
+        isinstance(lengths, list)
+        and fewest <= len(lengths) <= MAX_BUCKETS
+        and all(int_in_range(n, low, high) for n in lengths)
+    ):
+        return []
+    count = f"{fewest} to {MAX_BUCKETS}" if fewest else f"up to {MAX_BUCKETS}"
+    return [f"{key} is {lengths!r}, expected a list of {count} lengths from {low} to {high}"]
+
+
 def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
     """Reasons the fields of ``manifest`` cannot describe a fast-format model; empty if none.
 
@@ -185,25 +201,9 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
         return found
     max_length, vocab = manifest["max_length"], decoder["vocabulary_size"]
     buckets = manifest.get("buckets")
-    if (
-        not isinstance(buckets, list)
-        or not 1 <= len(buckets) <= MAX_BUCKETS
-        or not all(int_in_range(b, 1, max_length) for b in buckets)
-    ):
-        found.append(
-            f"buckets is {buckets!r}, expected a list of 1 to {MAX_BUCKETS} lengths "
-            f"from 1 to max_length ({max_length})"
-        )
-    verify = manifest.get("verify", [])  # optional: files without it do not speculate
-    if (
-        not isinstance(verify, list)
-        or len(verify) > MAX_BUCKETS
-        or not all(int_in_range(t, 2, min(max_length, MAX_VERIFY_LENGTH)) for t in verify)
-    ):
-        found.append(
-            f"verify is {verify!r}, expected a list of up to {MAX_BUCKETS} lengths from 2 "
-            f"to {min(max_length, MAX_VERIFY_LENGTH)}"
-        )
+    found += _lengths_problems(manifest, "buckets", 1, max_length, fewest=1)
+    # Optional: files without verify lengths do not speculate.
+    found += _lengths_problems(manifest, "verify", 2, min(max_length, MAX_VERIFY_LENGTH))
     fills = manifest.get("fills", [])  # optional: files without it fill through prefill
     if (
         not isinstance(fills, list)
@@ -212,16 +212,8 @@ def fast_manifest_problems(manifest: dict[str, Any]) -> list[str]:
         or len(set(fills)) != len(fills)  # integers by now: hashable
     ):
         found.append(f"fills is {fills!r}, expected a list of bucket lengths ({buckets!r})")
-    spans = manifest.get("decode_spans", [])  # optional: files without it decode at full length
-    if (
-        not isinstance(spans, list)
-        or len(spans) > MAX_BUCKETS
-        or not all(int_in_range(s, 1, max_length - 1) for s in spans)
-    ):
-        found.append(
-            f"decode_spans is {spans!r}, expected a list of up to {MAX_BUCKETS} lengths "
-            f"from 1 to {max_length - 1}"
-        )
+    # Optional: files without decode spans decode at full length.
+    found += _lengths_problems(manifest, "decode_spans", 1, max_length - 1)
     token = _int_problem(manifest, "end_token_id", 0, vocab - 1, "end_token_id")
     if token:
         found.append(token)
