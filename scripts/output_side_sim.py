@@ -14,18 +14,27 @@ nearest, not by GPTQ: the choices are compared, not the file). The figures behin
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 import numpy as np
 
-from litecomplete.convert.fast_export import FastSource, gguf_fast_source
+from litecomplete.convert.fast_export import gguf_fast_source
 from litecomplete.eval.text import default_eval_text
+from litecomplete.models.embedded import gguf_model_path
+from litecomplete.models.spec import DecoderWeights
 from litecomplete.quantize import simulate
 from litecomplete.quantize.calibration import DEFAULT_CALIBRATION_SAMPLES, calibration_passages
 from litecomplete.quantize.modes import Precision
-from litecomplete.quantize.outliers import CALIBRATION_TOKENS, OUTLIER_CHANNELS, outlier_channels
+from litecomplete.quantize.outliers import (
+    CALIBRATION_TOKENS,
+    OUTLIER_CHANNELS,
+    Peaks,
+    channel_peaks,
+    choose_channels,
+)
 
 WINDOW = 256
+# (channels the output layer keeps out, how their side is computed)
+CHOICES = [(48, "float"), (16, "float"), (48, "int8"), (16, "int8"), (0, "float")]
 
 
 class Int8Side(simulate.UnitCodec):
@@ -43,39 +52,36 @@ class Int8Side(simulate.UnitCodec):
         return out
 
 
-def source_of(model: str) -> FastSource:
-    if model == "gemma3":
-        from litecomplete.models.packaged import GEMMA3_270M, packaged_gguf_path
+class SideSimulator(simulate.Simulator):
+    """int8 layers, each keeping ``OUTLIER_CHANNELS``; the output layer's side chosen
+    per ``kld`` call. The calibration peaks and each window's float32 reference are
+    computed once for every choice."""
 
-        return gguf_fast_source(packaged_gguf_path(GEMMA3_270M))
-    from litecomplete.models.embedded import smollm2_gguf_path
+    def __init__(self, weights: DecoderWeights, windows: list[list[int]], peaks: Peaks) -> None:
+        super().__init__(weights, windows, {}, int8_positions=False)
+        self.head = (weights.spec.num_layers, simulate.OUTPUT)
+        self.peaks = peaks
+        layers = {k: p for k, p in peaks.items() if k != self.head}
+        self.layer_channels = choose_channels(layers, OUTLIER_CHANNELS)
+        self.int8_side = False
 
-    return gguf_fast_source(smollm2_gguf_path())
+    def codec(self, unit: simulate.Unit, precision: Precision) -> simulate.UnitCodec:
+        found = super().codec(unit, precision)
+        if unit != self.head or not self.int8_side or found.channels is None:
+            return found
+        return Int8Side(found.precision, found.channels)
 
-
-def side_kld(source: FastSource, windows: list[list[int]], output: int, side: str) -> float:
-    """The plan's KLD with ``output`` channels kept out of the output layer, their side
-    ``side``: "float", "int8", or "float-layer" (the whole output layer float)."""
-    weights = source.weights
-    text = " ".join(calibration_passages(DEFAULT_CALIBRATION_SAMPLES))
-    calibration = source.encode(text)[:CALIBRATION_TOKENS]
-    channels = outlier_channels(weights, calibration, OUTLIER_CHANNELS, 1, output)
-    sim = simulate.Simulator(weights, windows, {Precision.INT8: channels}, int8_positions=False)
-    n = weights.spec.num_layers
-    head = (n, simulate.OUTPUT)
-    plan = {(i, p): Precision.INT8 for i in range(n) for p in simulate.UNIT_KERNELS}
-    plan[head] = Precision.FLOAT if side == "float-layer" else Precision.INT8
-    if side == "int8":
-        plain: Callable[[simulate.Unit, Precision], simulate.UnitCodec] = sim.codec
-
-        def codec(unit: simulate.Unit, precision: Precision) -> simulate.UnitCodec:
-            found = plain(unit, precision)
-            if unit != head or found.channels is None:
-                return found
-            return Int8Side(found.precision, found.channels)
-
-        sim.codec = codec  # type: ignore[method-assign]
-    return sim.kld(plan)
+    def side_kld(self, output: int, side: str) -> float:
+        """KLD with ``output`` channels kept out of the output layer, their side
+        ``side``: "float", "int8", or "float-layer" (the whole output layer float)."""
+        head = choose_channels({self.head: self.peaks[self.head]}, output)
+        self.channels = {Precision.INT8: self.layer_channels | head}
+        self.int8_side = side == "int8"
+        self.tables.clear()  # the output layer's, stored by the last choice
+        n = self.weights.spec.num_layers
+        plan = {(i, p): Precision.INT8 for i in range(n) for p in simulate.UNIT_KERNELS}
+        plan[self.head] = Precision.FLOAT if side == "float-layer" else Precision.INT8
+        return self.kld(plan)
 
 
 def main() -> None:
@@ -83,13 +89,18 @@ def main() -> None:
     parser.add_argument("--model", choices=("smollm2", "gemma3"), default="smollm2")
     parser.add_argument("--windows", type=int, default=4)
     args = parser.parse_args()
-    source = source_of(args.model)
+    path = gguf_model_path(args.model)
+    assert path is not None
+    source = gguf_fast_source(path)
+    text = " ".join(calibration_passages(DEFAULT_CALIBRATION_SAMPLES))
+    peaks = channel_peaks(source.weights, source.encode(text)[:CALIBRATION_TOKENS])
     ids = source.encode(default_eval_text())
     windows = [ids[b : b + WINDOW] for b in range(0, WINDOW * args.windows, WINDOW)]
-    for output, side in [(48, "float"), (16, "float"), (48, "int8"), (16, "int8"), (0, "float")]:
+    sim = SideSimulator(source.weights, windows, peaks)
+    for output, side in CHOICES:
         name = f"{output} {side}" if output else "none"
-        print(f"{args.model} output side {name}: KLD {side_kld(source, windows, output, side):.4f}")
-    kld = side_kld(source, windows, OUTLIER_CHANNELS, "float-layer")
+        print(f"{args.model} output side {name}: KLD {sim.side_kld(output, side):.4f}")
+    kld = sim.side_kld(OUTLIER_CHANNELS, "float-layer")
     print(f"{args.model} float output layer: KLD {kld:.4f}")
 
 
