@@ -20,6 +20,7 @@ from litecomplete.convert.fast_layers import (
     LayerChoices,
     SplitKernel,
     attention,
+    columns,
     mlp,
     norm,
 )
@@ -194,9 +195,7 @@ class FastDecoder(tf.Module):
         main = norm(last, self.spec, scale * mask, None, scale_first=True)
         y = tf.matmul(main, output, transpose_b=True, name=OUTPUT_LAYER)
         full = norm(last, self.spec, scale, None, scale_first=True)
-        return y + tf.matmul(
-            tf.gather(full, channels, axis=1), side, name=OUTPUT_LAYER + SIDE_SUFFIX
-        )
+        return y + tf.matmul(columns(full, channels), side, name=OUTPUT_LAYER + SIDE_SUFFIX)
 
     def forward(
         self,

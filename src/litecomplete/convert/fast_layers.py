@@ -53,6 +53,16 @@ def norm(x: Any, spec: DecoderSpec, scale: Any, bias: Any, scale_first: bool = F
     return x * scale + bias if bias is not None else x * scale
 
 
+def columns(x: Any, index: np.ndarray) -> Any:
+    """x (T, n) -> its columns at ``index`` (T, k). TFLite's GATHER, which XNNPACK does
+    not run, copies one slice per row and index; a column of x is one float, so a
+    gather along axis 1 makes T * k copies of 4 bytes. On x transposed the slices are
+    rows of T floats: k copies, and the two transposes run in XNNPACK."""
+    if x.shape[0] == 1:
+        return tf.gather(x, index, axis=1)
+    return tf.transpose(tf.gather(tf.transpose(x), index))  # (n, T) -> (k, T) -> (T, k)
+
+
 def dense(x: Any, w: dict[str, Any], field: str, bias: Any, name: str) -> Any:
     """(T, in) @ (in, out): one FULLY_CONNECTED (bias fused), named ``layer_<i>_<name>``
     for per-op quantization recipes (``quantize.weights``); a split kernel: two, on
@@ -62,8 +72,8 @@ def dense(x: Any, w: dict[str, Any], field: str, bias: Any, name: str) -> Any:
     if split is None:
         y = tf.matmul(x, w[field], name=name)  # a fused bias keeps the matmul's name
     else:
-        y = tf.matmul(tf.gather(x, split.keep, axis=1), split.main, name=name)  # (T, out)
-        side = tf.matmul(tf.gather(x, split.channels, axis=1), split.side, name=name + SIDE_SUFFIX)
+        y = tf.matmul(columns(x, split.keep), split.main, name=name)  # (T, out)
+        side = tf.matmul(columns(x, split.channels), split.side, name=name + SIDE_SUFFIX)
         y = y + side
     return y + bias if bias is not None else y
 
