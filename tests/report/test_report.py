@@ -89,7 +89,7 @@ def test_with_llamacpp_rows_int8_is_held_to_q8_0_of_the_same_run() -> None:
 
 def test_int4_may_be_a_tenth_larger_than_q4_0() -> None:
     """The issue's size goal for int4: at most 1.1 times Q4_0's file (whose output layer
-    is Q6_K, ours int8)."""
+    is Q6_K or Q8_0, ours int8)."""
     report = known_report()
     report.rows.append(row("llama.cpp Q4_0", 90 * 2**20, 22.0, ppl_ratio=1.2, kld_mean=0.3))
     report.rows.append(row("int4", 98 * 2**20, 21.0, ppl_ratio=1.1, kld_mean=0.1))

@@ -20,7 +20,8 @@ MODE_NOTES = {
     "int8",
     "llama.cpp F32": "llama.cpp on the F32 GGUF of the same weights (`export-gguf`)",
     "llama.cpp Q8_0": "llama.cpp's quantizer: int8 blocks of 32, activations in blocks of 32",
-    "llama.cpp Q4_0": "llama.cpp's quantizer: 4-bit blocks of 32; the output layer Q6_K",
+    "llama.cpp Q4_0": "llama.cpp's quantizer: 4-bit blocks of 32; the output layer Q6_K "
+    "(Q8_0 where the width is not a multiple of 256, as Gemma 3 270M's 640)",
     "llama.cpp Q4_K_M": "llama.cpp's quantizer: 4/5/6-bit K-quants, more bits for attn_v "
     "and ffn_down",
 }
@@ -79,7 +80,7 @@ GOALS = (
 )
 # With them: int8 against llama.cpp's Q8_0 and int4 against its Q4_0, same run, same
 # weights, same text: as faithful, at least as fast, no bigger (int4: at most 1.1 times
-# Q4_0, whose output layer is Q6_K where ours is int8).
+# Q4_0, whose output layer is Q6_K or Q8_0 where ours is int8).
 PEERS = {"int8": "llama.cpp Q8_0", "int4": "llama.cpp Q4_0"}
 SIZE_TIMES = {"int8": 1.0, "int4": 1.1}
 PEER_GOALS = tuple(
