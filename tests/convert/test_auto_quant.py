@@ -17,6 +17,7 @@ from litecomplete.quantize import QuantMode
 from litecomplete.runtime import FastModel
 from tests.reference import file_log_probs, mean_kld
 from tests.test_cli import assert_one_line_error, run
+from tests.tflite_ops import operators
 
 # Below int8's KLD (some matmuls float), between int8 and int4, above int4 (all int4).
 BUDGETS = (0.001, 0.05, 1.0)
@@ -58,19 +59,12 @@ def matmul_types(path: Path) -> dict[str, dict[str, str]]:
 
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.Model.GetRootAsModel(path.read_bytes(), 0)
-    found = {}
-    for g in range(model.SubgraphsLength()):
-        graph, ops = model.Subgraphs(g), {}
-        for k in range(graph.OperatorsLength()):
-            op = graph.Operators(k)
-            code = model.OperatorCodes(op.OpcodeIndex())
-            if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != 9:
-                continue
-            name = graph.Tensors(op.Outputs(0)).Name().decode()
-            weight = graph.Tensors(op.Inputs(1)).Type()
-            ops[re.sub(r"_?\d+$", "", name.split(";")[-1])] = FC_WEIGHT_TYPES[weight]
-        found[graph.Name().decode()] = ops
+    found: dict[str, dict[str, str]] = {}
+    for graph, op in operators(path, schema.BuiltinOperator.FULLY_CONNECTED):
+        name = graph.Tensors(op.Outputs(0)).Name().decode()
+        weight = graph.Tensors(op.Inputs(1)).Type()
+        ops = found.setdefault(graph.Name().decode(), {})
+        ops[re.sub(r"_?\d+$", "", name.split(";")[-1])] = FC_WEIGHT_TYPES[weight]
     return found
 
 

@@ -16,6 +16,7 @@ from litecomplete.models import BUILTIN_CONFIGS
 from litecomplete.quantize import QuantMode
 from litecomplete.runtime import FastModel, GenerationConfig
 from tests.conftest import FAST_BUCKETS, FAST_MAX_LENGTH, keras_logits
+from tests.tflite_ops import operators
 
 TEXT = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, "
@@ -304,22 +305,12 @@ def _gathers(path: Path) -> list[tuple[str, int, list[int]]]:
     """Every GATHER in the file: (signature, axis, the shape of what it reads)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.Model.GetRootAs(path.read_bytes(), 0)
-    codes = [model.OperatorCodes(i) for i in range(model.OperatorCodesLength())]
     result = []
-    for g in range(model.SubgraphsLength()):
-        graph = model.Subgraphs(g)
-        for o in range(graph.OperatorsLength()):
-            op = graph.Operators(o)
-            code = codes[op.OpcodeIndex()]
-            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-            if builtin != schema.BuiltinOperator.GATHER:
-                continue
-            options = schema.GatherOptions()
-            table = op.BuiltinOptions()
-            options.Init(table.Bytes, table.Pos)
-            shape = graph.Tensors(int(op.Inputs(0))).ShapeAsNumpy().tolist()
-            result.append((graph.Name().decode(), options.Axis(), shape))
+    for graph, op in operators(path, schema.BuiltinOperator.GATHER):
+        options, table = schema.GatherOptions(), op.BuiltinOptions()
+        options.Init(table.Bytes, table.Pos)
+        shape = graph.Tensors(int(op.Inputs(0))).ShapeAsNumpy().tolist()
+        result.append((graph.Name().decode(), options.Axis(), shape))
     return result
 
 
