@@ -242,18 +242,18 @@ def fast_manifest(
     outliers = SPLITS[config.quant][0] if config.quant in SPLITS else None
     if plan is not None:
         outliers = max((len(ch) for ch in plan.outliers.values()), default=0)
-    return c.FastManifest(
+    return c.FastManifest(  # in the order of its fields
         decoder=source.weights.spec,
         quantization=config.quant.value,
         max_length=config.max_length,
         buckets=config.prefill_lengths,
         verify=config.verify,
-        decode_spans=config.spans,
-        fills=config.fill_lengths,
         end_token_ids=source.end_token_ids,
         start_token_id=source.start_token_id,
         outlier_channels=outliers,
+        decode_spans=config.spans,
         quant_plan=None if plan is None else plan.manifest(),
+        fills=config.fill_lengths,
     )
 
 
