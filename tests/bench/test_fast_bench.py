@@ -78,24 +78,27 @@ def test_typing_sessions_report_speculation_beside_plain_decoding(
     fast_models: dict[str, Path],
 ) -> None:
     from litecomplete.bench.app_bench import machine_fields
-    from litecomplete.bench.fast_bench import measure_sessions
     from litecomplete.bench.fast_report import format_fast_report
+    from litecomplete.bench.sessions import measure_sessions, session_modes
 
     config = FastBenchConfig(
         sessions=2, typed_tokens=3, session_context=16, session_suggestion_tokens=8
     )
     engine = LitecompleteEngine(fast_models["none"], threads=2)
-    results = measure_sessions(engine, config, ["off", "auto"])
+    modes = session_modes(engine, config)
+    assert modes == ["off", "auto", "auto+look-ahead"]
+    results = measure_sessions(engine, config, modes)
     assert [(r.text, r.mode) for r in results] == [
-        ("prose", "off"),
-        ("prose", "auto"),
-        ("code", "off"),
-        ("code", "auto"),
+        (text, mode) for text in ("prose", "code") for mode in modes
     ]
     for r in results:
-        assert r.suggestions == 2 * 3 and r.tokens_per_s > 0
+        assert r.suggestions == 2 * 3
         assert 0 < r.latency_p50_ms <= r.latency_p90_ms
         assert (r.verifies_per_suggestion == 0) == (r.mode == "off")
+        ahead = r.mode.endswith("look-ahead")
+        # Look-ahead is timed apart, and has no rate of its own (its work moves).
+        assert (r.tokens_per_s is None) == ahead
+        assert (r.look_ahead_p50_ms is not None and r.look_ahead_p50_ms > 0) == ahead
     assert any(r.accepted_per_verify for r in results if r.mode == "auto")
     stat = Stat(1.0, 0.0)
     row = EngineResult(
@@ -115,3 +118,4 @@ def test_typing_sessions_report_speculation_beside_plain_decoding(
     report = format_fast_report([row], [], {})
     assert "| litecomplete | none | 2 | code | auto |" in report
     assert "2 thread(s), prose typing: speculative" in report
+    assert "with look-ahead p50" in report

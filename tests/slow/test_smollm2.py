@@ -56,7 +56,7 @@ def test_next_token_agrees_with_llama_cpp(smollm2_fast: Path) -> None:
 def test_speculation_returns_the_tokens_of_plain_greedy_decoding() -> None:
     """The default model (dynamic int8, verify signatures) typing through the packaged
     evaluation text and a code file: every suggestion, drafted or not, token for token."""
-    from litecomplete.bench.fast_bench import session_texts
+    from litecomplete.bench.sessions import session_texts
     from litecomplete.default_model import ensure_default_model
     from litecomplete.runtime.speculative import Speculation
 

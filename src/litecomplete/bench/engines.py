@@ -61,6 +61,16 @@ class LitecompleteEngine:
         )
         return len(self.model.complete_ids(ids, config).token_ids)
 
+    def look_ahead(self, ids: list[int], tokens: int, alternatives: int) -> int:
+        """Between keystrokes: ``tokens``-token suggestions for the ``alternatives``
+        likeliest other next tokens, made ready as drafts (``runtime.look_ahead``)."""
+        from litecomplete.runtime.generation import GenerationConfig
+
+        config = GenerationConfig(
+            max_new_tokens=tokens, stop_at_end_token=False, speculation=self.speculation
+        )
+        return self.model.look_ahead(ids, alternatives, config)
+
 
 class LlamaCppEngine:
     name = "llama.cpp"

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete.bench.app_bench import machine_fields
+from litecomplete.bench.sessions import SessionResult, measure_sessions, session_modes
 from litecomplete.errors import BenchmarkError, ConfigError, require_at_least
 from litecomplete.resources import peak_rss_bytes, rss_bytes
 from litecomplete.supervise import json_from_child
@@ -44,6 +45,8 @@ class FastBenchConfig:
             the packaged evaluation text and of a code file, a user types
             ``typed_tokens`` tokens of the text one at a time and gets a greedy
             suggestion after each (``session_context`` tokens of context).
+        look_ahead: with sessions, ours also with look-ahead: between keystrokes the
+            suggestions of this many likeliest other next tokens (0: not run).
     """
 
     threads: int = 2
@@ -56,11 +59,13 @@ class FastBenchConfig:
     typed_tokens: int = 8
     session_context: int = 128
     session_suggestion_tokens: int = 16
+    look_ahead: int = 3
 
     def __post_init__(self) -> None:
         require_at_least("--threads", self.threads, 1)
         require_at_least("--repetitions", self.repetitions, 1)
         require_at_least("--sessions", self.sessions, 0)
+        require_at_least("--look-ahead", self.look_ahead, 0)
         if not self.prompt_lengths or min(self.prompt_lengths) < 1:
             raise ConfigError(f"prompt lengths must be positive, got {self.prompt_lengths}")
 
@@ -73,25 +78,6 @@ class Stat:
     @classmethod
     def of(cls, values: list[float]) -> Stat:
         return cls(statistics.median(values), (max(values) - min(values)) / 2)
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """Typing sessions on one text, one engine and one way of decoding.
-
-    ``tokens_per_s``: suggestion tokens over the time of the whole suggestions (the
-    typed token's feed included), ``session_suggestion_tokens`` long. ``latency_ms``:
-    p50 and p90 of ``suggestion_tokens``-token suggestions after one typed token.
-    """
-
-    text: str
-    mode: str  # ours: the --speculative mode; llama.cpp: "plain"
-    tokens_per_s: float
-    latency_p50_ms: float
-    latency_p90_ms: float
-    suggestions: int
-    accepted_per_verify: float | None = None
-    verifies_per_suggestion: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,69 +201,6 @@ def measure(engine: Any, config: FastBenchConfig) -> dict[str, Any]:
     }
 
 
-def session_texts() -> dict[str, str]:
-    """The texts typing sessions type: the packaged evaluation prose, and a code file
-    (Python's own ``textwrap`` module, the same on every machine with this Python)."""
-    import textwrap
-
-    prose = resources.files("litecomplete").joinpath("data/eval.txt").read_text("utf-8")
-    prose = "\n".join(line for line in prose.splitlines() if not line.startswith("#"))
-    return {"prose": prose, "code": Path(textwrap.__file__).read_text("utf-8")}
-
-
-def measure_sessions(engine: Any, config: FastBenchConfig, modes: list[str]) -> list[SessionResult]:
-    """Typing sessions (``FastBenchConfig.sessions``) on each text, once per mode.
-
-    Ours runs each ``--speculative`` mode in ``modes``; llama.cpp one plain mode.
-    """
-    from litecomplete.runtime.speculative import Speculation
-
-    results = []
-    context = min(config.session_context, engine.max_length - config.session_suggestion_tokens - 1)
-    for name, text in session_texts().items():
-        ids = engine.tokenize(text)
-        room = len(ids) - context - config.typed_tokens
-        starts = [context + i * room // config.sessions for i in range(config.sessions)]
-        for mode in modes:
-            stats = getattr(getattr(engine, "model", None), "speculation_stats", None)
-            if hasattr(engine, "speculation"):
-                engine.speculation = Speculation.parse(mode)
-            before = (stats.verifies, stats.accepted) if stats else (0, 0)
-            spent, made, latencies = 0.0, 0, []
-            for length, timed in (
-                (config.session_suggestion_tokens, "rate"),
-                (config.suggestion_tokens, "latency"),
-            ):
-                for start in starts:
-                    engine.reset()
-                    engine.feed(ids[start - context : start])
-                    for typed in range(1, config.typed_tokens + 1):
-                        prompt = ids[start - context : start + typed]
-                        begin = time.perf_counter()
-                        count = engine.suggest(prompt, length)
-                        seconds = time.perf_counter() - begin
-                        if timed == "rate":
-                            spent, made = spent + seconds, made + count
-                        else:
-                            latencies.append(1000 * seconds)
-            verifies = stats.verifies - before[0] if stats else 0
-            accepted = stats.accepted - before[1] if stats else 0
-            suggestions = len(latencies)
-            results.append(
-                SessionResult(
-                    text=name,
-                    mode=mode,
-                    tokens_per_s=made / spent,
-                    latency_p50_ms=float(np.percentile(latencies, 50)),
-                    latency_p90_ms=float(np.percentile(latencies, 90)),
-                    suggestions=suggestions,
-                    accepted_per_verify=accepted / verifies if verifies else None,
-                    verifies_per_suggestion=verifies / (2 * suggestions) if stats else None,
-                )
-            )
-    return results
-
-
 # The module each engine kind imports (ours: the runtime).
 ENGINE_MODULES = {"litertlm": "litert_lm", "llama.cpp": "llama_cpp"}
 
@@ -316,7 +239,7 @@ def bench_engine(kind: str, model: Path, config: FastBenchConfig, max_length: in
         else:
             figures = measure(engine, config)
             if config.sessions:
-                modes = ["off", "auto"] if kind == "litecomplete" else ["plain"]
+                modes = session_modes(engine, config)
                 figures["sessions"] = measure_sessions(engine, config, modes)
     return EngineResult(
         engine=engine.name,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from litecomplete.bench.fast_bench import EngineResult, Stat
+from litecomplete.bench.sessions import LOOK_AHEAD_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -141,40 +142,62 @@ def _session_lines(rows: list[EngineResult]) -> list[str]:
     lines = [
         "",
         "| engine | variant | threads | text | decoding | suggestion tok/s | "
-        "suggestion ms p50 / p90 | accepted per verify | verifies per suggestion |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "suggestion ms p50 / p90 | accepted per verify | verifies per suggestion | "
+        "look-ahead ms p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sessioned:
         for x in r.sessions:
-            accepted = "" if x.accepted_per_verify is None else f"{x.accepted_per_verify:.2f}"
-            verifies = (
-                "" if x.verifies_per_suggestion is None else f"{x.verifies_per_suggestion:.2f}"
-            )
+            cells = [
+                _maybe(x.tokens_per_s, ".1f"),
+                f"{x.latency_p50_ms:.1f} / {x.latency_p90_ms:.1f}",
+                _maybe(x.accepted_per_verify, ".2f"),
+                _maybe(x.verifies_per_suggestion, ".2f"),
+                _maybe(x.look_ahead_p50_ms, ".1f"),
+            ]
             lines.append(
                 f"| {r.engine} | {r.variant} | {r.threads} | {x.text} | {x.mode} | "
-                f"{x.tokens_per_s:.1f} | {x.latency_p50_ms:.1f} / {x.latency_p90_ms:.1f} | "
-                f"{accepted} | {verifies} |"
+                + " | ".join(cells)
+                + " |"
             )
     lines.append("")
     for threads in dict.fromkeys(r.threads for r in sessioned):
-        ours = [r for r in sessioned if r.threads == threads and r.engine == "litecomplete"]
         peers = [r for r in sessioned if r.threads == threads and r.engine != "litecomplete"]
-        for r in ours:
-            rates = {(x.text, x.mode): x for x in r.sessions}
-            for text in dict.fromkeys(x.text for x in r.sessions):
-                off, auto = rates.get((text, "off")), rates.get((text, "auto"))
-                if not (off and auto):
-                    continue
-                parts = [
-                    f"speculative {auto.tokens_per_s / off.tokens_per_s:.2f}x plain decoding",
-                    f"latency p50 {auto.latency_p50_ms / off.latency_p50_ms:.2f}x",
-                ]
-                for peer in peers:
-                    plain = next((x for x in peer.sessions if x.text == text), None)
-                    if plain:
-                        parts.append(
-                            f"{auto.tokens_per_s / plain.tokens_per_s:.2f}x "
-                            f"{peer.engine} {peer.variant}"
-                        )
-                lines.append(f"{threads} thread(s), {text} typing: " + ", ".join(parts))
+        for r in sessioned:
+            if r.threads == threads and r.engine == "litecomplete":
+                lines += _session_ratios(r, peers)
     return lines
+
+
+def _session_ratios(ours: EngineResult, peers: list[EngineResult]) -> list[str]:
+    """Per text: speculation's rate and latency against plain decoding and the peers',
+    and look-ahead's latency, where measured."""
+    lines = []
+    modes = {(x.text, x.mode): x for x in ours.sessions}
+    for text in dict.fromkeys(x.text for x in ours.sessions):
+        off, auto = modes.get((text, "off")), modes.get((text, "auto"))
+        if not (off and auto and off.tokens_per_s and auto.tokens_per_s):
+            continue
+        parts = [
+            f"speculative {auto.tokens_per_s / off.tokens_per_s:.2f}x plain decoding",
+            f"latency p50 {auto.latency_p50_ms / off.latency_p50_ms:.2f}x",
+        ]
+        ahead = modes.get((text, "auto" + LOOK_AHEAD_SUFFIX))
+        if ahead:
+            parts.append(
+                f"with look-ahead p50 {ahead.latency_p50_ms / off.latency_p50_ms:.2f}x, "
+                f"p90 {ahead.latency_p90_ms / off.latency_p90_ms:.2f}x"
+            )
+        for peer in peers:
+            plain = next((x for x in peer.sessions if x.text == text), None)
+            if plain and plain.tokens_per_s:
+                parts.append(
+                    f"{auto.tokens_per_s / plain.tokens_per_s:.2f}x {peer.engine} {peer.variant}"
+                )
+        lines.append(f"{ours.threads} thread(s), {text} typing: " + ", ".join(parts))
+    return lines
+
+
+def _maybe(value: float | None, spec: str) -> str:
+    """``value`` formatted, or an empty cell."""
+    return "" if value is None else format(value, spec)

@@ -56,6 +56,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "greedy suggestion after each; ours with speculative decoding off and auto",
         type=int,
     )
+    option_from(
+        p,
+        "--look-ahead",
+        FAST + "look_ahead",
+        "fast: with --sessions, ours also with look-ahead: between keystrokes, the "
+        "suggestions of this many likeliest other next tokens are made (0: not run)",
+        type=int,
+    )
     p.add_argument(
         "--runner-copy",
         action="store_true",
@@ -86,7 +94,7 @@ def _bench_fast(args: argparse.Namespace, models: list[Path]) -> int:
     max_length = int(read_model_info(models[0]).manifest["max_length"])
     rows = []
     for n in threads:
-        options = given(args, "repetitions", "decode_tokens", "sessions")
+        options = given(args, "repetitions", "decode_tokens", "sessions", "look_ahead")
         config = FastBenchConfig(threads=n, **options)
         for model in models:
             rows.append(bench_in_subprocess("litecomplete", model, config, max_length))

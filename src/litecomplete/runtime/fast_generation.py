@@ -118,7 +118,7 @@ def drafter_for(model: FastModel, speculation: Speculation) -> Drafter | None:
         assert speculation.draft is not None  # Speculation checks it
         return ModelDrafter(_draft_model(model, speculation.draft))
     minimum = AUTO_MIN_NGRAM if mode is SpeculationMode.AUTO else LOOKUP_MIN_NGRAM
-    return LookupDrafter(model.recent, minimum)
+    return LookupDrafter([*model.recent, *model.branches], minimum)
 
 
 def _draft_model(model: FastModel, path: Path) -> FastModel:

@@ -23,11 +23,8 @@ from litecomplete.inspect.model_info import ModelInfo, read_model_info
 from litecomplete.runtime.chunks import plan_chunks
 from litecomplete.runtime.compiled_graph import CompiledGraphs
 from litecomplete.runtime.fast_generation import completion_of, drafter_for, generate
-from litecomplete.runtime.generation import (
-    Completion,
-    GenerationConfig,
-    Piece,
-)
+from litecomplete.runtime.generation import Completion, GenerationConfig, Piece
+from litecomplete.runtime.look_ahead import BRANCHES, look_ahead
 from litecomplete.runtime.prompt_tokens import PromptTokens
 from litecomplete.runtime.sampling import TokenSampler
 from litecomplete.runtime.speculative import (
@@ -111,6 +108,8 @@ class FastModel:
         self.speculation_stats = SpeculationStats()
         # Recent prompts with their completions, newest last: where lookup drafts come from.
         self.recent: deque[list[int]] = deque(maxlen=RECENT_SEQUENCES)
+        # Suggestions made ahead for other next tokens, their prompts' tails (look-ahead).
+        self.branches: deque[list[int]] = deque(maxlen=BRANCHES)
         self.draft_models: dict[Path, FastModel] = {}  # loaded once (``drafter_for``)
 
     @classmethod
@@ -364,6 +363,15 @@ class FastModel:
     def complete(self, prompt: str | bytes, config: GenerationConfig | None = None) -> Completion:
         """The whole completion of ``prompt`` (prompt excluded)."""
         return self.complete_n(prompt, 1, config)[0]
+
+    def look_ahead(
+        self, ids: list[int], alternatives: int = 3, config: GenerationConfig | None = None
+    ) -> int:
+        """While the user types: suggestions after ``ids`` and each of the
+        ``alternatives`` likeliest next tokens, kept as drafts, so that typing one of
+        them gets its suggestion in one verify call (``runtime.look_ahead``); how many
+        were made. ``config``: the suggestions' (length, speculation)."""
+        return look_ahead(self, list(ids), alternatives, config or GenerationConfig())
 
     def complete_ids(self, ids: list[int], config: GenerationConfig | None = None) -> Completion:
         """The completion of a prompt given as token ids, fed as they are (no start

@@ -91,10 +91,11 @@ class LookupDrafter:
     """Prompt-lookup drafts: what followed the most recent earlier occurrence of the
     text's last tokens, in recent prompts with their completions or in the text itself.
 
-    Where the match runs back ``LONG_MATCH`` tokens or more, the text is one seen
-    before going on (a user typing what was suggested, a passage pasted twice): its
-    next tokens are drafted at the long length. A shorter match is a phrase that
-    recurs, which goes on as before less often: drafted at the short length.
+    Where the match runs back ``LONG_MATCH`` tokens or more (or over the whole of a
+    shorter history), the text is one seen before going on (a user typing what was
+    suggested, a passage pasted twice): its next tokens are drafted at the long
+    length. A shorter match is a phrase that recurs, which goes on as before less
+    often: drafted at the short length.
     """
 
     def __init__(self, recent: Sequence[Sequence[int]], min_ngram: int) -> None:
@@ -112,7 +113,18 @@ class LookupDrafter:
         matched, following = best
         if matched < self.min_ngram:
             return []
-        return following[: long if matched >= LONG_MATCH else short]
+        return following[: long if _seen_before(matched, history) else short]
+
+
+def _seen_before(matched: int, history: Sequence[int]) -> bool:
+    """Whether a match of ``matched`` tokens makes ``history`` a text seen before: one
+    of ``LONG_MATCH`` tokens, or the whole of a shorter history."""
+    return matched >= LONG_MATCH or matched == len(history)
+
+
+def goes_on(sequence: Sequence[int], history: Sequence[int]) -> bool:
+    """Whether ``sequence`` goes on from ``history`` as a text seen before (drafted long)."""
+    return _seen_before(_follow(sequence, history, 1)[0], history)
 
 
 def _follow(sequence: Sequence[int], history: Sequence[int], limit: int) -> tuple[int, list[int]]:

@@ -1,0 +1,80 @@
+"""Look-ahead: the next keystroke's suggestions, made while the user is still typing.
+
+A suggestion after a typed token is one verify call when drafts cover it
+(``runtime.speculative``), and drafts cover it when the token typed was the one
+suggested: the previous suggestion goes on. Otherwise it takes a decode step per
+token. Between keystrokes the model is idle; ``look_ahead`` spends that time on the
+likeliest other tokens the user may type next, each with its greedy suggestion, and
+keeps them as lookup drafts (``FastModel.branches``). When the user types one of
+them, its suggestion is checked in one call, as for the one suggested.
+
+Drafts never change what is generated (each token is still sampled from the model's
+own logits after exactly the tokens before it), so a branch that goes unused, or a
+user who types before it is made, costs only the idle time it took.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from litecomplete.errors import PromptError, require_at_least
+from litecomplete.runtime.generation import GenerationConfig
+from litecomplete.runtime.sampling import SamplingConfig
+from litecomplete.runtime.speculative import LONG_MATCH, SpeculationMode, goes_on
+
+if TYPE_CHECKING:
+    from litecomplete.runtime.fast_model import FastModel
+
+# Branches kept as drafts: a few keystrokes' worth of alternatives.
+BRANCHES = 16
+
+
+def look_ahead(
+    model: FastModel, ids: list[int], alternatives: int, config: GenerationConfig
+) -> int:
+    """Suggestions ready for the ``alternatives + 1`` likeliest tokens after ``ids``:
+    each that no draft covers yet (the one just suggested usually is) gets its
+    suggestion now, kept as a draft; how many were made (calling again makes none).
+
+    ``config`` is the suggestions' (their length, speculation); the branches are
+    greedy whatever it samples. Nothing is made where drafts are not used (speculation
+    off, a file without verify signatures) or the cache has no room for a branch.
+    """
+    require_at_least("alternatives", alternatives, 1)
+    if not ids or len(ids) >= model.max_length:
+        raise PromptError(f"look_ahead() takes 1 to {model.max_length - 1} tokens, got {len(ids)}")
+    if config.speculation.mode is SpeculationMode.OFF or not model.verify_lengths:
+        return 0
+    length = min(config.max_new_tokens, model.max_length - len(ids) - 1)
+    if length < 2:  # a one-token suggestion is one step: nothing to draft
+        return 0
+    sources = [*model.recent, *model.branches]
+    candidates = [
+        token
+        for token in _likeliest(model.feed(ids), alternatives + 1)
+        if token not in model.end_token_ids and not _covered(sources, [*ids, token])
+    ]
+    branch_config = replace(config, max_new_tokens=length, sampling=SamplingConfig(), stop=())
+    stats = replace(model.speculation_stats)  # a branch is not a suggestion: not counted
+    for token in candidates:
+        branch = [*ids, token]
+        made = model.complete_ids(branch, branch_config)
+        model.recent.pop()  # ``generate`` keeps the whole sequence: a branch keeps its tail
+        model.branches.append([*branch[-LONG_MATCH:], *made.token_ids])
+    model.speculation_stats = stats
+    return len(candidates)
+
+
+def _likeliest(logits: np.ndarray, count: int) -> list[int]:
+    """The ``count`` tokens of highest logit, likeliest first."""
+    top = np.argpartition(-logits, count - 1)[:count]
+    return [int(t) for t in top[np.argsort(-logits[top])]]
+
+
+def _covered(sources: Sequence[Sequence[int]], history: list[int]) -> bool:
+    """Whether a draft source already goes on from ``history`` as a text seen before."""
+    return any(goes_on(s, history) for s in sources)

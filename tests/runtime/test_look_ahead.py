@@ -1,0 +1,103 @@
+"""Look-ahead on a tiny fast-format model: branches made between keystrokes are drafts
+that a typed token's suggestion checks in one call, and change nothing it returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from litecomplete.errors import ConfigError, PromptError
+from litecomplete.runtime import FastModel, GenerationConfig
+from litecomplete.runtime.speculative import LookupDrafter, Speculation, SpeculationMode
+
+OFF = Speculation(SpeculationMode.OFF)
+TEXT = "the quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat"
+
+
+@pytest.fixture(scope="module")
+def model(fast_models: dict[str, Path]) -> FastModel:
+    return FastModel.load(fast_models["none"])
+
+
+def _top(model: FastModel, ids: list[int], count: int) -> list[int]:
+    model.reset()
+    logits = model.feed(ids)
+    return [int(t) for t in np.argsort(-logits)[:count]]
+
+
+def _suggest(model: FastModel, ids: list[int], config: GenerationConfig) -> tuple[list[int], int]:
+    """A suggestion's tokens and the model calls it took after the typed token."""
+    stats = model.speculation_stats
+    before = stats.verifies
+    tokens = model.complete_ids(ids, config).token_ids
+    return tokens, stats.verifies - before
+
+
+@pytest.mark.parametrize("start", [3, 20])  # a prompt shorter and longer than a long match
+def test_a_typed_alternative_is_suggested_in_one_verify_call(model: FastModel, start: int) -> None:
+    ids = model.encode(TEXT)[:start]
+    config = GenerationConfig(max_new_tokens=8, stop_at_end_token=False)
+    plain = GenerationConfig(max_new_tokens=8, stop_at_end_token=False, speculation=OFF)
+    model.reset()
+    model.recent.clear()
+    model.branches.clear()
+    suggested = model.complete_ids(ids, config).token_ids
+    assert model.look_ahead(ids, 3, config) == 3
+    for token in _top(model, ids, 4):
+        typed = [*ids, token]
+        expected = model.complete_ids(typed, plain).token_ids
+        model.complete_ids(ids, config)  # back where the user was
+        got, verifies = _suggest(model, typed, config)
+        assert got == expected  # drafts change nothing
+        # One verify call for the whole suggestion: the suggested token's from the
+        # suggestion itself, each other from its branch.
+        assert verifies == 1, (token, token == suggested[0])
+
+
+def test_look_ahead_makes_only_what_no_draft_covers(model: FastModel) -> None:
+    ids = model.encode(TEXT)[:20]
+    config = GenerationConfig(max_new_tokens=8)
+    model.reset()
+    model.recent.clear()
+    model.branches.clear()
+    model.complete_ids(ids, config)
+    assert model.look_ahead(ids, 2, config) == 2
+    branches = list(model.branches)
+    assert all(len(b) <= 16 + 8 for b in branches)  # a prompt's tail, not the prompt
+    assert model.look_ahead(ids, 2, config) == 0  # asked again: all are covered
+    assert model.look_ahead(ids, 3, config) == 1  # one more: the fourth likeliest
+    assert list(model.branches)[:2] == branches
+
+
+def test_look_ahead_does_not_count_as_speculation(model: FastModel) -> None:
+    ids = model.encode(TEXT)[:12]
+    before = (model.speculation_stats.verifies, model.speculation_stats.drafted)
+    model.look_ahead(ids, 2, GenerationConfig(max_new_tokens=8))
+    assert (model.speculation_stats.verifies, model.speculation_stats.drafted) == before
+
+
+def test_nothing_is_made_where_drafts_are_not_used(model: FastModel) -> None:
+    ids = model.encode(TEXT)[:12]
+    model.branches.clear()
+    assert model.look_ahead(ids, 3, GenerationConfig(speculation=OFF)) == 0
+    near_end = (ids * 100)[: model.max_length - 1]  # room for one token only
+    assert model.look_ahead(near_end, 3, GenerationConfig(max_new_tokens=8)) == 0
+    assert not model.branches
+
+
+def test_look_ahead_refuses_bad_input_by_name(model: FastModel) -> None:
+    with pytest.raises(ConfigError, match="alternatives"):
+        model.look_ahead([1, 2], 0)
+    with pytest.raises(PromptError, match="look_ahead"):
+        model.look_ahead([], 2)
+    with pytest.raises(PromptError, match="look_ahead"):
+        model.look_ahead([1] * model.max_length, 2)
+
+
+def test_a_short_history_seen_whole_is_drafted_long() -> None:
+    seen = [5, 6, 7, 8, 9, 10, 11]
+    drafter = LookupDrafter([seen], 2)
+    assert drafter.propose([5, 6, 7], short=1, long=4) == [8, 9, 10, 11]
+    assert drafter.propose([4, 6, 7], short=1, long=4) == [8]  # a phrase of it: short
