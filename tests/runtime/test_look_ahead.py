@@ -73,9 +73,16 @@ def test_look_ahead_makes_only_what_no_draft_covers(model: FastModel) -> None:
 
 def test_look_ahead_does_not_count_as_speculation(model: FastModel) -> None:
     ids = model.encode(TEXT)[:12]
-    before = (model.speculation_stats.verifies, model.speculation_stats.drafted)
-    model.look_ahead(ids, 2, GenerationConfig(max_new_tokens=8))
-    assert (model.speculation_stats.verifies, model.speculation_stats.drafted) == before
+    stats = model.speculation_stats  # a caller may hold it (bench does)
+    before = (stats.verifies, stats.drafted, stats.accepted)
+    model.branches.clear()
+    assert model.look_ahead(ids, 2, GenerationConfig(max_new_tokens=8)) > 0
+    assert model.speculation_stats is stats
+    assert (stats.verifies, stats.drafted, stats.accepted) == before
+    model.complete_ids(
+        [*ids, model.branches[-1][len(ids[-16:])]], GenerationConfig(max_new_tokens=8)
+    )
+    assert stats.verifies == before[0] + 1  # a suggestion's call is counted, where it was
 
 
 def test_nothing_is_made_where_drafts_are_not_used(model: FastModel) -> None:

@@ -1,10 +1,11 @@
 """Typing sessions: a user types a text token by token and gets a suggestion after each.
 
-From evenly spaced places of a text, each session feeds the context, then types the
-text's next tokens one at a time; after each, a greedy suggestion is timed (the typed
-token's feed included). Two passes: long suggestions for the rate (suggestion tokens
-over their time), short ones for the latency a user sees. Ours runs once per way of
-decoding (``--speculative`` off and auto, and auto with look-ahead), llama.cpp once.
+From evenly spaced places of a text, each session feeds the context and suggests
+after it (untimed: the user paused there), then types the text's next tokens one at a
+time; after each, a greedy suggestion is timed (the typed token's feed included). Two
+passes: long suggestions for the rate (suggestion tokens over their time), short ones
+for the latency a user sees. Ours runs once per way of decoding (``--speculative`` off
+and auto, and auto with look-ahead), llama.cpp once.
 
 Look-ahead (``runtime.look_ahead``) works between keystrokes: after each suggestion
 of its latency pass the engine prepares the likeliest other next tokens' suggestions,
@@ -105,7 +106,11 @@ def _sessions(
     for length, timed in passes:
         for start in starts:
             engine.reset()
-            engine.feed(ids[start - context : start])
+            # The user paused here: the context's own suggestion was made (and looked
+            # ahead from), untimed, as after any keystroke.
+            engine.suggest(ids[start - context : start], length)
+            if ahead:
+                engine.look_ahead(ids[start - context : start], length, config.look_ahead)
             for typed in range(1, config.typed_tokens + 1):
                 prompt = ids[start - context : start + typed]
                 begin = time.perf_counter()
