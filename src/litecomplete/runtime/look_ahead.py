@@ -61,16 +61,18 @@ def look_ahead(
     branch_config = replace(config, max_new_tokens=length, sampling=SamplingConfig(), stop=())
     stats = model.speculation_stats
     counted = replace(stats)  # a branch is not a suggestion: its calls are not counted
-    for token in candidates:
-        branch = [*ids, token]
-        made = model.complete_ids(branch, branch_config)
-        model.recent.pop()  # ``generate`` keeps the whole sequence: a branch keeps its tail
-        model.branches.append([*branch[-LONG_MATCH:], *made.token_ids])
-    stats.verifies, stats.drafted, stats.accepted = (
-        counted.verifies,
-        counted.drafted,
-        counted.accepted,
-    )
+    try:
+        for token in candidates:
+            branch = [*ids, token]
+            made = model.complete_ids(branch, branch_config)
+            model.recent.pop()  # ``generate`` keeps the whole sequence; a branch, its tail
+            model.branches.append([*branch[-LONG_MATCH:], *made.token_ids])
+    finally:
+        stats.verifies, stats.drafted, stats.accepted = (
+            counted.verifies,
+            counted.drafted,
+            counted.accepted,
+        )
     return len(candidates)
 
 
