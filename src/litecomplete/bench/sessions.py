@@ -98,7 +98,7 @@ def _sessions(
     stats = getattr(getattr(engine, "model", None), "speculation_stats", None)
     if hasattr(engine, "speculation"):
         engine.speculation = Speculation.parse(speculative)
-    before = (stats.verifies, stats.accepted) if stats else (0, 0)
+    verifies = accepted = 0  # over the timed suggestions only
     passes = [(config.suggestion_tokens, "latency")]
     if not ahead:
         passes.insert(0, (config.session_suggestion_tokens, "rate"))
@@ -113,9 +113,13 @@ def _sessions(
                 engine.look_ahead(ids[start - context : start], length, config.look_ahead)
             for typed in range(1, config.typed_tokens + 1):
                 prompt = ids[start - context : start + typed]
+                before = (stats.verifies, stats.accepted) if stats else (0, 0)
                 begin = time.perf_counter()
                 count = engine.suggest(prompt, length)
                 seconds = time.perf_counter() - begin
+                if stats:
+                    verifies += stats.verifies - before[0]
+                    accepted += stats.accepted - before[1]
                 if timed == "rate":
                     spent, made = spent + seconds, made + count
                 else:
@@ -124,8 +128,6 @@ def _sessions(
                     begin = time.perf_counter()
                     engine.look_ahead(prompt, length, config.look_ahead)
                     idle.append(1000 * (time.perf_counter() - begin))
-    verifies = stats.verifies - before[0] if stats else 0
-    accepted = stats.accepted - before[1] if stats else 0
     suggestions = len(latencies)
     return SessionResult(
         text=text,
