@@ -51,25 +51,23 @@ class LitecompleteEngine:
     def step(self, token: int) -> np.ndarray:
         return self.model.step(token)
 
+    def _config(self, tokens: int) -> Any:
+        """A greedy suggestion of up to ``tokens``, drafted ``speculation``'s way."""
+        from litecomplete.runtime.generation import GenerationConfig
+
+        return GenerationConfig(
+            max_new_tokens=tokens, stop_at_end_token=False, speculation=self.speculation
+        )
+
     def suggest(self, ids: list[int], tokens: int) -> int:
         """A greedy suggestion of up to ``tokens`` after ``ids`` (``speculation``'s way);
         the tokens generated."""
-        from litecomplete.runtime.generation import GenerationConfig
-
-        config = GenerationConfig(
-            max_new_tokens=tokens, stop_at_end_token=False, speculation=self.speculation
-        )
-        return len(self.model.complete_ids(ids, config).token_ids)
+        return len(self.model.complete_ids(ids, self._config(tokens)).token_ids)
 
     def look_ahead(self, ids: list[int], tokens: int, alternatives: int) -> int:
         """Between keystrokes: ``tokens``-token suggestions for the ``alternatives``
         likeliest other next tokens, made ready as drafts (``runtime.look_ahead``)."""
-        from litecomplete.runtime.generation import GenerationConfig
-
-        config = GenerationConfig(
-            max_new_tokens=tokens, stop_at_end_token=False, speculation=self.speculation
-        )
-        return self.model.look_ahead(ids, alternatives, config)
+        return self.model.look_ahead(ids, alternatives, self._config(tokens))
 
 
 class LlamaCppEngine:

@@ -367,10 +367,11 @@ class FastModel:
     def look_ahead(
         self, ids: list[int], alternatives: int = 3, config: GenerationConfig | None = None
     ) -> int:
-        """While the user types: suggestions after ``ids`` and each of the
-        ``alternatives`` likeliest next tokens, kept as drafts, so that typing one of
-        them gets its suggestion in one verify call (``runtime.look_ahead``); how many
-        were made. ``config``: the suggestions' (length, speculation)."""
+        """While the user types: suggestions after ``ids`` and each of its
+        ``alternatives + 1`` likeliest next tokens that no draft covers yet (the one
+        just suggested usually is), kept as drafts, so that typing one of them gets its
+        suggestion in one verify call (``runtime.look_ahead``); how many were made.
+        ``config``: the suggestions' (length, speculation)."""
         return look_ahead(self, list(ids), alternatives, config or GenerationConfig())
 
     def complete_ids(self, ids: list[int], config: GenerationConfig | None = None) -> Completion:
