@@ -11,7 +11,7 @@ packaged evaluation text with both:
 (llama-perplexity splits the text into chunks of C tokens and scores the second half
 of each; the eval options select the same tokens.) Prints both perplexities and both
 commands' wall times (load included). Needs .venv/bin/llama-perplexity from
-scripts/build-llama-perplexity.sh. Usage:
+scripts/install-llamacpp.sh. Usage:
 
   python scripts/perplexity_vs_llamacpp.py [--context 256] [--chunks 24] [--work DIR]
       [--gguf FILE] [--fast-model FILE]
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     tool = ROOT / ".venv/bin/llama-perplexity"
     if not tool.is_file():
-        sys.exit(f"{tool} is missing; run scripts/build-llama-perplexity.sh first")
+        sys.exit(f"{tool} is missing; run scripts/install-llamacpp.sh first")
 
     from litecomplete.eval.text import default_eval_text
 

@@ -110,7 +110,7 @@ def test_auto_stays_within_its_measured_quality_on_other_text(
     assert size["int4"] < size["auto"] < size["int8"]
 
 
-@pytest.mark.skipif(not LLAMA_PERPLEXITY.is_file(), reason="scripts/build-llama-perplexity.sh")
+@pytest.mark.skipif(not LLAMA_PERPLEXITY.is_file(), reason="scripts/install-llamacpp.sh")
 def test_perplexity_agrees_with_llama_cpp(smollm2_files: dict[str, Path], tmp_path: Path) -> None:
     text = tmp_path / "eval.txt"
     text.write_text(default_eval_text(), "utf-8")
