@@ -2,12 +2,16 @@
 # Lint (ruff), types (mypy) and the fast tests. Extra arguments go to pytest:
 #   ./test.sh            fast tier (tiny models, two processes, a few minutes)
 #   ./test.sh -m slow    real-size conversions (GPT-2 124M shapes; minutes and GBs)
+#   ./test.sh -m slow tests/slow/test_memory.py ...   those slow modules only
 set -euo pipefail
 cd "$(dirname "$0")"
 .venv/bin/ruff check src tests
 .venv/bin/ruff format --check src tests
 .venv/bin/mypy
-if [ "$*" = "-m slow" ]; then
+if [ "${1:-}" = "-m" ] && [ "${2:-}" = "slow" ]; then
+    shift 2
+    modules=("$@")
+    [ "${#modules[@]}" -gt 0 ] || modules=(tests/slow/test_*.py)
     # One process per real-size module: memory TensorFlow takes for one module is not
     # given back to the system, and together the modules outgrow a 24 GB machine.
     # Files two modules read are converted once (tests/slow/shared_files.py).
@@ -15,7 +19,7 @@ if [ "$*" = "-m slow" ]; then
     export LITECOMPLETE_TEST_FILES
     trap 'rm -rf "$LITECOMPLETE_TEST_FILES"' EXIT
     status=0
-    for module in tests/slow/test_*.py; do
+    for module in "${modules[@]}"; do
         .venv/bin/python -m pytest -m slow "$module" || status=1
     done
     exit "$status"
