@@ -37,6 +37,39 @@ def test_smollm2_metadata_and_dequantized_tensors(smollm2: Path) -> None:
     assert "output.weight" not in model.tensor_types  # tied to the embedding
 
 
+def test_metadata_and_tensors_are_what_gguf_py_reads(smollm2: Path) -> None:
+    """Our parser against gguf-py's ``GGUFReader`` (a second implementation) on the
+    embedded file: every value with its Python type, every tensor's type, shape and bytes."""
+    import gguf
+
+    ours = read_gguf(smollm2)
+    theirs = gguf.GGUFReader(str(smollm2))
+    expected = {k: f.contents() for k, f in theirs.fields.items() if not k.startswith("GGUF.")}
+    assert ours.metadata == expected
+    assert {k: type(v) for k, v in ours.metadata.items()} == {
+        k: type(v) for k, v in expected.items()
+    }
+    assert list(ours._tensors) == [t.name for t in theirs.tensors]
+    for t in theirs.tensors:
+        mine = ours._tensors[t.name]
+        assert mine.tensor_type == t.tensor_type and mine.shape.tolist() == t.shape.tolist()
+        assert mine.data.dtype == t.data.dtype and mine.data.shape == t.data.shape, t.name
+        np.testing.assert_array_equal(mine.data, t.data)
+
+
+def test_a_string_that_is_not_utf8_leaves_its_key_empty(smollm2: Path, tmp_path: Path) -> None:
+    """As gguf-py's ``contents()`` does, the key reads as absent; the rest stays readable."""
+    data = bytearray(smollm2.read_bytes())
+    name = b"Smollm2 135M 8k Lc100K Mix1 Ep2"
+    at = data.index(name)
+    data[at : at + 2] = b"\xff\xfe"
+    path = tmp_path / "bad-name.gguf"
+    path.write_bytes(bytes(data))
+    model = read_gguf(path)
+    assert model.metadata["general.name"] is None
+    assert model.arch_value("block_count") == 30
+
+
 def test_tokenizer_gives_llama_cpps_ids(smollm2: Path) -> None:
     reference = json.loads(TOKEN_IDS.read_text("utf-8"))
     tokenizer = tokenizer_from_gguf(read_gguf(smollm2))

@@ -133,9 +133,9 @@ def _gguf_type(path: Path) -> str:
     """The file type llama.cpp reports (``general.file_type``), e.g. ``Q8_0``."""
     import gguf
 
-    field = gguf.GGUFReader(str(path)).fields.get("general.file_type")
-    if field is None:
+    from litecomplete.models.gguf.reader import read_gguf
+
+    file_type = read_gguf(path).metadata.get("general.file_type")
+    if not isinstance(file_type, int):
         return "unknown"
-    return (
-        gguf.LlamaFileType(int(field.parts[-1][0])).name.removeprefix("MOSTLY_").replace("ALL_", "")
-    )
+    return gguf.LlamaFileType(file_type).name.removeprefix("MOSTLY_").replace("ALL_", "")

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from litecomplete.errors import GgufFileError
+from litecomplete.models.gguf.parse import parse_gguf
 
 GGUF_MAGIC = b"GGUF"
 # Tensor types we dequantize (names as in gguf.GGMLQuantizationType).
@@ -55,17 +56,8 @@ class GgufFile:
         return np.asarray(data, dtype=np.float32).reshape(shape)
 
 
-def _field_value(f: Any) -> Any:
-    try:
-        return f.contents()
-    except Exception:  # a malformed field: keep the file readable, report the key as absent
-        return None
-
-
 def read_gguf(path: str | Path) -> GgufFile:
     """Open ``path``; raise GgufFileError or UnsupportedArchitectureError naming the problem."""
-    import gguf
-
     path = Path(path)
     try:
         with path.open("rb") as f:
@@ -77,14 +69,12 @@ def read_gguf(path: str | Path) -> GgufFile:
     if magic != GGUF_MAGIC:
         raise GgufFileError(f"{path} is not a GGUF file (it does not start with 'GGUF')")
     try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as e:  # the reader fails in many ways on a cut or damaged file
+        metadata, tensors = parse_gguf(np.memmap(path, mode="r"))
+    except Exception as e:  # a cut or damaged file fails in many ways
         raise GgufFileError(
             f"{path} is truncated or damaged ({type(e).__name__}: {e}); download it again"
         ) from None
-    metadata = {key: _field_value(f) for key, f in reader.fields.items()}
     architecture = str(metadata.get("general.architecture") or "")
-    tensors = {t.name: t for t in reader.tensors}
     types = {name: t.tensor_type.name for name, t in tensors.items()}
     unsupported = sorted({kind for kind in types.values() if kind not in SUPPORTED_TYPES})
     if unsupported:
