@@ -6,17 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-# struct formats of GGUF's scalar value types (gguf.GGUFValueType), as the file holds them.
-_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 10: "<Q", 11: "<q",
-            12: "<d"}  # fmt: skip
-
 
 def with_header_value(src: Path, dst: Path, key: str, value: float) -> Path:
     """``src`` copied to ``dst`` with the scalar header value ``key`` set to ``value``
     (written in the value's own type, so nothing else in the file moves)."""
     import struct
 
-    from litecomplete.models.gguf.parse import Cursor
+    from litecomplete.models.gguf.parse import SCALAR_FORMATS, Cursor
 
     data = bytearray(src.read_bytes())
     cursor = Cursor(np.frombuffer(bytes(data), np.uint8))
@@ -24,8 +20,8 @@ def with_header_value(src: Path, dst: Path, key: str, value: float) -> Path:
     for _ in range(cursor.scalar("<Q")):
         name, kind = cursor.string(), cursor.scalar("<I")
         if name == key:
-            assert kind in _FORMATS, f"{key} is not a number"
-            struct.pack_into(_FORMATS[kind], data, cursor.at, value)
+            assert kind in SCALAR_FORMATS, f"{key} is not a scalar"
+            struct.pack_into(SCALAR_FORMATS[kind], data, cursor.at, value)
             dst.write_bytes(bytes(data))
             return dst
         cursor.value(kind)

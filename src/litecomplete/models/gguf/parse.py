@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+GGUF_MAGIC = b"GGUF"
 # GGUF value types (gguf.GGUFValueType): struct formats of the fixed-size ones.
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
+SCALAR_FORMATS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q",
             11: "<q", 12: "<d"}  # fmt: skip
 _STRING, _ARRAY = 8, 9
 DEFAULT_ALIGNMENT = 32
@@ -45,7 +46,6 @@ class Cursor:
     """Reads GGUF's little-endian values from a byte buffer, front to back."""
 
     def __init__(self, buffer: np.ndarray) -> None:
-        self.buffer = buffer
         self.raw = memoryview(buffer.data)
         self.at = 0
 
@@ -67,8 +67,8 @@ class Cursor:
             raise _NotText from None
 
     def value(self, kind: int) -> Any:
-        if kind in _SCALARS:
-            return self.scalar(_SCALARS[kind])
+        if kind in SCALAR_FORMATS:
+            return self.scalar(SCALAR_FORMATS[kind])
         if kind == _STRING:
             return self.string()
         if kind == _ARRAY:
@@ -77,8 +77,8 @@ class Cursor:
 
     def array(self) -> list[Any]:
         kind, count = self.scalar("<I"), self.scalar("<Q")
-        if kind in _SCALARS:  # one unpack for the whole array
-            fmt = _SCALARS[kind]
+        if kind in SCALAR_FORMATS:  # one unpack for the whole array
+            fmt = SCALAR_FORMATS[kind]
             size = struct.calcsize(fmt)
             values = struct.unpack_from(f"<{count}{fmt[1]}", self.raw, self.at)
             self.at += size * count
@@ -101,7 +101,7 @@ def parse_gguf(buffer: np.ndarray) -> tuple[dict[str, Any], dict[str, GgufTensor
 
     cursor = Cursor(buffer)
     magic, version = cursor.scalar("<4s"), cursor.scalar("<I")
-    if magic != b"GGUF" or version not in (2, 3):
+    if magic != GGUF_MAGIC or version not in (2, 3):
         raise ValueError(f"GGUF version {version} is not one this reader handles (2 or 3)")
     tensor_count, kv_count = cursor.scalar("<Q"), cursor.scalar("<Q")
     metadata: dict[str, Any] = {}

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 from litecomplete.errors import GgufFileError
-from litecomplete.models.gguf.parse import parse_gguf
+from litecomplete.models.gguf.parse import GGUF_MAGIC, parse_gguf
 
-GGUF_MAGIC = b"GGUF"
 # Tensor types we dequantize (names as in gguf.GGMLQuantizationType).
 # (gguf-py dequantizes each; the K-quants are what llama.cpp's Q4_K_M and its kin hold.)
 SUPPORTED_TYPES = (
