@@ -15,7 +15,8 @@ settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-from collections.abc import Iterator  # noqa: E402
+import fcntl  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -29,6 +30,32 @@ def _temporary_files_in_the_run(tmp_path_factory: pytest.TempPathFactory) -> Ite
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmpdir")))
         yield
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder ``build`` fills once for the whole run.
+
+    The fast tier's two processes (pytest-xdist) share the parent of their temporary
+    folders: the first to ask builds there under a lock, the other waits for it and then
+    reads the same files, so a shared fixture's conversions are not done twice. One
+    process alone builds into a folder of its own.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        built = folder / ".built"
+        if not built.exists():  # a build that failed left no mark: this one starts over
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            built.touch()
+    return folder
 
 
 def keras_logits(causal_lm: Any, ids: list[int]) -> Any:
@@ -67,22 +94,30 @@ def _convert(tiny_lm: Any, out: Path, **config: Any) -> Path:
 
 
 @pytest.fixture(scope="session")
-def app_models(tiny_lm: Any, app_model_dir: Path) -> dict[str, Path]:
+def app_models(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """Greedy app-format models of ``tiny`` in every quantization mode the app format takes."""
-    from litecomplete.convert import Sampler
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
-    return {
-        mode.value: _convert(
-            tiny_lm,
-            app_model_dir / f"tiny-{mode.value}.tflite",
-            sampler=Sampler.GREEDY,
-            context_length=TINY_CONTEXT_LENGTH,
-            quant=mode,
-            calibration_samples=4,
-        )
-        for mode in APP_QUANT_MODES
-    }
+    def path(folder: Path, mode: Any) -> Path:
+        return folder / f"tiny-{mode.value}.tflite"
+
+    def build(folder: Path) -> None:
+        from litecomplete.convert import Sampler
+
+        for mode in APP_QUANT_MODES:
+            _convert(
+                request.getfixturevalue("tiny_lm"),
+                path(folder, mode),
+                sampler=Sampler.GREEDY,
+                context_length=TINY_CONTEXT_LENGTH,
+                quant=mode,
+                calibration_samples=4,
+            )
+
+    folder = built_once(tmp_path_factory, "app_models", build)
+    return {mode.value: path(folder, mode) for mode in APP_QUANT_MODES}
 
 
 @pytest.fixture(scope="session")
@@ -101,21 +136,27 @@ FAST_BUCKETS = (4, 16)
 
 
 @pytest.fixture(scope="session")
-def fast_models(tiny_lm: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def fast_models(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """Fast-format models of ``tiny`` in every quantization mode."""
-    from litecomplete.convert.fast_config import FastExportConfig
-    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.quantize import QuantMode
 
-    out_dir = tmp_path_factory.mktemp("fast_models")
-    paths = {}
-    for mode in QuantMode:
-        config = FastExportConfig(
-            max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=mode, calibration_samples=4
-        )
-        paths[mode.value] = out_dir / f"tiny-fast-{mode.value}.tflite"
-        convert_fast_model(tiny_lm, config, paths[mode.value])
-    return paths
+    def path(folder: Path, mode: QuantMode) -> Path:
+        return folder / f"tiny-fast-{mode.value}.tflite"
+
+    def build(folder: Path) -> None:
+        from litecomplete.convert.fast_config import FastExportConfig
+        from litecomplete.convert.fast_export import convert_fast_model
+
+        for mode in QuantMode:
+            config = FastExportConfig(
+                max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=mode, calibration_samples=4
+            )
+            convert_fast_model(request.getfixturevalue("tiny_lm"), config, path(folder, mode))
+
+    folder = built_once(tmp_path_factory, "fast_models", build)
+    return {mode.value: path(folder, mode) for mode in QuantMode}
 
 
 # A tiny Llama (SmolLM2's tokenizer, random weights): 2 layers, width 64, 4 heads
@@ -155,44 +196,65 @@ def tiny_llama(tiny_llama_gguf: Path) -> Any:
     return load_causal_lm(str(tiny_llama_gguf), sequence_length=64)
 
 
-def greedy_app_models(causal_lm: Any, out: Path, name: str, max_length: int) -> dict[str, Path]:
-    """Greedy app-format files of ``causal_lm`` in every mode the app format takes, each
-    keeping the newest ``max_length // 2`` prompt tokens."""
-    from litecomplete.convert import AppExportConfig, Sampler
-    from litecomplete.convert.app_export import convert_app_model
+def greedy_app_models(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    causal_lm_fixture: str,
+    name: str,
+    max_length: int,
+) -> dict[str, Path]:
+    """Greedy app-format files of the causal LM that ``causal_lm_fixture`` gives, in every
+    mode the app format takes, each keeping the newest ``max_length // 2`` prompt tokens."""
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
-    paths = {}
-    for mode in APP_QUANT_MODES:
-        paths[mode.value] = out / f"{name}-{mode.value}.tflite"
-        config = AppExportConfig(
-            max_length=max_length,
-            context_length=max_length // 2,
-            sampler=Sampler.GREEDY,
-            quant=mode,
-            calibration_samples=2,
-        )
-        convert_app_model(causal_lm, config, paths[mode.value])
-    return paths
+    def path(folder: Path, mode: Any) -> Path:
+        return folder / f"{name}-{mode.value}.tflite"
+
+    def build(folder: Path) -> None:
+        from litecomplete.convert import AppExportConfig, Sampler
+        from litecomplete.convert.app_export import convert_app_model
+
+        causal_lm = request.getfixturevalue(causal_lm_fixture)
+        for mode in APP_QUANT_MODES:
+            config = AppExportConfig(
+                max_length=max_length,
+                context_length=max_length // 2,
+                sampler=Sampler.GREEDY,
+                quant=mode,
+                calibration_samples=2,
+            )
+            convert_app_model(causal_lm, config, path(folder, mode))
+
+    folder = built_once(tmp_path_factory, f"{name}-app", build)
+    return {mode.value: path(folder, mode) for mode in APP_QUANT_MODES}
 
 
 @pytest.fixture(scope="session")
-def llama_app_models(tiny_llama: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def llama_app_models(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """Greedy app-format models of the tiny Llama in every mode the app format takes."""
-    out = tmp_path_factory.mktemp("llama_app")
-    return greedy_app_models(tiny_llama, out, "tiny-llama", TINY_LLAMA_MAX_LENGTH)
+    return greedy_app_models(
+        request, tmp_path_factory, "tiny_llama", "tiny-llama", TINY_LLAMA_MAX_LENGTH
+    )
 
 
 @pytest.fixture(scope="session")
-def tiny_llama_fast_none(tiny_llama_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tiny_llama_fast_none(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """The tiny Llama's GGUF converted straight to the fast format, float32."""
-    from litecomplete.convert.fast_config import FastExportConfig
-    from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
+    name = "tiny-llama-fast-none.tflite"
 
-    out = tmp_path_factory.mktemp("tiny_llama_fast") / "tiny-llama-fast-none.tflite"
-    config = FastExportConfig(max_length=64, buckets=(4, 16))
-    convert_fast_model(gguf_fast_source(tiny_llama_gguf), config, out)
-    return out
+    def build(folder: Path) -> None:
+        from litecomplete.convert.fast_config import FastExportConfig
+        from litecomplete.convert.fast_export import convert_fast_model, gguf_fast_source
+
+        config = FastExportConfig(max_length=64, buckets=(4, 16))
+        source = gguf_fast_source(request.getfixturevalue("tiny_llama_gguf"))
+        convert_fast_model(source, config, folder / name)
+
+    return built_once(tmp_path_factory, "tiny_llama_fast", build) / name
 
 
 # A tiny Gemma 3 (``tests.gemma3_fixtures``: a 512-piece SentencePiece vocabulary trained
@@ -220,8 +282,9 @@ def tiny_gemma3(tiny_gemma3_gguf: tuple[Path, Any]) -> Any:
 
 @pytest.fixture(scope="session")
 def gemma3_app_models(
-    tiny_gemma3: Any, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """Greedy app-format models of the tiny Gemma 3 in every mode the app format takes."""
-    out = tmp_path_factory.mktemp("gemma3_app")
-    return greedy_app_models(tiny_gemma3, out, "tiny-gemma3", TINY_GEMMA3_MAX_LENGTH)
+    return greedy_app_models(
+        request, tmp_path_factory, "tiny_gemma3", "tiny-gemma3", TINY_GEMMA3_MAX_LENGTH
+    )
