@@ -16,7 +16,7 @@ settings.register_profile("explore", derandomize=False, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 import fcntl  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
+from collections.abc import Callable, Iterable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -56,6 +56,24 @@ def built_once(
             build(folder)
             built.touch()
     return folder
+
+
+def converted_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    stem: str,
+    modes: Iterable[Any],
+    convert: Callable[[Any, Path], None],
+) -> dict[str, Path]:
+    """``{mode.value: STEM-MODE.tflite}``, each file written by ``convert(mode, path)`` once
+    for the run (``built_once``)."""
+    modes = list(modes)
+
+    def build(folder: Path) -> None:
+        for mode in modes:
+            convert(mode, folder / f"{stem}-{mode.value}.tflite")
+
+    folder = built_once(tmp_path_factory, stem, build)
+    return {mode.value: folder / f"{stem}-{mode.value}.tflite" for mode in modes}
 
 
 def keras_logits(causal_lm: Any, ids: list[int]) -> Any:
@@ -98,26 +116,15 @@ def app_models(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """Greedy app-format models of ``tiny`` in every quantization mode the app format takes."""
+    from litecomplete.convert import Sampler
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
-    def path(folder: Path, mode: Any) -> Path:
-        return folder / f"tiny-{mode.value}.tflite"
+    def convert(mode: Any, path: Path) -> None:
+        tiny_lm = request.getfixturevalue("tiny_lm")
+        config = {"context_length": TINY_CONTEXT_LENGTH, "calibration_samples": 4}
+        _convert(tiny_lm, path, sampler=Sampler.GREEDY, quant=mode, **config)
 
-    def build(folder: Path) -> None:
-        from litecomplete.convert import Sampler
-
-        for mode in APP_QUANT_MODES:
-            _convert(
-                request.getfixturevalue("tiny_lm"),
-                path(folder, mode),
-                sampler=Sampler.GREEDY,
-                context_length=TINY_CONTEXT_LENGTH,
-                quant=mode,
-                calibration_samples=4,
-            )
-
-    folder = built_once(tmp_path_factory, "app_models", build)
-    return {mode.value: path(folder, mode) for mode in APP_QUANT_MODES}
+    return converted_once(tmp_path_factory, "tiny", APP_QUANT_MODES, convert)
 
 
 @pytest.fixture(scope="session")
@@ -140,23 +147,17 @@ def fast_models(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
     """Fast-format models of ``tiny`` in every quantization mode."""
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
     from litecomplete.quantize import QuantMode
 
-    def path(folder: Path, mode: QuantMode) -> Path:
-        return folder / f"tiny-fast-{mode.value}.tflite"
+    def convert(mode: QuantMode, path: Path) -> None:
+        config = FastExportConfig(
+            max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=mode, calibration_samples=4
+        )
+        convert_fast_model(request.getfixturevalue("tiny_lm"), config, path)
 
-    def build(folder: Path) -> None:
-        from litecomplete.convert.fast_config import FastExportConfig
-        from litecomplete.convert.fast_export import convert_fast_model
-
-        for mode in QuantMode:
-            config = FastExportConfig(
-                max_length=FAST_MAX_LENGTH, buckets=FAST_BUCKETS, quant=mode, calibration_samples=4
-            )
-            convert_fast_model(request.getfixturevalue("tiny_lm"), config, path(folder, mode))
-
-    folder = built_once(tmp_path_factory, "fast_models", build)
-    return {mode.value: path(folder, mode) for mode in QuantMode}
+    return converted_once(tmp_path_factory, "tiny-fast", QuantMode, convert)
 
 
 # A tiny Llama (SmolLM2's tokenizer, random weights): 2 layers, width 64, 4 heads
@@ -200,33 +201,26 @@ def greedy_app_models(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     causal_lm_fixture: str,
-    name: str,
+    stem: str,
     max_length: int,
 ) -> dict[str, Path]:
     """Greedy app-format files of the causal LM that ``causal_lm_fixture`` gives, in every
     mode the app format takes, each keeping the newest ``max_length // 2`` prompt tokens."""
+    from litecomplete.convert import AppExportConfig, Sampler
+    from litecomplete.convert.app_export import convert_app_model
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
-    def path(folder: Path, mode: Any) -> Path:
-        return folder / f"{name}-{mode.value}.tflite"
+    def convert(mode: Any, path: Path) -> None:
+        config = AppExportConfig(
+            max_length=max_length,
+            context_length=max_length // 2,
+            sampler=Sampler.GREEDY,
+            quant=mode,
+            calibration_samples=2,
+        )
+        convert_app_model(request.getfixturevalue(causal_lm_fixture), config, path)
 
-    def build(folder: Path) -> None:
-        from litecomplete.convert import AppExportConfig, Sampler
-        from litecomplete.convert.app_export import convert_app_model
-
-        causal_lm = request.getfixturevalue(causal_lm_fixture)
-        for mode in APP_QUANT_MODES:
-            config = AppExportConfig(
-                max_length=max_length,
-                context_length=max_length // 2,
-                sampler=Sampler.GREEDY,
-                quant=mode,
-                calibration_samples=2,
-            )
-            convert_app_model(causal_lm, config, path(folder, mode))
-
-    folder = built_once(tmp_path_factory, f"{name}-app", build)
-    return {mode.value: path(folder, mode) for mode in APP_QUANT_MODES}
+    return converted_once(tmp_path_factory, stem, APP_QUANT_MODES, convert)
 
 
 @pytest.fixture(scope="session")
