@@ -23,6 +23,13 @@ FAST = "litecomplete.convert.fast_config:FastExportConfig."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model_and_mode(p)
+    _add_fast_options(p)
+    _add_app_options(p)
+    _add_calibration_and_output(p)
+
+
+def _add_model_and_mode(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         required=True,
@@ -60,6 +67,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "total tokens, prompt plus completion (the KV-cache length in fast and litertlm)",
         type=int,
     )
+
+
+def _add_fast_options(p: argparse.ArgumentParser) -> None:
     option_from(
         p,
         "--buckets",
@@ -93,6 +103,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "reads fewer), comma-separated, or none (default: each power of two from 64 below "
         "--max-length)",
     )
+
+
+def _add_app_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--context-length",
         type=int,
@@ -110,6 +123,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "completion is cut at a character to fit (the seed app's buffer)",
         type=int,
     )
+
+
+def _add_calibration_and_output(p: argparse.ArgumentParser) -> None:
     option_from(
         p,
         "--sequence-length",
