@@ -66,14 +66,14 @@ def converted_once(
 ) -> dict[str, Path]:
     """``{mode.value: STEM-MODE.tflite}``, each file written by ``convert(mode, path)`` once
     for the run (``built_once``)."""
-    modes = list(modes)
+    names = {mode: f"{stem}-{mode.value}.tflite" for mode in modes}
 
     def build(folder: Path) -> None:
-        for mode in modes:
-            convert(mode, folder / f"{stem}-{mode.value}.tflite")
+        for mode, name in names.items():
+            convert(mode, folder / name)
 
     folder = built_once(tmp_path_factory, stem, build)
-    return {mode.value: folder / f"{stem}-{mode.value}.tflite" for mode in modes}
+    return {mode.value: folder / name for mode, name in names.items()}
 
 
 def keras_logits(causal_lm: Any, ids: list[int]) -> Any:
@@ -120,9 +120,14 @@ def app_models(
     from litecomplete.quantize.modes import APP_QUANT_MODES
 
     def convert(mode: Any, path: Path) -> None:
-        tiny_lm = request.getfixturevalue("tiny_lm")
-        config = {"context_length": TINY_CONTEXT_LENGTH, "calibration_samples": 4}
-        _convert(tiny_lm, path, sampler=Sampler.GREEDY, quant=mode, **config)
+        _convert(
+            request.getfixturevalue("tiny_lm"),
+            path,
+            sampler=Sampler.GREEDY,
+            context_length=TINY_CONTEXT_LENGTH,
+            quant=mode,
+            calibration_samples=4,
+        )
 
     return converted_once(tmp_path_factory, "tiny", APP_QUANT_MODES, convert)
 
