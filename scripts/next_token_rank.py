@@ -1,4 +1,4 @@
-"""How often the text's next token is among the default model's k likeliest (k = 1..8).
+"""How often the text's next token is among the default model's k likeliest (k = 1..128).
 
     python scripts/next_token_rank.py
 
@@ -16,7 +16,8 @@ from litecomplete.bench.sessions import session_texts
 from litecomplete.default_model import default_model_path
 from litecomplete.runtime.fast_model import FastModel
 
-WINDOW, FIRST, LIMIT, TOP = 256, 64, 4000, 8
+WINDOW, FIRST, LIMIT, TOP = 256, 64, 4000, 128
+SHOWN = (1, 2, 4, 6, 8, 16, 32, 64, 128)
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
                 positions += 1
                 if len(rank):
                     hits[rank[0] + 1 :] += 1
-        shares = " ".join(f"top{k}={hits[k] / positions:.2f}" for k in range(1, TOP + 1))
+        shares = " ".join(f"top{k}={hits[k] / positions:.2f}" for k in SHOWN)
         print(name, positions, shares)
 
 
