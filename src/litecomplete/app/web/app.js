@@ -4,7 +4,8 @@
 
 const $ = (id) => document.getElementById(id);
 const text = $("text"), mirror = $("mirror"), suggestionBox = $("suggestion"), messageBox = $("message");
-const GHOST_DELAY_MS = 0, GHOST_TOKENS = 6;
+// GHOST_LOOK_AHEAD: the server answers the likeliest next keys ahead (between keystrokes).
+const GHOST_DELAY_MS = 0, GHOST_TOKENS = 6, GHOST_LOOK_AHEAD = 3;
 // Milliseconds from a keystroke to its ghost text on screen (scripts/ghost_latency.py reads them).
 window.litecompleteStats = { ghostMs: [], ghostKinds: [] };
 
@@ -216,7 +217,7 @@ async function fetchGhost(kept = "") {
     // Streamed: the first word shows as soon as it is written, and a newer keystroke
     // aborts the request, which stops the generation on the server too.
     await stream({ model: model(), prompt, max_tokens: GHOST_TOKENS, temperature: 0,
-      stop: ["\n"] }, (piece) => {
+      stop: ["\n"], look_ahead: GHOST_LOOK_AHEAD }, (piece) => {
       if (text.value !== prompt || state.ghostAbort !== abort) return;
       ghost += piece;
       const answer = ghost.replace(/\s+$/, "");
