@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from litecomplete.app.look_ahead import AnswerCache, look_ahead, next_characters
+from litecomplete.app.look_ahead import (
+    AnswerCache,
+    LookAheadWorker,
+    look_ahead,
+    next_characters,
+)
 from litecomplete.app.suggester import Suggester, SuggestRequest
 from litecomplete.runtime.generation import GenerationConfig
 from litecomplete.runtime.sampling import SamplingConfig
@@ -95,6 +100,22 @@ def test_look_ahead_gives_way_between_model_calls(suggester: Suggester) -> None:
     assert look_ahead(suggester, "m", request(), "", cache, lambda: False) == 3
     # Made once: asked again, it has nothing left to make.
     assert look_ahead(suggester, "m", request(), "", cache, lambda: False) == 0
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_the_worker_looks_ahead_unless_a_request_is_in_hand(
+    suggester: Suggester, busy: bool
+) -> None:
+    import threading
+    import time
+
+    lock = threading.Lock()
+    cache = AnswerCache()
+    worker = LookAheadWorker(lambda _: suggester, lambda _: lock, lambda: busy, cache)
+    worker.schedule("m", request("Worker"), "", time.monotonic())
+    assert worker.idle(timeout=120)
+    assert worker.made == (0 if busy else 3)
+    assert not lock.locked()
 
 
 def test_look_ahead_starts_nothing_past_its_deadline(suggester: Suggester) -> None:

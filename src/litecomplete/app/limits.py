@@ -210,10 +210,10 @@ class ModelQueue:
             self._count[model_id] = held + 1
             return True
 
-    def busy(self, model_id: str) -> bool:
-        """Whether a request for ``model_id`` is running or waiting."""
+    def busy(self) -> bool:
+        """Whether a request for any model is running or waiting."""
         with self._guard:
-            return self._count.get(model_id, 0) > 0
+            return any(self._count.values())
 
     def leave(self, model_id: str) -> None:
         with self._guard:

@@ -10,7 +10,7 @@ running the model. The likeliest characters are the first characters of the mode
 likeliest next tokens.
 
 The work gives way to requests: it stops between two model calls as soon as any
-request for the model is in hand, so it delays one by a model call at most. An
+request is in hand, so it delays one by a model call at most. An
 answer is kept only when it was made whole, and only for a greedy request, whose
 answer depends on the prompt and the settings alone (the model's cached prefix changes
 how much is computed, not what).
@@ -186,7 +186,8 @@ class LookAheadWorker:
     """Runs the newest request's look-ahead in a thread of its own, the model held.
 
     ``schedule`` replaces a job not started yet; a running one stops at its next
-    check once a newer one is scheduled or ``busy(model_id)`` (a request in hand).
+    check once a newer one is scheduled or ``busy()`` (a request in hand, for any
+    model: they share the cores).
     The user's pace sets its deadline: the next request is expected as long after
     this one came as the middle of the last gaps between requests (``PACE_GAPS``,
     pauses of over ``PAUSE_S`` left out).
@@ -196,7 +197,7 @@ class LookAheadWorker:
         self,
         suggester_for: Callable[[str], Suggester],
         lock_for: Callable[[str], threading.Lock],
-        busy: Callable[[str], bool],
+        busy: Callable[[], bool],
         cache: AnswerCache,
     ) -> None:
         self.suggester_for = suggester_for  # call with the model's lock held
@@ -256,7 +257,7 @@ class LookAheadWorker:
         self, model_id: str, request: SuggestRequest, answer: str, deadline: float, number: int
     ) -> None:
         def stop() -> bool:
-            return self._scheduled != number or self.busy(model_id)
+            return self._scheduled != number or self.busy()
 
         with self.lock_for(model_id):
             suggester = self.suggester_for(model_id)
