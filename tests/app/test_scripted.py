@@ -67,6 +67,39 @@ def test_a_stream_that_turns_profane_ends_at_its_clean_part() -> None:
     assert len(generator.prompts) == 1  # part of it was out: no retry
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_word_the_user_began_is_checked_with_its_ending(stream: bool) -> None:
+    # "You da" is clean and so is "rn fool"; the text they make is not.
+    generator = ScriptedGenerator(["rn fool", "ring deed"])
+    with _client({"m": generator}) as client:
+        answer = _post(client, prompt="You da", temperature=0, stream=stream)
+    text = (
+        "".join(e["choices"][0]["text"] for e in sse_events(answer.text))
+        if stream
+        else answer.json()["choices"][0]["text"]
+    )
+    assert text == "ring deed " and len(generator.prompts) == 2
+
+
+def test_a_suggestion_is_read_with_the_words_before_it() -> None:
+    from litecomplete.app.suggester import Suggester, SuggestRequest
+    from litecomplete.safety import default_filter
+
+    # Alone, " Dick sails" reads as the listed word; after "Moby", as the book.
+    request = SuggestRequest("I read Moby ", GenerationConfig(max_new_tokens=4))
+    choice = Suggester(ScriptedGenerator(["Dick sails on"]), default_filter()).complete(request)
+    assert choice.choices[0].text == "Dick sails on "
+
+
+def test_only_the_prompt_s_end_is_read_with_a_suggestion() -> None:
+    from litecomplete.app.suggester import CHECKED_PROMPT_CHARS, prompt_end
+
+    assert prompt_end("short text") == "short text"
+    long = "word " * CHECKED_PROMPT_CHARS + "fin"
+    end = prompt_end(long)
+    assert long.endswith(end) and end.startswith("word") and len(end) < CHECKED_PROMPT_CHARS
+
+
 class Failing(ScriptedGenerator):
     """Fails after ``good`` pieces with ``error``."""
 

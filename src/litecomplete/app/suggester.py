@@ -1,10 +1,13 @@
 """Suggestions as the app makes them: context window, profanity filter, retries.
 
 The prompt is checked first and refused if it contains a listed word (the seed app's
-"Mind your language!"). Every suggestion is checked too; a profane one is generated
-again, up to ``RETRIES`` times, then the choice ends empty with finish reason
-``content_filter`` (the seed app's "no suggestions"). A greedy request's retries
-sample (temperature ``RETRY_TEMPERATURE``), since greedy decoding would repeat itself.
+"Mind your language!"). Every suggestion is checked too, joined to the end of the
+prompt: a word the user began may end in the suggestion (the ghost text completes
+words as they are typed), and a word of the prompt may make a phrase with it. A
+profane one is generated again, up to ``RETRIES`` times, then the choice ends empty
+with finish reason ``content_filter`` (the seed app's "no suggestions"). A greedy
+request's retries sample (temperature ``RETRY_TEMPERATURE``), since greedy decoding
+would repeat itself.
 
 Streaming holds text back until a word is complete and checks the whole suggestion
 so far before sending more: a profane word found before anything was sent starts
@@ -78,6 +81,20 @@ def _attempt_config(config: GenerationConfig, index: int, attempt: int) -> Gener
     return replace(config, sampling=sampling)
 
 
+# How much of the prompt's end a suggestion is checked with: its last characters, from
+# the start of a word (the whole prompt was checked already).
+CHECKED_PROMPT_CHARS = 500
+
+
+def prompt_end(prompt: str) -> str:
+    """The end of ``prompt`` a suggestion is checked joined to."""
+    if len(prompt) <= CHECKED_PROMPT_CHARS:
+        return prompt
+    end = prompt[-CHECKED_PROMPT_CHARS:]
+    space = re.search(r"\s", end)
+    return end[space.end() :] if space else end
+
+
 # Text up to the end of the last complete word: what streaming may check and send.
 _WORD_END = re.compile(r".*[\s.,;:!?\"')\]}]", re.DOTALL)
 
@@ -108,10 +125,10 @@ class Suggester:
 
     def _choice(self, prompt: str, config: GenerationConfig, index: int) -> tuple[Suggestion, int]:
         """Suggestion ``index``: the first clean one of 1 + RETRIES attempts, else empty."""
-        prompt_tokens = 0
+        prompt_tokens, end = 0, prompt_end(prompt)
         for attempt in range(1 + RETRIES):
             choice, prompt_tokens = self._generate(prompt, _attempt_config(config, index, attempt))
-            if not self.profanity.is_profane(choice.text):
+            if not self.profanity.is_profane(end + choice.text):
                 return replace(choice, index=index), prompt_tokens
         return Suggestion(index, "", FinishReason.CONTENT_FILTER, 0), prompt_tokens
 
@@ -132,6 +149,7 @@ class Suggester:
             choice, _ = self._choice(prompt, config, index)
             yield Delta(index, choice.text, choice.finish_reason)
             return
+        end = prompt_end(prompt)
         for attempt in range(1 + RETRIES):
             sent = ""  # text already streamed
             text = ""  # text generated
@@ -146,7 +164,7 @@ class Suggester:
                     ready = text[: match.end()] if match else sent
                 if len(ready) == len(sent):
                     continue
-                if self.profanity.is_profane(ready):
+                if self.profanity.is_profane(end + ready):
                     if sent:  # part of it is out: end the stream at the clean part
                         yield Delta(index, "", FinishReason.CONTENT_FILTER)
                         return
