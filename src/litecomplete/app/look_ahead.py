@@ -10,10 +10,10 @@ running the model. The likeliest characters are the first characters of the mode
 likeliest next tokens.
 
 The work gives way to requests: it stops between two model calls as soon as any
-request is in hand, so it delays one by a model call at most. An
-answer is kept only when it was made whole, and only for a greedy request, whose
-answer depends on the prompt and the settings alone (the model's cached prefix changes
-how much is computed, not what).
+request is in hand, so it delays one by a model call at most. An answer is kept only
+when it was made whole, and only for a greedy request, whose answer depends on the
+prompt and the settings alone (the model's cached prefix changes how much is
+computed, not what).
 """
 
 from __future__ import annotations
