@@ -60,11 +60,11 @@ def test_the_likeliest_next_keys_are_answered_ahead_and_alike(client: Any, app: 
     ahead = streamed(client, PROMPT + keys[0], look_ahead=3)
     assert counters(client)[1] == used + 1
     assert ahead == plain(client, PROMPT + keys[0])
-    # A key no answer was made for runs the model.
+    # Text no answer was made for (look-ahead adds one character) runs the model.
     assert server.ahead.idle(timeout=120)
-    other = next(k for k in "zqxj#" if k not in keys and k != answer[:1])
+    other = PROMPT + keys[0] + " zebra"
     before = counters(client)[1]
-    assert streamed(client, PROMPT + keys[0] + other) == plain(client, PROMPT + keys[0] + other)
+    assert streamed(client, other) == plain(client, other)
     assert counters(client)[1] == before
 
 
