@@ -100,6 +100,37 @@ def test_only_the_prompt_s_end_is_read_with_a_suggestion() -> None:
     assert long.endswith(end) and end.startswith("word") and len(end) < CHECKED_PROMPT_CHARS
 
 
+class Pieces(ScriptedGenerator):
+    """Answers each call with the next list of pieces (the last repeats); ``made``: the
+    pieces made so far."""
+
+    def __init__(self, scripts: list[list[str]]) -> None:
+        super().__init__([""])
+        self.pieces, self.made = scripts, 0
+
+    def stream(self, prompt: str, config: GenerationConfig) -> Iterator[Piece]:
+        self.prompts.append(prompt)
+        script = self.pieces[min(len(self.prompts), len(self.pieces)) - 1]
+        for i, text in enumerate(script):
+            self.made += 1
+            yield Piece(text, (i,), FinishReason.STOP if i == len(script) - 1 else None)
+
+
+def test_a_stream_sends_a_word_before_its_end_unless_it_may_become_a_listed_one() -> None:
+    from litecomplete.app.suggester import Suggester, SuggestRequest
+
+    generator = Pieces([["da", "rn", " it", " all"], ["ti", "me", " to", " go"]])
+    sent = []
+    request = SuggestRequest("Say ", GenerationConfig(max_new_tokens=4))
+    for delta in Suggester(generator, BLOCKED).stream(request):
+        sent.append((delta.text, generator.made))
+    # "da" could become "darn": held, then refused whole and tried again. "ti" could
+    # not: sent as it came, before the word's end.
+    assert sent[0] == ("ti", 4) and sent[1] == ("me", 5)
+    assert "".join(text for text, _ in sent) == "time to go"
+    assert len(generator.prompts) == 2
+
+
 class Failing(ScriptedGenerator):
     """Fails after ``good`` pieces with ``error``."""
 

@@ -159,3 +159,15 @@ def test_pathological_inputs_are_answered() -> None:
     assert flagged["leetspeak word repeated, 100 KB"] and flagged["dots between letters, 100 KB"]
     clean = ("one letter, 100 KB", "100,000 combining marks on one letter", "plain prose, 1 MB")
     assert not any(flagged[name] for name in clean)
+
+
+def test_an_unfinished_word_is_held_while_it_may_become_a_listed_one() -> None:
+    f = default_filter()
+    # Every beginning of every listed word, after other words.
+    for entry in f.entries:
+        for k in range(1, len(entry.word) + 1):
+            assert f.may_grow_profane("I said " + entry.word[:k]), entry.word[:k]
+    assert f.may_grow_profane("What the f*")  # a mask may stand for anything
+    assert f.may_grow_profane("a motherfu")  # inside a longer word
+    for text in ("Once upon a time", "Hello there", "The weather tod", "fuck ", "fuck.", ""):
+        assert not f.may_grow_profane(text), text

@@ -9,9 +9,11 @@ with finish reason ``content_filter`` (the seed app's "no suggestions"). A greed
 request's retries sample (temperature ``RETRY_TEMPERATURE``), since greedy decoding
 would repeat itself.
 
-Streaming holds text back until a word is complete and checks the whole suggestion
-so far before sending more: a profane word found before anything was sent starts
-a retry; found later, the stream ends there, with ``content_filter``.
+Streaming sends each piece as it comes, except a last word that more letters could
+make a listed one ("fu", "sh"; ``ProfanityFilter.may_grow_profane``), held back until
+it is complete, and checks the whole suggestion so far before sending anything: a
+profane word found before anything was sent starts a retry; found later, the stream
+ends there, with ``content_filter``.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def prompt_end(prompt: str) -> str:
     return end[space.end() :] if space else end
 
 
-# Text up to the end of the last complete word: what streaming may check and send.
+# Text up to the end of the last complete word: what streaming may send of text whose
+# last word is held back.
 _WORD_END = re.compile(r".*[\s.,;:!?\"')\]}]", re.DOTALL)
 
 
@@ -159,9 +162,11 @@ class Suggester:
                 if piece.finish_reason is not None:
                     reason = piece.finish_reason
                     ready = text
-                else:
+                elif self.profanity.may_grow_profane(end + text):
                     match = _WORD_END.match(text, len(sent))
                     ready = text[: match.end()] if match else sent
+                else:  # its last word, finished or not, begins no listed one: out now
+                    ready = text
                 if len(ready) == len(sent):
                     continue
                 if self.profanity.is_profane(end + ready):

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from litecomplete.safety.normalize import candidates, fold, squeeze, tokens
+from litecomplete.safety.normalize import candidates, fold, readings, squeeze, tokens
 
 # Endings a whole-word entry also matches in: "bastards", "wanker", "pissing".
 ENDINGS = ("", "s", "es", "ed", "er", "ers", "ing", "in", "y", "ie", "ies", "z")
@@ -84,6 +84,9 @@ class ProfanityFilter:
             self._allowed.setdefault(letters, []).append(counts)
         self._names = {e.word for e in self.entries if e.name}
         self.check_word = functools.lru_cache(maxsize=1 << 16)(self._check_word)
+        # Every beginning of a listed spelling: what an unfinished word may still become.
+        self._beginnings = {key[:i] for key in self._forms for i in range(1, len(key) + 1)}
+        self._inside_beginnings = {key[:i] for key in self._inside for i in range(1, len(key) + 1)}
 
     def _is_allowed(self, letters: str, counts: tuple[int, ...]) -> bool:
         return any(
@@ -159,6 +162,26 @@ class ProfanityFilter:
 
     def is_profane(self, text: str) -> bool:
         return bool(self.find(text))
+
+    def may_grow_profane(self, text: str) -> bool:
+        """Whether ``text`` ends inside a word that more letters could make a listed
+        one: its letters so far begin a listed spelling (or, for entries matched inside
+        longer words, end in two letters or more that begin one), or it has a mask
+        (``f*``). A listed word itself counts; text that ends after a word never does."""
+        folded = fold(text)
+        words = tokens(folded)
+        if not words or words[-1].end < len(folded):
+            return False
+        word = words[-1].text
+        if "*" in word:
+            return True
+        for reading in readings(word):
+            letters, _ = squeeze(reading)
+            if letters in self._beginnings or any(
+                letters[i:] in self._inside_beginnings for i in range(len(letters) - 1)
+            ):
+                return True
+        return False
 
 
 def _data_lines(name: str) -> list[str]:
