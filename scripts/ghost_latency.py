@@ -1,15 +1,12 @@
 """Time from keystroke to ghost text in the web app, in headless Chromium.
 
     python scripts/ghost_latency.py [--model default] [--delay-ms 150] [--speculative off]
-        [--look-ahead 0]
 
 Starts `litecomplete serve` (the default model unless --models-dir/--model say
 otherwise), types sentences into the page one key at a time like a person
 (--delay-ms between keys) and prints, over every keystroke that got a ghost, the
 milliseconds from the key to the ghost on screen: for ghosts fetched from the model,
-and for ghosts kept because the key matched what the ghost predicted; and how many
-answers the server made ahead between keystrokes, and how many requests it answered
-from the answers it kept (`serve --look-ahead`).
+and for ghosts kept because the key matched what the ghost predicted.
 """
 
 from __future__ import annotations
@@ -19,8 +16,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_test import percentile, start_server  # noqa: E402
@@ -38,7 +33,6 @@ def main() -> None:
     p.add_argument("--model", default="default")
     p.add_argument("--delay-ms", type=float, default=150.0)
     p.add_argument("--speculative", default="auto", help="the server's --speculative")
-    p.add_argument("--look-ahead", type=int, help="the server's --look-ahead")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
@@ -63,7 +57,6 @@ def main() -> None:
             ms = page.evaluate("window.litecompleteStats.ghostMs")
             kinds = page.evaluate("window.litecompleteStats.ghostKinds")
             browser.close()
-        ahead = httpx.get(f"{url}/health", timeout=10).json()["look_ahead"]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -79,7 +72,6 @@ def main() -> None:
             f"p50 {statistics.median(values):.0f}  p90 {percentile(values, 0.9):.0f}  "
             f"max {max(values):.0f}"
         )
-    print(f"made ahead             {ahead['made']}, requests answered from them {ahead['used']}")
 
 
 if __name__ == "__main__":

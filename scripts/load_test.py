@@ -143,8 +143,6 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str
         command += ["--models-dir", args.models_dir]
     if getattr(args, "speculative", None):
         command += ["--speculative", args.speculative]
-    if getattr(args, "look_ahead", None) is not None:
-        command += ["--look-ahead", str(args.look_ahead)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600  # the first start may convert the default model

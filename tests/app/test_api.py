@@ -22,9 +22,7 @@ def sse_events(text: str) -> list[Any]:
 
 
 def test_health_and_models_list_only_usable_files(client: Any) -> None:
-    health = client.get("/health").json()
-    assert health["status"] == "ok" and health["models"] == ["tiny-dynamic", "tiny-fast"]
-    assert set(health["look_ahead"]) == {"made", "used"}  # answers made ahead, and given
+    assert client.get("/health").json() == {"status": "ok", "models": ["tiny-dynamic", "tiny-fast"]}
     data = client.get("/v1/models").json()["data"]
     assert [m["id"] for m in data] == ["tiny-dynamic", "tiny-fast"]
     assert {m["format"] for m in data} == {"fast"}

@@ -210,11 +210,6 @@ class ModelQueue:
             self._count[model_id] = held + 1
             return True
 
-    def busy(self) -> bool:
-        """Whether a request for any model is running or waiting."""
-        with self._guard:
-            return any(self._count.values())
-
     def leave(self, model_id: str) -> None:
         with self._guard:
             self._count[model_id] -= 1

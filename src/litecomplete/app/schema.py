@@ -1,11 +1,10 @@
 """The OpenAI completions wire format, as litecomplete accepts and answers it.
 
 Accepted beyond OpenAI's fields: ``top_k``, ``repetition_penalty``,
-``context_words`` (keep the prompt's newest words, the seed app's slider),
-``context_tokens`` (keep its newest tokens) and ``look_ahead`` (a streamed greedy
-request: answer the likeliest next characters' requests ahead, ``app.look_ahead``).
-OpenAI fields with no meaning here (``logprobs``, ``echo``, ``best_of`` > 1,
-``suffix``) are refused when set, and unknown fields are ignored as OpenAI's server does.
+``context_words`` (keep the prompt's newest words, the seed app's slider) and
+``context_tokens`` (keep its newest tokens). OpenAI fields with no meaning here
+(``logprobs``, ``echo``, ``best_of`` > 1, ``suffix``) are refused when set, and
+unknown fields are ignored as OpenAI's server does.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from litecomplete.app.look_ahead import MAX_LOOK_AHEAD
 from litecomplete.runtime.context import MAX_CONTEXT_WORDS, MIN_CONTEXT_WORDS
 
 MAX_N = 8
@@ -38,7 +36,6 @@ class CompletionRequest(BaseModel):
     stream: bool = False
     context_words: int | None = Field(default=None, ge=MIN_CONTEXT_WORDS, le=MAX_CONTEXT_WORDS)
     context_tokens: int | None = Field(default=None, ge=1, le=1 << 20)
-    look_ahead: int = Field(default=0, ge=0, le=MAX_LOOK_AHEAD)
     # OpenAI fields litecomplete does not implement: refused unless left at their defaults.
     logprobs: int | None = None
     echo: bool = False

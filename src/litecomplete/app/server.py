@@ -31,12 +31,10 @@ from litecomplete.app.limits import (
     ModelQueue,
     RequestLimits,
 )
-from litecomplete.app.look_ahead import MAX_LOOK_AHEAD, AnswerCache, LookAheadWorker, kept
 from litecomplete.app.registry import ModelRegistry
 from litecomplete.app.schema import CompletionRequest, error_payload
 from litecomplete.app.suggester import Delta, Suggester, Suggestions, SuggestRequest
 from litecomplete.errors import ConfigError, LitecompleteError
-from litecomplete.runtime.fast_model import FastModel
 from litecomplete.runtime.generation import FinishReason, GenerationConfig
 from litecomplete.runtime.sampling import SamplingConfig
 from litecomplete.runtime.speculative import Speculation
@@ -69,9 +67,6 @@ class ServerState:
     profanity: ProfanityFilter
     speculation: Speculation
     queue: ModelQueue
-    answers: AnswerCache  # answers made ahead (``app.look_ahead``)
-    ahead: LookAheadWorker
-    max_look_ahead: int  # the most next characters a request's look-ahead answers
 
     def run_locked(self, model_id: str, work: Callable[[Suggester], Any]) -> Any:
         """``work`` on model ``model_id`` alone; leaves the queue when done."""
@@ -82,30 +77,13 @@ class ServerState:
             self.queue.leave(model_id)
 
     def locked_stream(self, model_id: str, request: SuggestRequest) -> Generator[Delta, None, None]:
-        """``request``'s deltas, model ``model_id`` held until the stream ends or closes;
-        an answer made ahead is given as it was kept. A whole answer to a request that
-        looks ahead is kept, and its look-ahead scheduled."""
-        came = time.monotonic()
-        answer = self.answers.get(model_id, request) if kept(request) else None
+        """``request``'s deltas, model ``model_id`` held until the stream ends or closes."""
         try:  # runs to its end, or is closed when the client goes
-            if answer is None:
-                with self.registry.lock(model_id):
-                    model = self.registry.load(model_id)
-                    made = []
-                    for delta in Suggester(model, self.profanity).stream(request):
-                        made.append(delta)
-                        yield delta
-                # An app-format model samples inside its graph: its answers are not kept.
-                if not (request.look_ahead and isinstance(model, FastModel)):
-                    return
-                answer = tuple(made)
-                self.answers.put(model_id, request, answer)
-            else:
-                yield from answer
+            with self.registry.lock(model_id):
+                model = self.registry.load(model_id)
+                yield from Suggester(model, self.profanity).stream(request)
         finally:
             self.queue.leave(model_id)
-        if request.look_ahead:  # the whole answer is out: the time until the next key
-            self.ahead.schedule(model_id, request, "".join(d.text for d in answer), came)
 
     def enter_queue(self, model_id: str) -> None:
         if not self.queue.enter(model_id):
@@ -158,8 +136,7 @@ async def static(name: str) -> Response:
 # since listing models checks each file (reading it whole the first time).
 @router.get("/health")
 def health(server: Server) -> dict[str, Any]:
-    ahead = {"made": server.ahead.made, "used": server.answers.used}  # answers, so far
-    return {"status": "ok", "models": [e.id for e in server.registry.usable()], "look_ahead": ahead}
+    return {"status": "ok", "models": [e.id for e in server.registry.usable()]}
 
 
 @router.get("/v1/models")
@@ -182,13 +159,9 @@ def models(server: Server) -> dict[str, Any]:
 
 
 def suggest_request(
-    body: CompletionRequest,
-    max_length: int | None,
-    speculation: Speculation,
-    max_look_ahead: int = MAX_LOOK_AHEAD,
+    body: CompletionRequest, max_length: int | None, speculation: Speculation
 ) -> SuggestRequest:
-    """The request's generation settings, checked against the model's cache (its
-    look-ahead no more than ``max_look_ahead``)."""
+    """The request's generation settings, checked against the model's cache."""
     field = body.unsupported()
     if field is not None:
         raise ApiError(400, f"{field} is not supported by this server", field, "unsupported")
@@ -214,15 +187,7 @@ def suggest_request(
         )
     except ConfigError as e:
         raise ApiError(400, str(e)) from None
-    look_ahead = min(body.look_ahead, max_look_ahead)
-    request = SuggestRequest(body.prompt_text(), config, body.n, body.context_words, look_ahead)
-    if body.look_ahead and not (body.stream and kept(request)):
-        raise ApiError(
-            400,
-            "look_ahead needs a streamed greedy request: stream true, temperature 0, n 1",
-            "look_ahead",
-        )
-    return request
+    return SuggestRequest(body.prompt_text(), config, body.n, body.context_words)
 
 
 @dataclass(frozen=True)
@@ -291,7 +256,7 @@ async def _streamed(
 async def completions(body: CompletionRequest, server: Server) -> JSONResponse | StreamingResponse:
     # A file's first check reads all of it: off the event loop (unknown model: 404).
     entry = await server.in_thread(lambda: server.registry.entry(body.model))
-    request = suggest_request(body, entry.max_length, server.speculation, server.max_look_ahead)
+    request = suggest_request(body, entry.max_length, server.speculation)
     answer = _Answer(f"cmpl-{uuid.uuid4().hex}", int(time.time()), entry.id)
     server.enter_queue(entry.id)  # left when the generation ends (run_locked, locked_stream)
     if body.stream:
@@ -320,13 +285,10 @@ def create_app(
     body_timeout_s: float = BODY_TIMEOUT_S,
     max_waiting: int = MAX_WAITING,
     speculation: Speculation | None = None,
-    max_look_ahead: int = MAX_LOOK_AHEAD,
 ) -> FastAPI:
     """The server's ASGI app over the models of ``registry``.
 
     ``speculation``: how fast-format models draft tokens (default ``auto``).
-    ``max_look_ahead``: the most next characters a request may have answered ahead
-    (``app.look_ahead``; 0: none).
 
     ``allowed_hosts``: the ``Host`` names it answers to (``"*"``: any); the default,
     loopback names only, keeps web pages from reaching it through DNS rebinding.
@@ -346,15 +308,11 @@ def create_app(
     )
     install_handlers(app)
     app.include_router(router)
-    profanity = profanity or default_filter()
-    queue, answers = ModelQueue(max_waiting), AnswerCache()
-
-    def suggester_for(model_id: str) -> Suggester:
-        return Suggester(registry.load(model_id), profanity)
-
-    ahead = LookAheadWorker(suggester_for, registry.lock, queue.busy, answers)
     app.state.server = ServerState(
-        registry, profanity, speculation or Speculation(), queue, answers, ahead, max_look_ahead
+        registry,
+        profanity or default_filter(),
+        speculation or Speculation(),
+        ModelQueue(max_waiting),
     )
     app.state.registry = registry
     return app

@@ -50,7 +50,6 @@ class SuggestRequest:
     config: GenerationConfig
     n: int = 1
     context_words: int | None = None  # keep the prompt's newest words only
-    look_ahead: int = 0  # answers to make ahead for the likeliest next characters
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fast models: auto (default), off, lookup or draft:FILE.tflite",
     )
     p.add_argument(
-        "--look-ahead",
-        type=int,
-        default=3,
-        help="fast models: the most next characters whose answers a typing request "
-        "(the page's ghost text) may have made between keystrokes (default 3; 0: none)",
-    )
-    p.add_argument(
         "--allow-host",
         action="append",
         default=[],
@@ -63,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from litecomplete.app.limits import server_config
-    from litecomplete.app.look_ahead import MAX_LOOK_AHEAD
     from litecomplete.app.registry import ModelRegistry
     from litecomplete.app.server import create_app
     from litecomplete.errors import ConfigError, require_at_least
@@ -73,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be 1 to 65535, got {args.port}")
     require_at_least("--threads", threads(args), 1)
-    if not 0 <= args.look_ahead <= MAX_LOOK_AHEAD:
-        raise ConfigError(f"--look-ahead must be 0 to {MAX_LOOK_AHEAD}, got {args.look_ahead}")
     speculation = Speculation.parse(args.speculative) if args.speculative else Speculation()
     if speculation.draft is not None and not speculation.draft.is_file():
         raise ConfigError(f"draft model {speculation.draft} does not exist")
@@ -100,7 +90,6 @@ def run(args: argparse.Namespace) -> int:
         cors_origins=tuple(args.cors_origin),
         allowed_hosts=allowed_hosts(args),
         speculation=speculation,
-        max_look_ahead=args.look_ahead,
     )
     print(f"models: {', '.join(e.id for e in usable)} ({first} loaded)")
     print(f"litecomplete on http://{args.host}:{args.port}/")

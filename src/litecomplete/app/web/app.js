@@ -4,8 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const text = $("text"), mirror = $("mirror"), suggestionBox = $("suggestion"), messageBox = $("message");
-// GHOST_LOOK_AHEAD: the server answers the likeliest next keys ahead (between keystrokes).
-const GHOST_DELAY_MS = 0, GHOST_TOKENS = 6, GHOST_LOOK_AHEAD = 3;
+const GHOST_DELAY_MS = 0, GHOST_TOKENS = 6;
 // Milliseconds from a keystroke to its ghost text on screen (scripts/ghost_latency.py reads them).
 window.litecompleteStats = { ghostMs: [], ghostKinds: [] };
 
@@ -217,7 +216,7 @@ async function fetchGhost(kept = "") {
     // Streamed: the first word shows as soon as it is written, and a newer keystroke
     // aborts the request, which stops the generation on the server too.
     await stream({ model: model(), prompt, max_tokens: GHOST_TOKENS, temperature: 0,
-      stop: ["\n"], look_ahead: GHOST_LOOK_AHEAD }, (piece) => {
+      stop: ["\n"] }, (piece) => {
       if (text.value !== prompt || state.ghostAbort !== abort) return;
       ghost += piece;
       const answer = ghost.replace(/\s+$/, "");
