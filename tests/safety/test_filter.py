@@ -169,5 +169,6 @@ def test_an_unfinished_word_is_held_while_it_may_become_a_listed_one() -> None:
             assert f.may_grow_profane("I said " + entry.word[:k]), entry.word[:k]
     assert f.may_grow_profane("What the f*")  # a mask may stand for anything
     assert f.may_grow_profane("a motherfu")  # inside a longer word
+    assert f.may_grow_profane("I said f u c")  # spelled out, a letter at a time
     for text in ("Once upon a time", "Hello there", "The weather tod", "fuck ", "fuck.", ""):
         assert not f.may_grow_profane(text), text

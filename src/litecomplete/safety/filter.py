@@ -166,14 +166,15 @@ class ProfanityFilter:
     def may_grow_profane(self, text: str) -> bool:
         """Whether ``text`` ends inside a word that more letters could make a listed
         one: its letters so far begin a listed spelling (or, for entries matched inside
-        longer words, end in two letters or more that begin one), or it has a mask
-        (``f*``). A listed word itself counts; text that ends after a word never does."""
+        longer words, end in two letters or more that begin one), it has a mask
+        (``f*``), or it is one character (spelled-out letters: ``f u c``). A listed word
+        itself counts; text that ends after a word never does."""
         folded = fold(text)
         words = tokens(folded)
         if not words or words[-1].end < len(folded):
             return False
         word = words[-1].text
-        if "*" in word:
+        if "*" in word or len(word) == 1:
             return True
         for reading in readings(word):
             letters, _ = squeeze(reading)
