@@ -118,11 +118,10 @@ def main() -> None:
     verify_cost = float(rows4 / steps)
     print(f"decode step {steps:.1f} ms, 4-row verify {rows4:.1f} ms ({verify_cost:.2f} steps)")
     drafters: dict[str, Draft] = {"auto": _lookup(2), "lookup": _lookup(1)}
-    token_costs = dict.fromkeys(drafters, 0.0)
+    token_costs: dict[str, float] = {}  # a drafted token's cost, where it has one
     if args.corpus:
         corpus = "\n".join(p.read_text("utf-8", errors="replace") for p in args.corpus)
         drafters["corpus"] = Trigrams(model.encode(corpus)).draft
-        token_costs["corpus"] = 0.0
     if args.draft:
         second = FastModel.load(args.draft, num_threads=2)
         drafted = ModelDrafter(second)
@@ -149,7 +148,7 @@ def main() -> None:
                     sources = [[*before, *shown], *branches]
                     for d, draft in drafters.items():
                         costs[d].append(
-                            replay(truth, now, sources, draft, verify_cost, token_costs[d])
+                            replay(truth, now, sources, draft, verify_cost, token_costs.get(d, 0.0))
                         )
                 before, shown = now, truth
         uncovered = len(costs["auto"])

@@ -85,8 +85,8 @@ class ProfanityFilter:
         self._names = {e.word for e in self.entries if e.name}
         self.check_word = functools.lru_cache(maxsize=1 << 16)(self._check_word)
         # Every beginning of a listed spelling: what an unfinished word may still become.
-        self._beginnings = {key[:i] for key in self._forms for i in range(1, len(key) + 1)}
-        self._inside_beginnings = {key[:i] for key in self._inside for i in range(1, len(key) + 1)}
+        self._beginnings = _beginnings(self._forms)
+        self._inside_beginnings = _beginnings(self._inside)
 
     def _is_allowed(self, letters: str, counts: tuple[int, ...]) -> bool:
         return any(
@@ -183,6 +183,11 @@ class ProfanityFilter:
             ):
                 return True
         return False
+
+
+def _beginnings(spellings: Iterable[str]) -> set[str]:
+    """Every non-empty beginning of each of ``spellings``, whole ones included."""
+    return {word[:i] for word in spellings for i in range(1, len(word) + 1)}
 
 
 def _data_lines(name: str) -> list[str]:
