@@ -131,6 +131,18 @@ def test_a_stream_sends_a_word_before_its_end_unless_it_may_become_a_listed_one(
     assert len(generator.prompts) == 2
 
 
+def test_a_stream_s_leading_space_waits_for_its_word_so_a_retry_stays_possible() -> None:
+    from litecomplete.app.suggester import Suggester, SuggestRequest
+
+    generator = Pieces([[" ", "darn", " it"], [" ", "time", " to", " go"]])
+    request = SuggestRequest("Say", GenerationConfig(max_new_tokens=4))
+    deltas = list(Suggester(generator, BLOCKED).stream(request))
+    # A space sent alone would have made the listed word a cut ("content_filter").
+    assert "".join(d.text for d in deltas) == " time to go"
+    assert deltas[0].text == " time" and deltas[-1].finish_reason is FinishReason.STOP
+    assert len(generator.prompts) == 2
+
+
 class Failing(ScriptedGenerator):
     """Fails after ``good`` pieces with ``error``."""
 

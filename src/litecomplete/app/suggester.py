@@ -11,9 +11,10 @@ would repeat itself.
 
 Streaming sends each piece as it comes, except a last word that more letters could
 make a listed one ("fu", "sh"; ``ProfanityFilter.may_grow_profane``), held back until
-it is complete, and checks the whole suggestion so far before sending anything: a
-profane word found before anything was sent starts a retry; found later, the stream
-ends there, with ``content_filter``.
+it is complete, and leading whitespace, held back until a word follows it. It checks
+the whole suggestion so far before sending anything: a profane word found before
+anything was sent starts a retry; found later, the stream ends there, with
+``content_filter``.
 """
 
 from __future__ import annotations
@@ -166,8 +167,8 @@ class Suggester:
                     ready = text[: match.end()] if match else sent
                 else:  # its last word, finished or not, begins no listed one: out now
                     ready = text
-                if len(ready) == len(sent):
-                    continue
+                if len(ready) == len(sent) or (reason is None and not ready.strip()):
+                    continue  # nothing new, or nothing to see yet: a retry stays possible
                 if self.profanity.is_profane(end + ready):
                     if sent:  # part of it is out: end the stream at the clean part
                         yield Delta(index, "", FinishReason.CONTENT_FILTER)
