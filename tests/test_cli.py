@@ -153,7 +153,7 @@ def test_unknown_or_misplaced_speculation_is_refused(
     result = run("complete", "--model", model, "--speculative", "always", "Hi")
     assert_one_line_error(result, "unknown speculative mode 'always'")
     result = run("complete", "--model", model, "--speculative", f"draft:{app_models['none']}", "Hi")
-    assert_one_line_error(result, "not a fast-format model")
+    assert_one_line_error(result, f"draft model: {app_models['none']} is not a fast-format model")
     result = run("complete", "--model", str(app_models["none"]), "--speculative", "off", "Hi")
     assert_one_line_error(result, "drop --speculative")
 

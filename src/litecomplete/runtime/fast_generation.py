@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from litecomplete.errors import ConfigError
+from litecomplete.errors import ConfigError, ModelFileError
 from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
 from litecomplete.runtime.sampling import TokenSampler
 from litecomplete.runtime.speculative import (
@@ -127,7 +127,10 @@ def _draft_model(model: FastModel, path: Path) -> FastModel:
     if key not in model.draft_models:
         if not key.is_file():
             raise ConfigError(f"draft model {path} does not exist")
-        draft = type(model).load(key, model.num_threads)
+        try:
+            draft = type(model).load(key, model.num_threads)
+        except ModelFileError as e:
+            raise ModelFileError(f"draft model: {e}") from None
         if draft.vocabulary_size != model.vocabulary_size:
             raise ConfigError(
                 f"draft model {path} has a vocabulary of {draft.vocabulary_size} tokens, "

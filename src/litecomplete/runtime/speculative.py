@@ -61,7 +61,13 @@ class Speculation:
     def parse(cls, text: str) -> Speculation:
         """``auto``, ``off``, ``lookup`` or ``draft:FILE``; ConfigError naming the value."""
         name, _, rest = text.partition(":")
-        mode = SpeculationMode.parse(name)
+        try:
+            mode = SpeculationMode.parse(name)
+        except ConfigError:
+            raise ConfigError(
+                f"unknown speculative mode {name!r}; choose one of: auto, off, lookup, "
+                "draft:FILE.tflite"
+            ) from None
         if mode is SpeculationMode.DRAFT:
             if not rest.strip():
                 raise ConfigError("--speculative draft needs a file: draft:FILE.tflite")
