@@ -23,7 +23,8 @@ from litecomplete.runtime.fast_model import FastModel
 from litecomplete.runtime.speculative import Speculation
 
 
-def _ms(fn: Callable[..., object], *args: object) -> float:
+def ms(fn: Callable[..., object], *args: object) -> float:
+    """Milliseconds ``fn(*args)`` took."""
     start = time.perf_counter()
     fn(*args)
     return 1000 * (time.perf_counter() - start)
@@ -41,23 +42,23 @@ def main() -> None:
         context = ids[start - 128 : start]
         model.reset()
         model.complete_ids(context, auto)
-        times["look-ahead"].append(_ms(model.look_ahead, context, 3, auto))
+        times["look-ahead"].append(ms(model.look_ahead, context, 3, auto))
         for token in np.argsort(-model.feed(context))[:2]:
             typed = [*context, int(token)]
             model.complete_ids(context, auto)
-            times["covered"].append(_ms(model.complete_ids, typed, auto))
+            times["covered"].append(ms(model.complete_ids, typed, auto))
             model.complete_ids(context, off)
-            times["off"].append(_ms(model.complete_ids, typed, off))
+            times["off"].append(ms(model.complete_ids, typed, off))
     for name, values in times.items():
         print(
             f"{name} {len(values)}: p50 {np.median(values):.1f} ms, p90 "
             f"{np.percentile(values, 90):.1f}"
         )
-    steps = [_ms(model._run_decode, 5, 100) for _ in range(50)]
+    steps = [ms(model._run_decode, 5, 100) for _ in range(50)]
     print(f"decode step at position 100: mean {np.mean(steps):.1f} ms")
     for rows in model.verify_lengths:
         key = c.verify_signature(rows)
-        calls = [_ms(model._graphs.run_rows, key, [5] * rows, 100) for _ in range(20)]
+        calls = [ms(model._graphs.run_rows, key, [5] * rows, 100) for _ in range(20)]
         print(f"verify {rows} rows: mean {np.mean(calls):.1f} ms")
 
 

@@ -23,7 +23,7 @@ measured against the model's in this run.
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,14 +37,11 @@ from litecomplete.runtime import GenerationConfig
 from litecomplete.runtime.fast_model import FastModel
 from litecomplete.runtime.speculative import LookupDrafter, ModelDrafter, Speculation
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from look_ahead_latency import ms  # noqa: E402
+
 SESSIONS, CONTEXT, TYPED, LENGTH, COVERED, DRAFT = 8, 128, 8, 8, 4, 3
 Draft = Callable[[list[int], list[list[int]]], list[int]]
-
-
-def _ms(fn: Callable[..., object], *args: object) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return 1000 * (time.perf_counter() - start)
 
 
 class Trigrams:
@@ -112,9 +109,9 @@ def main() -> None:
     def greedy(ids: list[int]) -> list[int]:
         return list(model.complete_ids(ids, off).token_ids)
 
-    steps = np.median([_ms(model._run_decode, 5, 100) for _ in range(30)])
+    steps = np.median([ms(model._run_decode, 5, 100) for _ in range(30)])
     key = c.verify_signature(4)
-    rows4 = np.median([_ms(model._graphs.run_rows, key, [5] * 4, 100) for _ in range(30)])
+    rows4 = np.median([ms(model._graphs.run_rows, key, [5] * 4, 100) for _ in range(30)])
     verify_cost = float(rows4 / steps)
     print(f"decode step {steps:.1f} ms, 4-row verify {rows4:.1f} ms ({verify_cost:.2f} steps)")
     drafters: dict[str, Draft] = {"auto": _lookup(2), "lookup": _lookup(1)}
@@ -127,7 +124,7 @@ def main() -> None:
         drafted = ModelDrafter(second)
         drafters["draft"] = lambda history, _: drafted.propose(history, DRAFT, DRAFT)
         token_costs["draft"] = float(
-            np.median([_ms(second._run_decode, 5, 100) for _ in range(30)]) / steps
+            np.median([ms(second._run_decode, 5, 100) for _ in range(30)]) / steps
         )
         print(f"draft model's decode step: {token_costs['draft']:.2f} steps")
     for name, text in session_texts().items():
