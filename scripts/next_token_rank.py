@@ -1,6 +1,6 @@
-"""How often the text's next token is among the default model's k likeliest (k = 1..128).
+"""How often the text's next token is among a model's k likeliest (k = 1..128).
 
-    python scripts/next_token_rank.py
+    python scripts/next_token_rank.py [MODEL.tflite]   (default: the default model)
 
 On each typing-session text (``bench --sessions``: the packaged prose and Python's
 ``textwrap.py``), windows of 256 tokens from its first 4,000, scored from the 65th
@@ -9,6 +9,8 @@ likeliest. What look-ahead can cover with k - 1 alternatives (DEVELOPERS.md).
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -21,7 +23,7 @@ SHOWN = (1, 2, 4, 6, 8, 16, 32, 64, 128)
 
 
 def main() -> None:
-    model = FastModel.load(default_model_path())
+    model = FastModel.load(sys.argv[1] if len(sys.argv) > 1 else default_model_path())
     for name, text in session_texts().items():
         ids = model.encode(text)
         hits, positions = np.zeros(TOP + 1), 0
