@@ -79,6 +79,54 @@ def test_fast_fp32_logits_match_the_reference(
         assert _relative_error(logits, forward_logits(weights, ids)[-1]) <= 1e-5
 
 
+@pytest.fixture(scope="module")
+def gemma3_verifying(tiny_gemma3: Any, tmp_path_factory: pytest.TempPathFactory) -> FastModel:
+    """The float32 tiny Gemma 3 with verify signatures of 4 and 16 rows: two and four
+    times its sliding window."""
+    from litecomplete.convert.fast_config import FastExportConfig
+    from litecomplete.convert.fast_export import convert_fast_model
+
+    path = tmp_path_factory.mktemp("gemma3_verify") / "tiny-gemma3-verify.tflite"
+    config = FastExportConfig(max_length=MAX_LENGTH, buckets=(4,), verify=(4, 16))
+    convert_fast_model(tiny_gemma3, config, path)
+    return FastModel.load(path)
+
+
+@pytest.mark.parametrize("first", [1, 3, 9])
+def test_verify_rows_match_the_reference_past_the_window(
+    tiny_gemma3_gguf: tuple[Path, Any], gemma3_verifying: FastModel, first: int
+) -> None:
+    # Every row of 16- and 4-row calls, each seeing only its own window of keys.
+    model = gemma3_verifying
+    ids = ([2] + model.encode("It was the best of times, it was the worst of times " * 3))[:30]
+    rows = model.logits_rows(ids, first)
+    reference = forward_logits(tiny_gemma3_gguf[1], ids)[first:]
+    assert rows.shape == reference.shape
+    for row, expected in zip(rows, reference, strict=True):
+        assert _relative_error(row, expected) <= 1e-5
+
+
+def test_speculation_keeps_greedy_tokens_past_the_window(gemma3_verifying: FastModel) -> None:
+    from litecomplete.runtime.speculative import Speculation, SpeculationMode
+
+    model = gemma3_verifying
+    before = model.speculation_stats.verifies, model.speculation_stats.accepted
+    prompts = ["the cat sat on the mat and the cat sat on the", "a b c a b c a b", "In 1969, the"]
+
+    def complete(prompt: str, mode: SpeculationMode) -> tuple[list[int], str]:
+        # To the cache's end, unless the model ends sooner.
+        config = GenerationConfig(max_new_tokens=MAX_LENGTH, speculation=Speculation(mode))
+        model.reset()
+        made = model.complete(prompt, config)
+        return made.token_ids, made.finish_reason
+
+    for prompt in prompts:
+        plain = complete(prompt, SpeculationMode.OFF)
+        assert complete(prompt, SpeculationMode.LOOKUP) == plain, prompt
+    assert model.speculation_stats.verifies - before[0] > 5
+    assert model.speculation_stats.accepted - before[1] > 5
+
+
 # Mean and worst KL divergence from float32 on the tiny Gemma 3, about five times what
 # was measured: dynamic 0.00070 / 0.0019, float16 7.6e-7 / 2.1e-6, int8w 0.00040 /
 # 0.0013, int8 0.00059 / 0.0024, int4 0.069 / 0.19.
