@@ -131,6 +131,18 @@ def test_a_stream_sends_a_word_before_its_end_unless_it_may_become_a_listed_one(
     assert len(generator.prompts) == 2
 
 
+def test_a_lone_letter_that_begins_no_listed_word_is_sent_as_it_comes() -> None:
+    from litecomplete.app.suggester import Suggester, SuggestRequest
+
+    generator = Pieces([["I", " went", " home"]])
+    request = SuggestRequest("Then ", GenerationConfig(max_new_tokens=3))
+    first = next(iter(Suggester(generator, BLOCKED).stream(request)))
+    assert first.text == "I" and generator.made == 1  # "darn" begins with no "i"
+    generator = Pieces([["d", " went", " home"]])
+    first = next(iter(Suggester(generator, BLOCKED).stream(request)))
+    assert first.text == "d went" and generator.made == 2  # "d" may be spelling it out
+
+
 def test_a_stream_s_leading_space_waits_for_its_word_so_a_retry_stays_possible() -> None:
     from litecomplete.app.suggester import Suggester, SuggestRequest
 

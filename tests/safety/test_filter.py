@@ -169,6 +169,16 @@ def test_an_unfinished_word_is_held_while_it_may_become_a_listed_one() -> None:
             assert f.may_grow_profane("I said " + entry.word[:k]), entry.word[:k]
     assert f.may_grow_profane("What the f*")  # a mask may stand for anything
     assert f.may_grow_profane("a motherfu")  # inside a longer word
-    assert f.may_grow_profane("I said f u c")  # spelled out, a letter at a time
-    for text in ("Once upon a time", "Hello there", "The weather tod", "fuck ", "fuck.", ""):
+    # Spelled out, a letter at a time, and in leetspeak.
+    for entry in f.entries:
+        for joiner in (" ", ".", "-"):
+            for k in range(1, len(entry.word) + 1):
+                spelled = "I said " + joiner.join(entry.word[:k])
+                assert f.may_grow_profane(spelled), spelled
+    assert f.may_grow_profane("I said 5 h 1") and f.may_grow_profane("x a s")
+    clean = ("Once upon a time", "Hello there", "The weather tod", "fuck ", "fuck.", "")
+    # One character that begins no listed spelling, read as a letter or leetspeak.
+    assert not any(entry.word[0] in "ilzo" for entry in f.entries)
+    lone = ("Then I", "Step 1", "Step 2", "go o", "I")
+    for text in clean + lone:
         assert not f.may_grow_profane(text), text

@@ -15,7 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
-from litecomplete.safety.normalize import candidates, fold, readings, squeeze, tokens
+from litecomplete.safety.normalize import (
+    candidates,
+    fold,
+    readings,
+    spelled_tail,
+    squeeze,
+    tokens,
+)
 
 # Endings a whole-word entry also matches in: "bastards", "wanker", "pissing".
 ENDINGS = ("", "s", "es", "ed", "er", "ers", "ing", "in", "y", "ie", "ies", "z")
@@ -167,15 +174,23 @@ class ProfanityFilter:
         """Whether ``text`` ends inside a word that more letters could make a listed
         one: its letters so far begin a listed spelling (or, for entries matched inside
         longer words, end in two letters or more that begin one), it has a mask
-        (``f*``), or it is one character (spelled-out letters: ``f u c``). A listed word
-        itself counts; text that ends after a word never does."""
+        (``f*``), or it ends in one-character words whose letters, from any of them on,
+        begin a listed spelling (spelled out: ``f u c``; a lone ``I`` or ``2`` begins
+        none). A listed word itself counts; text that ends after a word never does."""
         folded = fold(text)
         words = tokens(folded)
         if not words or words[-1].end < len(folded):
             return False
         word = words[-1].text
-        if "*" in word or len(word) == 1:
+        if "*" in word:
             return True
+        if len(word) == 1:
+            return any(
+                letters[i:] in self._beginnings
+                for reading in spelled_tail(folded)
+                for letters in [squeeze(reading)[0]]
+                for i in range(len(letters))
+            )
         for reading in readings(word):
             letters, _ = squeeze(reading)
             if letters in self._beginnings or any(

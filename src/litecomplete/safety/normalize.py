@@ -132,6 +132,26 @@ def candidates(folded: str) -> list[str]:
     return found
 
 
+def spelled_tail(folded: str) -> tuple[str, ...]:
+    """The letter readings of the one-character words that end ``folded``, joined as
+    ``candidates`` joins spelled-out letters ("I said f u c" -> "fuc"; "5 h 1" -> "shi",
+    "shl"); digits are read as letters here. Empty when ``folded`` does not end in a
+    one-character word."""
+    run: list[Token] = []
+    for token in tokens(folded):
+        if len(token.text) == 1 and (
+            not run or _JOINER.fullmatch(folded, run[-1].end, token.start)
+        ):
+            run.append(token)
+        else:
+            run = [token] if len(token.text) == 1 else []
+    if not run or run[-1].end < len(folded):
+        return ()
+    joined = "".join(t.text for t in run)
+    first = joined.translate(_LEET)
+    return tuple(dict.fromkeys([first, joined.translate(_LEET_L).translate(_LEET)]))
+
+
 def _spelled_out(run: list[Token]) -> tuple[str, ...]:
     return readings("".join(t.text for t in run)) if len(run) >= 3 else ()
 
