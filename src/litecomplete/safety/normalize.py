@@ -113,17 +113,9 @@ def candidates(folded: str) -> list[str]:
     found: list[str] = []
     for token in words:
         found.extend(readings(token.text))
-    # Spelled-out letters: runs of >= 3 one-character words with short gaps between.
-    run: list[Token] = []
-    for token in words:
-        if len(token.text) == 1 and (
-            not run or _JOINER.fullmatch(folded, run[-1].end, token.start)
-        ):
-            run.append(token)
-            continue
+    # Spelled-out letters: runs of >= 3 one-character words.
+    for run in _letter_runs(folded, words):
         found.extend(_spelled_out(run))
-        run = [token] if len(token.text) == 1 else []
-    found.extend(_spelled_out(run))
     # Two parts joined by a separator that does not part words in prose ("fu-ck").
     for left, right in itertools.pairwise(words):
         gap = folded[left.end : right.start]
@@ -137,19 +129,29 @@ def spelled_tail(folded: str) -> tuple[str, ...]:
     ``candidates`` joins spelled-out letters ("I said f u c" -> "fuc"; "5 h 1" -> "shi",
     "shl"); digits are read as letters here. Empty when ``folded`` does not end in a
     one-character word."""
-    run: list[Token] = []
-    for token in tokens(folded):
-        if len(token.text) == 1 and (
-            not run or _JOINER.fullmatch(folded, run[-1].end, token.start)
-        ):
-            run.append(token)
-        else:
-            run = [token] if len(token.text) == 1 else []
-    if not run or run[-1].end < len(folded):
+    words = tokens(folded)
+    runs = _letter_runs(folded, words)
+    if not runs or runs[-1][-1] is not words[-1] or words[-1].end < len(folded):
         return ()
-    joined = "".join(t.text for t in run)
+    joined = "".join(t.text for t in runs[-1])
     first = joined.translate(_LEET)
     return tuple(dict.fromkeys([first, joined.translate(_LEET_L).translate(_LEET)]))
+
+
+def _letter_runs(folded: str, words: list[Token]) -> list[list[Token]]:
+    """The runs of one-character words with short gaps between (``_JOINER``), one
+    word long or longer: what spelled-out letters are made of."""
+    runs: list[list[Token]] = []
+    run: list[Token] = []  # the run the previous word is in, if any
+    for token in words:
+        if len(token.text) != 1:
+            run = []
+        elif run and _JOINER.fullmatch(folded, run[-1].end, token.start):
+            run.append(token)
+        else:
+            run = [token]
+            runs.append(run)
+    return runs
 
 
 def _spelled_out(run: list[Token]) -> tuple[str, ...]:
