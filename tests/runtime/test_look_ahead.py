@@ -10,7 +10,12 @@ import pytest
 
 from litecomplete.errors import ConfigError, PromptError
 from litecomplete.runtime import FastModel, GenerationConfig
-from litecomplete.runtime.speculative import LookupDrafter, Speculation, SpeculationMode
+from litecomplete.runtime.speculative import (
+    LONG_MATCH,
+    LookupDrafter,
+    Speculation,
+    SpeculationMode,
+)
 
 OFF = Speculation(SpeculationMode.OFF)
 TEXT = "the quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat"
@@ -92,6 +97,73 @@ def test_nothing_is_made_where_drafts_are_not_used(model: FastModel) -> None:
     near_end = (ids * 100)[: model.max_length - 1]  # room for one token only
     assert model.look_ahead(near_end, 3, GenerationConfig(max_new_tokens=8)) == 0
     assert not model.branches
+
+
+def _fresh(model: FastModel, ids: list[int], config: GenerationConfig) -> None:
+    """The user's suggestion after ``ids`` made, with no drafts but its own."""
+    model.reset()
+    model.recent.clear()
+    model.branches.clear()
+    model.complete_ids(ids, config)
+
+
+class CountedStop:
+    """A ``stop`` that answers True from its ``after``-th question on."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.asked = after, 0
+
+    def __call__(self) -> bool:
+        self.asked += 1
+        return self.asked > self.after
+
+
+@pytest.mark.parametrize("after", [0, 1, 5, 100])
+def test_look_ahead_stops_between_model_calls_and_keeps_what_it_made(
+    model: FastModel, after: int
+) -> None:
+    ids = model.encode(TEXT)[:20]
+    config = GenerationConfig(max_new_tokens=8, stop_at_end_token=False)
+    plain = GenerationConfig(max_new_tokens=8, stop_at_end_token=False, speculation=OFF)
+    _fresh(model, ids, config)
+    stop = CountedStop(after)
+    begun = model.look_ahead(ids, 3, config, stop=stop)
+    assert stop.asked <= after + 2  # once it says stop, at most one more question
+    assert len(model.branches) == begun
+    tail = min(len(ids) + 1, LONG_MATCH)  # a branch: the prompt's tail, its token, its tokens
+    lengths = [len(branch) - tail for branch in model.branches]
+    if after == 0:
+        assert begun == 0
+    elif after == 1:  # the first branch's first piece, then stop
+        assert begun == 1 and 1 <= lengths[0] < 8
+    elif after == 100:
+        assert begun == 3 and lengths == [8, 8, 8]  # as without stop
+    for branch in list(model.branches):  # a branch cut short is still the model's
+        typed = [*ids, branch[tail - 1]]
+        expected = model.complete_ids(typed, plain).token_ids
+        assert branch[tail:] == expected[: len(branch) - tail]
+        model.complete_ids(ids, config)
+        assert model.complete_ids(typed, config).token_ids == expected  # drafts change nothing
+
+
+def test_a_key_typed_during_look_ahead_ends_it_at_the_next_model_call(model: FastModel) -> None:
+    import threading
+
+    ids = model.encode(TEXT)[:20]
+    config = GenerationConfig(max_new_tokens=8, stop_at_end_token=False)
+    _fresh(model, ids, config)
+    typed = threading.Event()
+    begun: list[int] = []
+
+    def between_keys() -> None:
+        begun.append(model.look_ahead(ids, 3, config, stop=typed.is_set))
+
+    worker = threading.Thread(target=between_keys)
+    worker.start()
+    typed.set()  # the user typed: look-ahead ends at its next question
+    worker.join(timeout=60)
+    assert not worker.is_alive() and begun, "look-ahead returned"
+    assert begun[0] <= 1 and len(model.branches) == begun[0]  # three without the key
 
 
 def test_look_ahead_refuses_bad_input_by_name(model: FastModel) -> None:

@@ -8,7 +8,7 @@ tokens (``runtime.speculative``), and turns tokens into text pieces.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +37,7 @@ def generate(
     config: GenerationConfig,
     sampler: TokenSampler,
     drafter: Drafter | None = None,
-) -> Iterator[Piece]:
+) -> Generator[Piece, None, None]:
     """Sample after ``prepared`` on ``model``; yields text pieces, the last with a finish
     reason.
 

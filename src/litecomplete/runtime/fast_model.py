@@ -9,7 +9,7 @@ reuse). Nothing but tokens, positions and the logits crosses into Python.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -365,24 +365,35 @@ class FastModel:
         return self.complete_n(prompt, 1, config)[0]
 
     def look_ahead(
-        self, ids: list[int], alternatives: int = 3, config: GenerationConfig | None = None
+        self,
+        ids: list[int],
+        alternatives: int = 3,
+        config: GenerationConfig | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> int:
         """While the user types: suggestions after ``ids`` and each of its
-        ``alternatives + 1`` likeliest next tokens that no draft covers yet (the one
-        just suggested usually is), kept as drafts, so that typing one of them gets its
-        suggestion in one verify call (``runtime.look_ahead``); how many were made.
-        ``config``: the suggestions' (length, speculation)."""
-        return look_ahead(self, list(ids), alternatives, config or GenerationConfig())
+        ``alternatives + 1`` likeliest next tokens that no draft covers yet, kept as
+        drafts (``runtime.look_ahead``); how many were begun. ``config``: the
+        suggestions' (length, speculation); ``stop``, asked between model calls, ends
+        the work when it returns True (a key was typed: ``threading.Event().is_set``)."""
+        return look_ahead(self, list(ids), alternatives, config or GenerationConfig(), stop)
 
     def complete_ids(self, ids: list[int], config: GenerationConfig | None = None) -> Completion:
         """The completion of a prompt given as token ids, fed as they are (no start
         token, no trimming): for callers that tokenize themselves (benchmarks, a
         server holding ids)."""
+        prepared, pieces = self.stream_ids(ids, config)
+        return completion_of(list(pieces), prepared)
+
+    def stream_ids(
+        self, ids: list[int], config: GenerationConfig | None = None
+    ) -> tuple[Prepared, Generator[Piece, None, None]]:
+        """``complete_ids`` a piece at a time: the prompt fed, and the pieces after it.
+        Closing the pieces early leaves the cache as it was after the last one."""
         config = config or GenerationConfig()
         if not ids or len(ids) >= self.max_length:
             raise PromptError(f"a prompt of 1 to {self.max_length - 1} tokens, got {len(ids)}")
         self.tokens.check_ids(list(ids))
         drafter = drafter_for(self, config.speculation)
         prepared = self._feed(list(ids), drafter, config.max_new_tokens)
-        pieces = generate(self, prepared, config, TokenSampler(config.sampling), drafter)
-        return completion_of(list(pieces), prepared)
+        return prepared, generate(self, prepared, config, TokenSampler(config.sampling), drafter)

@@ -10,12 +10,15 @@ them, its suggestion is checked in one call, as for the one suggested.
 
 Drafts never change what is generated (each token is still sampled from the model's
 own logits after exactly the tokens before it), so a branch that goes unused, or a
-user who types before it is made, costs only the idle time it took.
+user who types before it is made, costs only the idle time it took. A caller running
+it beside the user's typing passes ``stop`` (asked between model calls): a key then
+waits for one model call at most, and the branches made so far stay drafts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -34,15 +37,21 @@ BRANCHES = 16
 
 
 def look_ahead(
-    model: FastModel, ids: list[int], alternatives: int, config: GenerationConfig
+    model: FastModel,
+    ids: list[int],
+    alternatives: int,
+    config: GenerationConfig,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     """Suggestions ready for the ``alternatives + 1`` likeliest tokens after ``ids``:
     each that no draft covers yet (the one just suggested usually is) gets its
-    suggestion now, kept as a draft; how many were made (calling again makes none).
+    suggestion now, kept as a draft; how many were begun (calling again makes none).
 
     ``config`` is the suggestions' (their length, speculation); the branches are
     greedy whatever it samples. Nothing is made where drafts are not used (speculation
     off, a file without verify signatures) or the cache has no room for a branch.
+    ``stop``, asked between model calls, ends the work when it returns True; a branch
+    cut short is kept as far as it got (its tokens are the model's greedy ones).
     """
     require_at_least("alternatives", alternatives, 1)
     if not ids or len(ids) >= model.max_length:
@@ -61,19 +70,38 @@ def look_ahead(
     branch_config = replace(config, max_new_tokens=length, sampling=SamplingConfig(), stop=())
     stats = model.speculation_stats
     counted = replace(stats)  # a branch is not a suggestion: its calls are not counted
+    begun = 0
     try:
         for token in candidates:
+            if stop is not None and stop():
+                break
             branch = [*ids, token]
-            made = model.complete_ids(branch, branch_config)
-            model.recent.pop()  # ``generate`` keeps the whole sequence; a branch, its tail
-            model.branches.append([*branch[-LONG_MATCH:], *made.token_ids])
+            begun += 1
+            model.branches.append(
+                [*branch[-LONG_MATCH:], *_greedy(model, branch, branch_config, stop)]
+            )
     finally:
         stats.verifies, stats.drafted, stats.accepted = (
             counted.verifies,
             counted.drafted,
             counted.accepted,
         )
-    return len(candidates)
+    return begun
+
+
+def _greedy(
+    model: FastModel, branch: list[int], config: GenerationConfig, stop: Callable[[], bool] | None
+) -> list[int]:
+    """The greedy suggestion after ``branch``, up to where ``stop`` said to end."""
+    _, pieces = model.stream_ids(branch, config)
+    made: list[int] = []
+    with closing(pieces):
+        for piece in pieces:
+            made += piece.token_ids
+            if stop is not None and stop():
+                break
+    model.recent.pop()  # ``generate`` keeps the whole sequence; a branch keeps its tail
+    return made
 
 
 def _likeliest(logits: np.ndarray, count: int) -> list[int]:
