@@ -40,15 +40,20 @@ def _suggest(model: FastModel, ids: list[int], config: GenerationConfig) -> tupl
     return tokens, stats.verifies - before
 
 
+def _fresh(model: FastModel, ids: list[int], config: GenerationConfig) -> list[int]:
+    """The user's suggestion after ``ids`` (its tokens), with no drafts but its own."""
+    model.reset()
+    model.recent.clear()
+    model.branches.clear()
+    return model.complete_ids(ids, config).token_ids
+
+
 @pytest.mark.parametrize("start", [3, 20])  # a prompt shorter and longer than a long match
 def test_a_typed_alternative_is_suggested_in_one_verify_call(model: FastModel, start: int) -> None:
     ids = model.encode(TEXT)[:start]
     config = GenerationConfig(max_new_tokens=8, stop_at_end_token=False)
     plain = GenerationConfig(max_new_tokens=8, stop_at_end_token=False, speculation=OFF)
-    model.reset()
-    model.recent.clear()
-    model.branches.clear()
-    suggested = model.complete_ids(ids, config).token_ids
+    suggested = _fresh(model, ids, config)
     assert model.look_ahead(ids, 3, config) == 3
     for token in _top(model, ids, 4):
         typed = [*ids, token]
@@ -64,10 +69,7 @@ def test_a_typed_alternative_is_suggested_in_one_verify_call(model: FastModel, s
 def test_look_ahead_makes_only_what_no_draft_covers(model: FastModel) -> None:
     ids = model.encode(TEXT)[:20]
     config = GenerationConfig(max_new_tokens=8)
-    model.reset()
-    model.recent.clear()
-    model.branches.clear()
-    model.complete_ids(ids, config)
+    _fresh(model, ids, config)
     assert model.look_ahead(ids, 2, config) == 2
     branches = list(model.branches)
     assert all(len(b) <= 16 + 8 for b in branches)  # a prompt's tail, not the prompt
@@ -97,14 +99,6 @@ def test_nothing_is_made_where_drafts_are_not_used(model: FastModel) -> None:
     near_end = (ids * 100)[: model.max_length - 1]  # room for one token only
     assert model.look_ahead(near_end, 3, GenerationConfig(max_new_tokens=8)) == 0
     assert not model.branches
-
-
-def _fresh(model: FastModel, ids: list[int], config: GenerationConfig) -> None:
-    """The user's suggestion after ``ids`` made, with no drafts but its own."""
-    model.reset()
-    model.recent.clear()
-    model.branches.clear()
-    model.complete_ids(ids, config)
 
 
 class CountedStop:
