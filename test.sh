@@ -24,6 +24,14 @@ if [ "${1:-}" = "-m" ] && [ "${2:-}" = "slow" ]; then
     done
     exit "$status"
 fi
+# The fast tier keeps its data (packed weights, converted models) in a folder of its
+# own unless LITECOMPLETE_HOME is set, as CI's is: its tiny models' packed weights would
+# push the user's own out of the data directory's weights cache (it keeps 16).
+if [ -z "${LITECOMPLETE_HOME:-}" ]; then
+    LITECOMPLETE_HOME="$(mktemp -d)"
+    export LITECOMPLETE_HOME
+    trap 'rm -rf "$LITECOMPLETE_HOME"' EXIT
+fi
 # The fast tier in two processes, a test file in one (its fixtures built once): the
 # tests convert tiny models one core at a time. Arguments given replace that.
 if [ "$#" -eq 0 ]; then
