@@ -187,7 +187,7 @@ class ProfanityFilter:
         if len(word) == 1:
             return any(
                 letters[i:] in self._beginnings
-                for reading in spelled_tail(folded)
+                for reading in spelled_tail(folded, words)
                 for letters in [squeeze(reading)[0]]
                 for i in range(len(letters))
             )

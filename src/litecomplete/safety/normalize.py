@@ -87,6 +87,12 @@ def readings(word: str) -> tuple[str, ...]:
         return (word,)
     if not any(ch.isalpha() for ch in word) and "*" not in word:
         return ()  # "2024", "$5", "100%": figures, not disguised words
+    return _leet(word)
+
+
+def _leet(word: str) -> tuple[str, ...]:
+    """``word`` with its symbols read as letters: one reading, two where "1" or "|"
+    may also be an "l"."""
     first = word.translate(_LEET)
     if "1" in word or "|" in word:
         second = word.translate(_LEET_L).translate(_LEET)
@@ -124,18 +130,15 @@ def candidates(folded: str) -> list[str]:
     return found
 
 
-def spelled_tail(folded: str) -> tuple[str, ...]:
-    """The letter readings of the one-character words that end ``folded``, joined as
-    ``candidates`` joins spelled-out letters ("I said f u c" -> "fuc"; "5 h 1" -> "shi",
-    "shl"); digits are read as letters here. Empty when ``folded`` does not end in a
-    one-character word."""
-    words = tokens(folded)
+def spelled_tail(folded: str, words: list[Token]) -> tuple[str, ...]:
+    """The letter readings of the one-character words that end ``folded`` (its
+    ``tokens``: ``words``), joined as ``candidates`` joins spelled-out letters ("I said
+    f u c" -> "fuc"; "5 h 1" -> "shi", "shl"); digits are read as letters here. Empty
+    when ``folded`` does not end in a one-character word."""
     runs = _letter_runs(folded, words)
     if not runs or runs[-1][-1] is not words[-1] or words[-1].end < len(folded):
         return ()
-    joined = "".join(t.text for t in runs[-1])
-    first = joined.translate(_LEET)
-    return tuple(dict.fromkeys([first, joined.translate(_LEET_L).translate(_LEET)]))
+    return _leet("".join(t.text for t in runs[-1]))
 
 
 def _letter_runs(folded: str, words: list[Token]) -> list[list[Token]]:
