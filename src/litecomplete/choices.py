@@ -16,12 +16,17 @@ class Choice(StrEnum):
 
     __choice__ = "value"
 
+    @property
+    def spelled(self) -> str:
+        """How the value is written where it is asked for (a subclass may add to it)."""
+        return str(self.value)
+
     @classmethod
     def parse(cls, value: str) -> Self:
         try:
             return cls(value.strip().lower().replace("-", "_"))
         except ValueError:
-            valid = ", ".join(m.value for m in cls)
+            valid = ", ".join(m.spelled for m in cls)
             raise ConfigError(
                 f"unknown {cls.__choice__} {value!r}; choose one of: {valid}"
             ) from None

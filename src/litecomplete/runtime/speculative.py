@@ -45,6 +45,10 @@ class SpeculationMode(Choice):
     LOOKUP = "lookup"  # drafts from any matching n-gram, single tokens included
     DRAFT = "draft"  # a second, smaller fast-format model of the same tokenizer drafts
 
+    @property
+    def spelled(self) -> str:
+        return "draft:FILE.tflite" if self is SpeculationMode.DRAFT else str(self.value)
+
 
 @dataclass(frozen=True)
 class Speculation:
@@ -61,13 +65,7 @@ class Speculation:
     def parse(cls, text: str) -> Speculation:
         """``auto``, ``off``, ``lookup`` or ``draft:FILE``; ConfigError naming the value."""
         name, _, rest = text.partition(":")
-        try:
-            mode = SpeculationMode.parse(name)
-        except ConfigError:
-            raise ConfigError(
-                f"unknown speculative mode {name!r}; choose one of: auto, off, lookup, "
-                "draft:FILE.tflite"
-            ) from None
+        mode = SpeculationMode.parse(name)
         if mode is SpeculationMode.DRAFT:
             if not rest.strip():
                 raise ConfigError("--speculative draft needs a file: draft:FILE.tflite")
