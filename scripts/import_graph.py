@@ -62,7 +62,16 @@ def cycles(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
 
 
 # Modules every package may use; left out of the picture so the arrows that matter show.
-COMMON = {"errors", "choices", "atomic", "paths", "progress", "resources", "__main__"}
+COMMON = {
+    "errors",
+    "choices",
+    "atomic",
+    "paths",
+    "progress",
+    "resources",
+    "process_memory",
+    "__main__",
+}
 
 
 def mermaid(edges: dict[str, set[str]]) -> str:

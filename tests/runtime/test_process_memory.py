@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from litecomplete.runtime.process_memory import release_file_pages
+from litecomplete.process_memory import release_file_pages
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/smaps")
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, ModelRunError
-from litecomplete.runtime.process_memory import release_file_pages, release_freed_memory
+from litecomplete.process_memory import release_file_pages, release_freed_memory
 from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 
 # XNNPACK's weights cache in memory: where no cache file can be written.

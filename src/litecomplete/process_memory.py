@@ -4,7 +4,8 @@ Two kinds stay resident after a model is prepared: C-heap pages freed by the
 runtime that glibc keeps mapped, and pages of the model file that the runtime read
 once through its own read-only mapping (the flatbuffer it parsed, a page of every
 weight it looked at). Neither is needed to run the model; both count in the
-process's resident memory until released here.
+process's resident memory until released here. A conversion releases the first kind
+between its stages (``convert.fast_export``).
 """
 
 from __future__ import annotations
