@@ -48,6 +48,45 @@ def test_weights_are_stored_once(fast_models: dict[str, Path]) -> None:
     assert weights == pytest.approx(4 * (tiny.parameter_count() - unreachable), rel=0.002)
 
 
+def test_every_file_holds_its_weights_inline_and_says_so(
+    fast_models: dict[str, Path],
+) -> None:
+    # The converter writes weights after the flatbuffer, marked "buffer_location"; the
+    # writer takes them inline and drops the marker, which would no longer be true.
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    for mode, path in fast_models.items():
+        model = flatbuffer_utils.convert_bytearray_to_object(bytearray(path.read_bytes()))
+        names = {m.name.decode() for m in model.metadata}
+        assert {"litecomplete_manifest", "litecomplete_tokenizer"} <= names, mode
+        assert "buffer_location" not in names, mode
+        assert all((b.offset or 0) <= 1 for b in model.buffers), mode
+
+
+def test_conversion_stages_reach_the_callers_callback_with_its_note() -> None:
+    from litecomplete.convert.fast_export import ReleasingStages
+
+    class Bar:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def __call__(self, name: str) -> None:
+            self.seen.append(name)
+
+        def note(self, detail: str) -> None:
+            self.seen.append(f"note: {detail}")
+
+    bar = Bar()
+    stages = ReleasingStages(bar)
+    stages("trace")
+    assert stages.note is not None
+    stages.note("layer 1")
+    stages("write")
+    assert bar.seen == ["trace", "note: layer 1", "write"]
+    ReleasingStages(None)("no callback")  # releases memory, calls nothing
+    assert ReleasingStages(print).note is None
+
+
 @pytest.mark.parametrize("mode", ["int8w", "int4"])
 def test_quantized_weights_are_stored_once(fast_models: dict[str, Path], mode: str) -> None:
     # ai-edge-quantizer quantizes a weight once per signature; the copies are shared again.

@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+BUFFER_LOCATION = b"buffer_location"
+
 
 def read_model_object(model_bytes: bytes) -> Any:
     """A ``schema.ModelT`` of ``model_bytes`` with every buffer's data inline.
 
     Buffers may lie after the flatbuffer, addressed by file offset (ai-edge-quantizer
-    writes them so); re-serializing would drop them, so they are taken inline.
+    and the fast format's TFLite conversion write them so); re-serializing would drop
+    them, so they are taken inline.
     """
     import numpy as np
     from tensorflow.lite.tools import flatbuffer_utils
@@ -24,6 +27,10 @@ def read_model_object(model_bytes: bytes) -> Any:
             start, size = int(buffer.offset), int(buffer.size)
             buffer.data = np.frombuffer(model_bytes, np.uint8, size, start)
             buffer.offset = buffer.size = 0
+    # The TFLite converter's marker of buffers stored outside: no longer true.
+    for entry in [m for m in model.metadata or [] if m.name == BUFFER_LOCATION]:
+        model.buffers[entry.buffer].data = None
+        model.metadata.remove(entry)
     return model
 
 
