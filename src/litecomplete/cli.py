@@ -18,6 +18,7 @@ from litecomplete import interrupts
 from litecomplete.commands import COMMANDS
 from litecomplete.commands.common import HelpFormatter
 from litecomplete.errors import LitecompleteError
+from litecomplete.native_output import quiet_native_teardown
 from litecomplete.supervise import (
     is_memory_error,
     is_worker,
@@ -88,6 +89,7 @@ def console_main() -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    quiet_native_teardown()
     sys.exit(code)
 
 

@@ -1,15 +1,25 @@
-"""Keep TensorFlow's native (C++) log lines out of the user's terminal.
+"""Keep native (C++) log lines out of the user's terminal.
 
 The TFLite converter writes pages of MLIR diagnostics to file descriptor 2.
 ``captured_native_stderr`` sends fd 2 to a log file while the work runs, and
 hands back a stream on the real stderr for progress bars.
+
+LiteRT logs every accelerator it registers and destroys, and warns of the optional
+ones it did not find, each time a model is built or freed (some thirty lines for a
+fast-format model). ``quiet_litert`` keeps those lines, and only those, off fd 2.
+One environment LiteRT makes for reading and writing buffers lives until the process
+ends and says so then, after the last Python code has run: the command line sends
+fd 2 to /dev/null once its command is done (``quiet_native_teardown``).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -44,3 +54,93 @@ def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
         real_stderr.close()
         if not keep:
             os.unlink(log_path)
+
+
+# LiteRT's lines about setting itself up and down: accelerators registered and
+# destroyed (INFO), and the optional ones it did not find (an NPU, a GPU, vendors'
+# compiler plugins; a line starting "└" explains the one before it). The CPU runtime
+# the fast format asks for needs none of them.
+LITERT_CHATTER = re.compile(
+    rb"INFO: |WARNING: \[(npu_registry|gpu_registry|compiler_plugin)\.cc:\d+\] "
+)
+CONTINUATION = "└".encode()
+
+_quiet_lock = threading.RLock()  # a model freed by the garbage collector re-enters
+_quiet_depth = 0
+_quiet_saved: tuple[int, IO[bytes]] | None = None
+
+
+def without_litert_chatter(text: bytes) -> bytes:
+    """``text`` without LiteRT's set-up lines (``LITERT_CHATTER``) and their
+    continuations; every other line kept, in order."""
+    kept: list[bytes] = []
+    dropping = False
+    for line in text.splitlines(keepends=True):
+        if LITERT_CHATTER.match(line):
+            dropping = True
+        elif not (dropping and line.lstrip().startswith(CONTINUATION)):
+            dropping = False
+            kept.append(line)
+    return b"".join(kept)
+
+
+@contextmanager
+def quiet_litert() -> Iterator[None]:
+    """While LiteRT builds or frees a model, keep its chatter off file descriptor 2.
+
+    fd 2 goes to a temporary file during the block; afterwards everything written
+    there but ``LITERT_CHATTER`` goes on to the real fd 2, so an error (LiteRT's own,
+    or another thread's) still shows, a moment late. Blocks may nest or overlap across
+    threads: the first to enter redirects, the last to leave restores.
+    """
+    global _quiet_depth, _quiet_saved
+    with _quiet_lock:
+        # Counted first and uncounted last: a block entered meanwhile in this thread
+        # (from a garbage-collected model's __del__) neither redirects nor restores.
+        _quiet_depth += 1
+        if _quiet_depth == 1:
+            try:
+                sys.stderr.flush()
+                log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the last to leave
+                _quiet_saved = (os.dup(2), log)
+                os.dup2(log.fileno(), 2)
+            except BaseException:
+                _quiet_depth -= 1
+                raise
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            try:
+                if _quiet_depth == 1 and _quiet_saved is not None:
+                    saved, kept_log = _quiet_saved
+                    _quiet_saved = None
+                    sys.stderr.flush()
+                    os.dup2(saved, 2)
+                    os.close(saved)
+                    kept_log.seek(0)
+                    kept = without_litert_chatter(kept_log.read())
+                    kept_log.close()
+                    while kept:
+                        kept = kept[os.write(2, kept) :]
+            finally:
+                _quiet_depth -= 1
+
+
+def quiet_native_teardown() -> None:
+    """Send file descriptor 2 to /dev/null as the process ends, once what was written
+    is out.
+
+    For the command line, whose command has finished by then: what native libraries
+    write as they are torn down (LiteRT's last accelerators) does not reach the user.
+    Exit handlers registered before this one run after it, their stderr gone too.
+    """
+
+    def close_stderr() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    atexit.register(close_stderr)

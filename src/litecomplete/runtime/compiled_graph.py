@@ -10,6 +10,7 @@ next load maps instead of packing again (``weights_cache``).
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, ModelRunError
+from litecomplete.native_output import quiet_litert
 from litecomplete.process_memory import release_file_pages, release_freed_memory
 from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 
@@ -71,14 +73,28 @@ class CompiledGraphs:
             # Packing leaves its scratch mapped until the model goes (26 MB for
             # SmolLM2): compiled again, the model maps the finished file only.
             options.cpu_options.xnnpack_weight_cache_path = str(self.weights_cache)
-            del self._model, self._caches, self._inputs, self._outputs
+            self._free()
             self._compile(path, options, signatures)
         self._path = path
         self._release()
         self._prepared: set[str] = set()  # signatures that ran once
 
+    def __del__(self) -> None:
+        with suppress(Exception):  # at interpreter exit, modules may be gone
+            self._free()
+
+    def _free(self) -> None:
+        """Free LiteRT's model and buffers now, its chatter kept off stderr."""
+        with quiet_litert():
+            for name in ("_outputs", "_inputs", "_caches", "_model"):
+                self.__dict__.pop(name, None)
+
     def _compile(self, path: Path, options: Any, signatures: list[str]) -> None:
         """The compiled model and its buffers, the caches bound for every signature."""
+        with quiet_litert():
+            self._compile_quietly(path, options, signatures)
+
+    def _compile_quietly(self, path: Path, options: Any, signatures: list[str]) -> None:
         from ai_edge_litert.compiled_model import CompiledModel
 
         try:
