@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -57,6 +58,20 @@ def test_a_block_inside_another_leaves_the_restoring_to_the_outer_one(
         os.write(2, CHATTER + b"outer\n")
         assert capfd.readouterr().err == ""
     assert capfd.readouterr().err == "inner\nouter\n"
+
+
+def test_without_room_for_a_temporary_file_lines_pass_straight_through(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_room() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
+    with quiet_litert():
+        os.write(2, b"INFO: [environment.cc:36] chatter\n")
+        assert capfd.readouterr().err == "INFO: [environment.cc:36] chatter\n"
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
 
 
 def test_overlapping_blocks_in_two_threads_restore_stderr_once(

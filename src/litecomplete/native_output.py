@@ -102,11 +102,11 @@ def quiet_litert() -> Iterator[None]:
             try:
                 sys.stderr.flush()
                 log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the last to leave
+            except OSError:  # no room for temporary files: the chatter shows, nothing fails
+                log = None
+            if log is not None:
                 _quiet_saved = (os.dup(2), log)
                 os.dup2(log.fileno(), 2)
-            except BaseException:
-                _quiet_depth -= 1
-                raise
     try:
         yield
     finally:
