@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO
 
 from litecomplete import interrupts
@@ -99,13 +99,16 @@ def quiet_litert() -> Iterator[None]:
         # (from a garbage-collected model's __del__) neither redirects nor restores.
         _quiet_depth += 1
         if _quiet_depth == 1:
-            try:
+            # Without room for a temporary file or a descriptor, the chatter shows and
+            # nothing fails.
+            with suppress(OSError):
                 sys.stderr.flush()
                 log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the last to leave
-            except OSError:  # no room for temporary files: the chatter shows, nothing fails
-                log = None
-            if log is not None:
-                _quiet_saved = (os.dup(2), log)
+                try:
+                    _quiet_saved = (os.dup(2), log)
+                except OSError:
+                    log.close()
+                    raise
                 os.dup2(log.fileno(), 2)
     try:
         yield
@@ -136,11 +139,11 @@ def quiet_native_teardown() -> None:
     Exit handlers registered before this one run after it, their stderr gone too.
     """
 
-    def close_stderr() -> None:
+    def silence_stderr() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 2)
         os.close(devnull)
 
-    atexit.register(close_stderr)
+    atexit.register(silence_stderr)
