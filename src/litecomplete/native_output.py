@@ -5,8 +5,8 @@ The TFLite converter writes pages of MLIR diagnostics to file descriptor 2.
 hands back a stream on the real stderr for progress bars.
 
 LiteRT logs every accelerator it registers and destroys, and warns of the optional
-ones it did not find, each time a model is built or freed (some thirty lines for a
-fast-format model). ``quiet_litert`` keeps those lines, and only those, off fd 2.
+ones it did not find, each time a model is built (some thirty lines for a fast-format
+model) or freed (a few). ``quiet_litert`` keeps those lines, and only those, off fd 2.
 One environment LiteRT makes for reading and writing buffers lives until the process
 ends and says so then, after the last Python code has run: the command line sends
 fd 2 to /dev/null once its command is done (``quiet_native_teardown``).
