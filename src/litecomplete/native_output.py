@@ -6,10 +6,12 @@ hands back a stream on the real stderr for progress bars.
 
 LiteRT logs every accelerator it registers and destroys, and warns of the optional
 ones it did not find, each time a model is built (some thirty lines for a fast-format
-model) or freed (a few). ``quiet_litert`` keeps those lines, and only those, off fd 2.
-One environment LiteRT makes for reading and writing buffers lives until the process
-ends and says so then, after the last Python code has run: the command line sends
-fd 2 to /dev/null once its command is done (``quiet_native_teardown``).
+model) or freed (a few); TensorFlow, imported for an app-format model, adds its own
+about the GPU it does not have. ``quiet_native_setup`` keeps those lines, and only
+those, off fd 2. One environment LiteRT makes for reading and writing buffers lives
+until the process ends and says so then, after the last Python code has run: the
+command line sends fd 2 to /dev/null once its command is done
+(``quiet_native_teardown``).
 """
 
 from __future__ import annotations
@@ -56,12 +58,17 @@ def captured_native_stderr() -> Iterator[tuple[IO[str], str]]:
             os.unlink(log_path)
 
 
-# LiteRT's lines about setting itself up and down: accelerators registered and
-# destroyed (INFO), and the optional ones it did not find (an NPU, a GPU, vendors'
-# compiler plugins; a line starting "└" explains the one before it). The CPU runtime
-# the fast format asks for needs none of them.
-LITERT_CHATTER = re.compile(
-    rb"INFO: |WARNING: \[(npu_registry|gpu_registry|compiler_plugin)\.cc:\d+\] "
+# What native libraries say as a model is set up and torn down, none of which a user
+# of the CPU runtimes can act on: LiteRT's and TF Lite's INFO lines (accelerators and
+# delegates made and destroyed), LiteRT's warnings of the optional accelerators it did
+# not find (an NPU, a GPU, vendors' compiler plugins), and TensorFlow's, as it is
+# imported for the app format, of the CUDA it has no GPU for. A line starting "└" or
+# an empty one goes with the line before it.
+SETUP_CHATTER = re.compile(
+    rb"INFO: "
+    rb"|WARNING: \[(npu_registry|gpu_registry|compiler_plugin)\.cc:\d+\] "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|.*\b(cuda_fft|cuda_dnn|cuda_blas|cuda_platform|computation_placer)\.cc:\d+\] "
 )
 CONTINUATION = "└".encode()
 
@@ -70,26 +77,27 @@ _quiet_depth = 0
 _quiet_saved: tuple[int, IO[bytes]] | None = None
 
 
-def without_litert_chatter(text: bytes) -> bytes:
-    """``text`` without LiteRT's set-up lines (``LITERT_CHATTER``) and their
-    continuations; every other line kept, in order."""
+def without_setup_chatter(text: bytes) -> bytes:
+    """``text`` without set-up lines (``SETUP_CHATTER``) and their continuations;
+    every other line kept, in order."""
     kept: list[bytes] = []
     dropping = False
     for line in text.splitlines(keepends=True):
-        if LITERT_CHATTER.match(line):
+        if SETUP_CHATTER.match(line):
             dropping = True
-        elif not (dropping and line.lstrip().startswith(CONTINUATION)):
+        elif not (dropping and (not line.strip() or line.lstrip().startswith(CONTINUATION))):
             dropping = False
             kept.append(line)
     return b"".join(kept)
 
 
 @contextmanager
-def quiet_litert() -> Iterator[None]:
-    """While LiteRT builds or frees a model, keep its chatter off file descriptor 2.
+def quiet_native_setup() -> Iterator[None]:
+    """While a runtime builds, first runs or frees a model, keep its chatter
+    (``SETUP_CHATTER``) off file descriptor 2.
 
     fd 2 goes to a temporary file during the block; afterwards everything written
-    there but ``LITERT_CHATTER`` goes on to the real fd 2, so an error (LiteRT's own,
+    there but ``SETUP_CHATTER`` goes on to the real fd 2, so an error (LiteRT's own,
     or another thread's) still shows, a moment late. Blocks may nest or overlap across
     threads: the first to enter redirects, the last to leave restores.
     """
@@ -122,7 +130,7 @@ def quiet_litert() -> Iterator[None]:
                     os.dup2(saved, 2)
                     os.close(saved)
                     kept_log.seek(0)
-                    kept = without_litert_chatter(kept_log.read())
+                    kept = without_setup_chatter(kept_log.read())
                     kept_log.close()
                     while kept:
                         kept = kept[os.write(2, kept) :]

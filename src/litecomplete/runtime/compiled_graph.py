@@ -18,7 +18,7 @@ import numpy as np
 
 from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, ModelRunError
-from litecomplete.native_output import quiet_litert
+from litecomplete.native_output import quiet_native_setup
 from litecomplete.process_memory import release_file_pages, release_freed_memory
 from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 
@@ -85,13 +85,13 @@ class CompiledGraphs:
 
     def _free(self) -> None:
         """Free LiteRT's model and buffers now, its chatter kept off stderr."""
-        with quiet_litert():
+        with quiet_native_setup():
             for name in ("_outputs", "_inputs", "_caches", "_model"):
                 self.__dict__.pop(name, None)
 
     def _compile(self, path: Path, options: Any, signatures: list[str]) -> None:
         """The compiled model and its buffers, the caches bound for every signature."""
-        with quiet_litert():
+        with quiet_native_setup():
             self._compile_quietly(path, options, signatures)
 
     def _compile_quietly(self, path: Path, options: Any, signatures: list[str]) -> None:
