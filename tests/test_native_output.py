@@ -1,4 +1,4 @@
-"""Native log lines: LiteRT's set-up chatter kept off stderr, everything else kept."""
+"""Native log lines: LiteRT's and TensorFlow's set-up chatter kept off stderr, the rest kept."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ INFO litecomplete.runtime: a line of our own log
 """
 
 
-def test_only_litert_set_up_lines_are_dropped() -> None:
+def test_only_set_up_lines_are_dropped() -> None:
     middle = CHATTER.index(b"\nINFO: Created") + 1  # between two whole lines
     mixed = CHATTER[:middle] + KEPT + CHATTER[middle:]
     assert without_setup_chatter(mixed) == KEPT
