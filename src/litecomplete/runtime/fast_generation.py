@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from litecomplete.errors import ConfigError, ModelFileError
 from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
+from litecomplete.runtime.healing import Respelling
 from litecomplete.runtime.sampling import TokenSampler
 from litecomplete.runtime.speculative import (
     AUTO_MIN_NGRAM,
@@ -43,7 +44,9 @@ def generate(
 
     With a ``drafter``, the logits of the next positions may come from one verify
     call over guessed tokens (``runtime.speculative``); every token is still sampled
-    from the logits after exactly the tokens before it.
+    from the logits after exactly the tokens before it. A healed prompt
+    (``prepared.respell``) has its first tokens chosen among those that spell the
+    removed text again, and the pieces leave that text out (``runtime.healing``).
     """
     model.cached = list(prepared.ids)
     logits, pos = prepared.logits, len(prepared.ids)
@@ -54,17 +57,22 @@ def generate(
     held: list[int] = []  # tokens not yet in a piece: their text is not complete yet
     # Guessed tokens already in the cache after ``pos``, each with the logits after it.
     ahead = list(prepared.ahead)
+    respelling = Respelling(model.tokens.spelling, prepared.respell) if prepared.respell else None
     try:
         while True:
-            token = sampler(logits, history)
+            if respelling is not None and respelling.spelling:
+                token = sampler(respelling.mask(logits), history)
+                respelling.accept(token)
+            else:
+                token = sampler(logits, history)
             if config.stop_at_end_token and token in model.end_token_ids:
-                text = stops.feed(decoder.flush())
+                text = stops.feed(_shown(respelling, decoder.flush()))
                 yield Piece(text + stops.flush(), tuple(held), FinishReason.STOP)
                 return
             history.append(token)
             held.append(token)
             generated += 1
-            text = stops.feed(decoder.push(token))
+            text = stops.feed(_shown(respelling, decoder.push(token)))
             if stops.stopped:
                 yield Piece(text, tuple(held), FinishReason.STOP)
                 return
@@ -74,7 +82,7 @@ def generate(
                     if generated >= config.max_new_tokens
                     else FinishReason.CACHE_FULL
                 )
-                text += stops.feed(decoder.flush())
+                text += stops.feed(_shown(respelling, decoder.flush()))
                 yield Piece(text + stops.flush(), tuple(held), reason)
                 return
             if text:
@@ -83,13 +91,20 @@ def generate(
             if ahead and ahead[0][0] == token:  # the guess was right: its row is ready
                 logits = ahead.pop(0)[1]
                 model.speculation_stats.accepted += 1
+            elif (known := model.known_logits(history)) is not None:
+                logits, ahead = known, []  # made before, and still in the slots
             else:
                 remaining = config.max_new_tokens - generated
                 logits, ahead = model.advance([token], pos, history, drafter, remaining)
             model.cached.append(token)
+            model.remember(history, logits)
             pos += 1
     finally:
         model.recent.append(history)
+
+
+def _shown(respelling: Respelling | None, text: str) -> str:
+    return text if respelling is None else respelling.visible(text)
 
 
 def completion_of(pieces: list[Piece], prepared: Prepared) -> Completion:

@@ -8,7 +8,7 @@ reuse). Nothing but tokens, positions and the logits crosses into Python.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,6 +38,9 @@ DEFAULT_THREADS = 2  # ai-edge-litert defaults to 1
 # A prompt extension this short is fed through decode steps; a longer one through
 # a prefill bucket from the cached prefix's end.
 DECODE_EXTENSION_MAX = 2
+# Logits kept after the newest sequences fed or generated (each vocabulary-sized:
+# 196 KB for SmolLM2), so a prompt the caches already hold is not run again.
+KNOWN_LOGITS = 8
 
 
 def shares_packed_weights(manifest: c.FastManifest) -> bool:
@@ -60,6 +63,8 @@ class Prepared:
     # Guessed tokens verified after the prompt in the same call, with the logits after
     # each (a short extension fed with drafts); valid until another token is fed.
     ahead: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    # Bytes the prompt's healed end spelled, which the completion spells again first.
+    respell: bytes = b""
 
 
 class FastModel:
@@ -90,6 +95,11 @@ class FastModel:
             tokenizer, self.vocabulary_size, self.start_token_id, self.max_length, path
         )
         self.cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
+        # The tokens whose keys and values the cache slots hold, as far as known (a
+        # call writes its tokens and may pad after them): guessed tokens included.
+        self._written: list[int] = []
+        # Logits after a sequence, while the slots still hold it (``known_logits``).
+        self._known: OrderedDict[tuple[int, ...], np.ndarray] = OrderedDict()
         # Signatures that return every row's logits, for checking drafts (speculative).
         self.verify_lengths = list(manifest.verify)
         # What feeds a prompt chunk of each length: a prefill bucket, else a verify
@@ -176,7 +186,29 @@ class FastModel:
     def _run_decode(self, token: int, pos: int) -> np.ndarray:
         """Feed ``token`` at ``pos``; logits float32[vocab] for the next position."""
         span = next((s for s in self._decode_spans if pos < s), None)
+        self._wrote([token], pos)
         return self._graphs.run(c.decode_signature(span), [token], pos)
+
+    def _wrote(self, tokens: list[int], pos: int) -> None:
+        """A call puts ``tokens`` into the slots from ``pos`` (what follows: unknown)."""
+        known = self._written[:pos]
+        self._written = [*known, *[-1] * (pos - len(known)), *tokens]
+
+    def remember(self, ids: list[int], logits: np.ndarray) -> None:
+        """``logits`` follow ``ids``, which the cache slots now hold."""
+        key = tuple(ids)
+        self._known[key] = logits
+        self._known.move_to_end(key)
+        while len(self._known) > KNOWN_LOGITS:
+            self._known.popitem(last=False)
+
+    def known_logits(self, ids: list[int]) -> np.ndarray | None:
+        """The logits after ``ids`` if they were computed and the slots still hold
+        ``ids``: no call needed to feed them again."""
+        logits = self._known.get(tuple(ids))
+        if logits is None or self._written[: len(ids)] != ids:
+            return None
+        return logits
 
     def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
         """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one.
@@ -209,9 +241,11 @@ class FastModel:
             key = signatures[length]
             if ids and not every_row and length in self._fill_signatures:
                 # Not the last chunk: only its keys and values are wanted.
+                self._wrote(chunk, pos)
                 self._graphs.fill(self._fill_signatures[length], chunk, pos)
                 pos += len(chunk)
                 continue
+            self._wrote(chunk, pos)
             if length in verifying:
                 got = self._graphs.run_rows(key, chunk, pos)
             else:
@@ -228,6 +262,11 @@ class FastModel:
         follows, in one verify call, when there are guesses; ``remaining``: the tokens
         the caller will sample.
         """
+        known = self.known_logits(ids)
+        if known is not None:  # fed before, and still in the slots
+            self.cached = list(ids)
+            self.remember(ids, known)  # the newest again: kept the longest
+            return Prepared(ids=list(ids), logits=known, reused=len(ids))
         reused = 0
         limit = min(len(self.cached), len(ids) - 1)  # the last id must run to give logits
         while reused < limit and self.cached[reused] == ids[reused]:
@@ -240,6 +279,7 @@ class FastModel:
         else:
             logits = self._run_prefill(new, reused)
         self.cached = list(ids)
+        self.remember(ids, logits)
         return Prepared(ids=list(ids), logits=logits, reused=reused, ahead=ahead)
 
     # ------------------------------------------------------------ token-level API
@@ -247,6 +287,8 @@ class FastModel:
     def reset(self) -> None:
         """Forget the cached prefix: the next prompt is fed cold."""
         self.cached = []
+        self._written = []
+        self._known.clear()
 
     def feed(self, ids: list[int]) -> np.ndarray:
         """Make ``ids`` the cached sequence (reusing its cached prefix); logits after it."""
@@ -285,6 +327,7 @@ class FastModel:
         self.tokens.check_ids([token])
         logits = self._run_decode(token, pos)
         self.cached.append(token)
+        self.remember(self.cached, logits)
         return logits
 
     # ------------------------------------------------------------ generation
@@ -315,6 +358,7 @@ class FastModel:
                 logits = self._run_decode(token, pos + offset)
             return logits, []
         length = len(tokens) + next(t for t in fitting if t >= len(draft))
+        self._wrote([*tokens, *draft], pos)
         rows = self._graphs.run_rows(c.verify_signature(length), [*tokens, *draft], pos)
         self.speculation_stats.verifies += 1
         self.speculation_stats.drafted += len(draft)
@@ -326,8 +370,15 @@ class FastModel:
     ) -> tuple[Drafter | None, Prepared]:
         """The prompt fed (its cached prefix reused), and the drafter that feeds with it."""
         drafter = drafter_for(self, config.speculation)
-        ids = self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
-        return drafter, self._feed(ids, drafter, config.max_new_tokens)
+        if config.heal:
+            ids, respell = self.tokens.healed_prompt_ids(
+                prompt, config.max_new_tokens, config.max_prompt_tokens
+            )
+        else:
+            ids = self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
+            respell = b""
+        prepared = self._feed(ids, drafter, config.max_new_tokens)
+        return drafter, replace(prepared, respell=respell)
 
     def stream(
         self, prompt: str | bytes, config: GenerationConfig | None = None

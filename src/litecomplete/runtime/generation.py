@@ -53,6 +53,9 @@ class GenerationConfig:
             (None: as many as leave room for the completion).
         speculation: how a fast-format model drafts tokens to check many per call
             (``runtime.speculative``); the output is the same either way.
+        heal: the prompt may end inside a word (a keystroke's text): its last word
+            is fed as the completion's first tokens, chosen to spell it again, and
+            left out of the text (``runtime.healing``; fast-format models).
     """
 
     max_new_tokens: int = 32
@@ -61,6 +64,7 @@ class GenerationConfig:
     stop_at_end_token: bool = True
     max_prompt_tokens: int | None = None
     speculation: Speculation = field(default_factory=Speculation)
+    heal: bool = False
 
     def __post_init__(self) -> None:
         require_at_least("max_new_tokens", self.max_new_tokens, 1)

@@ -31,6 +31,8 @@ def unsupported_settings(config: GenerationConfig) -> list[str]:
         unsupported.append("max_prompt_tokens")
     if not config.stop_at_end_token:
         unsupported.append("stop_at_end_token=False")
+    if config.heal:
+        unsupported.append("--heal")
     return unsupported
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from litecomplete.errors import ConfigError, ModelFileError, PromptError
 from litecomplete.runtime.byte_vocab import unspellable_characters
+from litecomplete.runtime.healing import SpellingIndex
 from litecomplete.runtime.prompt import validate_prompt
 
 TRIM_STEP_MAX = 32  # tokens a too-long prompt's window start moves by at a time
@@ -35,6 +36,14 @@ class PromptTokens:
         self.max_length = max_length
         self.path = path
         self._unspellable = unspellable_characters(tokenizer)
+        self._spelling: SpellingIndex | None = None
+
+    @property
+    def spelling(self) -> SpellingIndex:
+        """Each token's bytes, searchable by beginning (built at first use: healing)."""
+        if self._spelling is None:
+            self._spelling = SpellingIndex(self.tokenizer, self.vocabulary_size)
+        return self._spelling
 
     def encoding(self, text: str) -> Any:
         """``text`` as a ``tokenizers.Encoding`` (ids and character offsets), checked.
@@ -65,6 +74,18 @@ class PromptTokens:
 
     def decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def healed_prompt_ids(
+        self, prompt: str | bytes, max_new_tokens: int, max_prompt_tokens: int | None = None
+    ) -> tuple[list[int], bytes]:
+        """``prompt_ids`` without the tokens of the prompt's last word (or trailing
+        spaces or punctuation), and the bytes they spelled, which the completion must
+        spell again (``runtime.healing``); ``(ids, b"")`` where nothing is healed."""
+        ids = self.prompt_ids(prompt, max_new_tokens, max_prompt_tokens)
+        text = validate_prompt(prompt).decode("utf-8")
+        if self._unspellable is not None:
+            text = self._unspellable.sub("", text)
+        return self.spelling.heal(ids, text)
 
     def prompt_ids(
         self, prompt: str | bytes, max_new_tokens: int, max_prompt_tokens: int | None = None

@@ -1,0 +1,165 @@
+"""Token healing: a prompt that may end inside a word is completed as that word.
+
+A prompt cut at a keystroke ends wherever the user stopped: "The wea" is tokenized
+as "The", " we", "at", tokens the model seldom sees before "ther", and "The " ends
+with a lone space token, after which it expects anything but a word. Healing feeds
+the prompt without the tokens of its last word (or its last run of spaces or
+punctuation) and makes the completion's first tokens spell them again: each token
+while the removed text is not yet spelled must agree with it (begin with what is
+left of it, or, where no token does, be a beginning of it). The completion shows
+only what comes after the removed text ("ther is fine"). Every keystroke inside one
+word then feeds the same tokens, whose logits the runtime already holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Any
+
+import numpy as np
+
+from litecomplete.runtime.byte_vocab import byte_to_unicode
+
+# Tokens a healed word may span; a longer last word heals its last token only.
+MAX_HEALED_TOKENS = 4
+# The prompt's last word with the space before it, its last run of punctuation (with
+# one space before), or its trailing spaces: what a byte-level or SentencePiece
+# tokenizer spells with tokens that never reach further back.
+_LAST_SEGMENT = re.compile(r"(?: ?\w+| ?[^\w\s]+|\s+)\Z")
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>\Z")
+
+
+def token_bytes(tokenizer: Any, vocabulary_size: int) -> list[bytes]:
+    """Each token id's bytes (b"" for special tokens and ids the tokenizer lacks).
+
+    Byte-level BPE (GPT-2, SmolLM2) maps its printable characters back to bytes;
+    otherwise "▁" is a space and ``<0xNN>`` one byte (SentencePiece, Gemma 3).
+    """
+    special = {i for i, added in tokenizer.get_added_tokens_decoder().items() if added.special}
+    byte_level = type(tokenizer.decoder).__name__ == "ByteLevel"
+    to_byte = {char: b for b, char in byte_to_unicode().items()}
+    spelled = [b""] * vocabulary_size
+    for token, i in tokenizer.get_vocab(with_added_tokens=True).items():
+        if not 0 <= i < vocabulary_size or i in special:
+            continue
+        if byte_level:
+            if all(ch in to_byte for ch in token):
+                spelled[i] = bytes(to_byte[ch] for ch in token)
+            else:  # an added token of plain text
+                spelled[i] = token.encode("utf-8")
+        elif match := _BYTE_TOKEN.match(token):
+            spelled[i] = bytes([int(match.group(1), 16)])
+        else:
+            spelled[i] = token.replace("\u2581", " ").encode("utf-8")
+    return spelled
+
+
+class SpellingIndex:
+    """Which tokens agree with a text still to be spelled."""
+
+    def __init__(self, tokenizer: Any, vocabulary_size: int) -> None:
+        self.spelled = token_bytes(tokenizer, vocabulary_size)
+        order = sorted((b, i) for i, b in enumerate(self.spelled) if b)
+        self._sorted = [b for b, _ in order]
+        self._ids = np.array([i for _, i in order], dtype=np.int64)
+        self._by_bytes: dict[bytes, list[int]] = {}
+        for b, i in order:
+            self._by_bytes.setdefault(b, []).append(i)
+
+    def agreeing(self, rest: bytes) -> np.ndarray:
+        """Ids of the tokens that begin with ``rest``; where none does, of those that
+        are a beginning of it. (Short beginnings such as " w" are likely almost
+        anywhere: allowed beside whole words they would win over them and spell the
+        word in pieces the model never saw together.)"""
+        # Tokens beginning with ``rest`` are one run of the sorted list, up to the
+        # first string past every such beginning.
+        low = bisect.bisect_left(self._sorted, rest)
+        end = rest.rstrip(b"\xff")
+        high = (
+            bisect.bisect_left(self._sorted, end[:-1] + bytes([end[-1] + 1]))
+            if end
+            else len(self._sorted)
+        )
+        if high > low:
+            return self._ids[low:high]
+        shorter = [i for k in range(1, len(rest)) for i in self._by_bytes.get(rest[:k], [])]
+        return np.array(shorter, dtype=np.int64)
+
+    def heal(self, ids: list[int], text: str) -> tuple[list[int], bytes]:
+        """``ids`` (ending with the tokens of ``text``'s end) without the tokens of
+        ``text``'s last segment, and the bytes they spelled; ``(ids, b"")`` where
+        nothing can be healed. One id always stays (a start token, or the text's
+        first): something must be fed."""
+        match = _LAST_SEGMENT.search(text)
+        if match is None:
+            return ids, b""
+        wanted = len(match.group().encode("utf-8"))
+        count, size = 0, 0
+        while size < wanted and count < MAX_HEALED_TOKENS and len(ids) - count > 1:
+            size += len(self.spelled[ids[len(ids) - 1 - count]])
+            count += 1
+        if size < wanted and count > 1:
+            count = 1  # a long word: heal its last token only
+        if count == 0:
+            return ids, b""
+        removed = b"".join(self.spelled[t] for t in ids[len(ids) - count :])
+        # Only whole characters that really end the text (not a special token, not a
+        # piece of a character, not a space a tokenizer put before the first word).
+        if not removed or not text.encode("utf-8").endswith(removed):
+            return ids, b""
+        if not _whole_characters(removed):
+            return ids, b""
+        # A token that is the only one agreeing with what is left (a digit: they are
+        # single tokens) would be chosen anyway: it stays fed.
+        while count and list(self.agreeing(removed)) == [ids[len(ids) - count]]:
+            rest = removed[len(self.spelled[ids[len(ids) - count]]) :]
+            if not _whole_characters(rest):
+                break
+            removed, count = rest, count - 1
+        return ids[: len(ids) - count], removed
+
+
+def _whole_characters(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class Respelling:
+    """A completion's state while its first tokens spell the removed text again."""
+
+    def __init__(self, index: SpellingIndex, removed: bytes) -> None:
+        self.index = index
+        self.rest = removed  # bytes still to spell
+        self._hidden = removed.decode("utf-8")  # text the completion does not show
+        self._buffer = ""
+
+    @property
+    def spelling(self) -> bool:
+        return bool(self.rest)
+
+    def mask(self, logits: np.ndarray) -> np.ndarray:
+        """``logits`` with every token that disagrees with the rest at -inf."""
+        agreeing = self.index.agreeing(self.rest)
+        masked = np.full_like(logits, -np.inf)
+        masked[agreeing] = logits[agreeing]
+        return masked
+
+    def accept(self, token: int) -> None:
+        """``token`` was chosen (from masked logits while spelling)."""
+        spelled = self.index.spelled[token]
+        self.rest = b"" if spelled.startswith(self.rest) else self.rest[len(spelled) :]
+
+    def visible(self, text: str) -> str:
+        """Of the completion's next decoded ``text``, what follows the removed text."""
+        if not self._hidden:
+            return text
+        self._buffer += text
+        if len(self._buffer) < len(self._hidden):
+            return ""
+        shown = self._buffer[len(self._hidden) :]
+        self._hidden = self._buffer = ""
+        return shown
