@@ -162,6 +162,20 @@ def test_unknown_or_misplaced_speculation_is_refused(
 def test_generation_options_are_refused_for_app_models(app_models: dict[str, Path]) -> None:
     result = run("complete", "--model", str(app_models["none"]), "--temperature", "0.5", "Hi")
     assert_one_line_error(result, "fixed at conversion; drop --temperature")
+    result = run("complete", "--model", str(app_models["none"]), "--heal", "Hi")
+    assert_one_line_error(result, "fixed at conversion; drop --heal")
+
+
+def test_heal_finishes_the_last_word(fast_models: dict[str, Path]) -> None:
+    from litecomplete.runtime import FastModel, GenerationConfig, SamplingConfig
+
+    prompt = "I'm enjoying a quiet even"
+    args = ("complete", "--model", str(fast_models["none"]), "--temperature", "0")
+    result = run(*args, "--max-new-tokens", "6", "--heal", "--json", prompt)
+    assert result.returncode == 0, result.stderr
+    config = GenerationConfig(max_new_tokens=6, sampling=SamplingConfig(temperature=0), heal=True)
+    expected = FastModel.load(fast_models["none"]).complete(prompt, config).text
+    assert json.loads(result.stdout)["completion"] == expected
 
 
 def test_invalid_sampling_values_on_the_command_line(fast_models: dict[str, Path]) -> None:

@@ -44,6 +44,21 @@ def test_plain_completion(client: Any) -> None:
     assert again["choices"][0]["text"] == choice["text"]
 
 
+def test_heal_finishes_the_word_the_prompt_ends_in(client: Any, models_dir: Any) -> None:
+    from litecomplete.runtime import FastModel, GenerationConfig, SamplingConfig
+
+    prompt = "I'm enjoying a quiet even"
+    body = complete(client, prompt=prompt, max_tokens=6, temperature=0, heal=True).json()
+    plain = complete(client, prompt=prompt, max_tokens=6, temperature=0).json()
+    model = FastModel.load(models_dir / "tiny-fast.tflite", num_threads=1)
+    greedy = SamplingConfig(temperature=0.0)
+    for answer, heal in ((body, True), (plain, False)):
+        config = GenerationConfig(max_new_tokens=6, sampling=greedy, heal=heal)
+        model.reset()
+        assert answer["choices"][0]["text"] == model.complete(prompt, config).text
+    assert body["usage"]["prompt_tokens"] == plain["usage"]["prompt_tokens"] - 1
+
+
 def test_n_choices_with_seed_are_reproducible(client: Any) -> None:
     first = complete(client, max_tokens=6, temperature=1.0, n=3, seed=7).json()
     second = complete(client, max_tokens=6, temperature=1.0, n=3, seed=7).json()

@@ -79,6 +79,32 @@ def test_ghost_text_appears_and_tab_accepts_it(page: Any) -> None:
     assert page.locator("#text").input_value().endswith("!")
 
 
+def test_a_ghost_inside_a_word_finishes_the_word(page: Any, live_server: str) -> None:
+    """The page asks for healing: its ghost is the API's healed answer, not the plain one."""
+    import httpx
+
+    typed = "I'm enjoying a quiet even"
+    model = page.locator("#model").input_value()
+    answers = [
+        httpx.post(
+            live_server + "/v1/completions",
+            json={
+                "model": model,
+                "prompt": typed,
+                "max_tokens": 6,
+                "temperature": 0,
+                "stop": ["\n"],
+                "heal": heal,
+            },
+        )
+        .json()["choices"][0]["text"]
+        .rstrip()
+        for heal in (True, False)
+    ]
+    assert answers[0] != answers[1], "the tiny model answers alike: pick another prompt"
+    assert type_and_wait_for_ghost(page, typed) == answers[0]
+
+
 def test_typing_the_ghost_keeps_the_rest_of_it(page: Any) -> None:
     shown = type_and_wait_for_ghost(page, "The old house")
     if len(shown) < 3:

@@ -1,8 +1,9 @@
 """The OpenAI completions wire format, as litecomplete accepts and answers it.
 
 Accepted beyond OpenAI's fields: ``top_k``, ``repetition_penalty``,
-``context_words`` (keep the prompt's newest words, the seed app's slider) and
-``context_tokens`` (keep its newest tokens). OpenAI fields with no meaning here
+``context_words`` (keep the prompt's newest words, the seed app's slider),
+``context_tokens`` (keep its newest tokens) and ``heal`` (the prompt may end inside a
+word: the completion finishes it first; fast-format models). OpenAI fields with no meaning here
 (``logprobs``, ``echo``, ``best_of`` > 1, ``suffix``) are refused when set, and
 unknown fields are ignored as OpenAI's server does.
 """
@@ -36,6 +37,7 @@ class CompletionRequest(BaseModel):
     stream: bool = False
     context_words: int | None = Field(default=None, ge=MIN_CONTEXT_WORDS, le=MAX_CONTEXT_WORDS)
     context_tokens: int | None = Field(default=None, ge=1, le=1 << 20)
+    heal: bool = False
     # OpenAI fields litecomplete does not implement: refused unless left at their defaults.
     logprobs: int | None = None
     echo: bool = False

@@ -184,6 +184,7 @@ def suggest_request(
             stop=body.stop_list(),
             max_prompt_tokens=body.context_tokens,
             speculation=speculation,
+            heal=body.heal,
         )
     except ConfigError as e:
         raise ApiError(400, str(e)) from None

@@ -58,6 +58,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fast: auto (default), off, lookup or draft:FILE.tflite; drafts checked many "
         "tokens per call, the output unchanged",
     )
+    p.add_argument(
+        "--heal",
+        action="store_const",
+        const=True,
+        default=None,
+        help="fast: the prompt may end inside a word; the completion finishes that word "
+        'first ("The wea" -> "ther is")',
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -76,6 +84,7 @@ GENERATION_OPTIONS = (
     "seed",
     "stop",
     "speculative",
+    "heal",
 )
 
 
@@ -89,7 +98,7 @@ def _generation_config(args: argparse.Namespace) -> Any:
         sampling=SamplingConfig(**sampling),
         stop=tuple(args.stop or ()),
         speculation=speculation,
-        **given(args, "max_new_tokens"),
+        **given(args, "max_new_tokens", "heal"),
     )
 
 

@@ -158,8 +158,9 @@ async function generate() {
   setBusy(true);
   const started = performance.now();
   try {
+    // heal: the text may end inside a word; the suggestion then finishes it first.
     const body = { model: model(), prompt, seed: Math.floor(Math.random() * 2 ** 31),
-      ...samplingFields(), ...contextFields() };
+      heal: true, ...samplingFields(), ...contextFields() };
     const finish = await stream(body, (piece) => {
       state.suggestion += piece;
       suggestionBox.textContent = state.suggestion;
@@ -215,8 +216,10 @@ async function fetchGhost(kept = "") {
     // Greedy and without a word window, so each keystroke extends the cached prompt.
     // Streamed: the first word shows as soon as it is written, and a newer keystroke
     // aborts the request, which stops the generation on the server too.
+    // Healed: a keystroke inside a word gets the rest of that word, and every key of
+    // one word feeds the same tokens, whose logits the server already holds.
     await stream({ model: model(), prompt, max_tokens: GHOST_TOKENS, temperature: 0,
-      stop: ["\n"] }, (piece) => {
+      stop: ["\n"], heal: true }, (piece) => {
       if (text.value !== prompt || state.ghostAbort !== abort) return;
       ghost += piece;
       const answer = ghost.replace(/\s+$/, "");
