@@ -6,7 +6,7 @@ Starts `litecomplete serve` (the default model unless --models-dir/--model say
 otherwise), types sentences into the page one key at a time like a person
 (--delay-ms between keys) and prints, over every keystroke that got a ghost, the
 milliseconds from the key to the ghost on screen: for ghosts fetched from the model,
-and for ghosts kept because the key matched what the ghost predicted.
+for ghosts kept because the key matched what the ghost predicted, and for all.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def main() -> None:
         server.wait(timeout=30)
     keys = sum(len(s) for s in SENTENCES)
     print(f"keystrokes             {keys} ({args.delay_ms:.0f} ms apart)")
-    for kind in ("fetched", "kept"):
-        values = [m for m, k in zip(ms, kinds, strict=True) if k == kind]
+    for kind in ("fetched", "kept", "all"):
+        values = [m for m, k in zip(ms, kinds, strict=True) if kind in (k, "all")]
         if not values:
             print(f"{kind:8s} ghosts       0")
             continue
