@@ -262,3 +262,14 @@ def test_reset_forgets_kept_logits(model: FastModel) -> None:
     model.feed(ids)
     model.reset()
     assert model.known_logits(ids) is None
+
+
+def test_kept_logits_hold_no_verify_array(model: FastModel) -> None:
+    """A row of a verify call is kept on its own: eight kept rows never pin eight
+    whole arrays of 16 rows."""
+    model.reset()
+    text = "one two three one two three one two three one two three"
+    model.complete(text, GenerationConfig(max_new_tokens=12, sampling=GREEDY))
+    kept = list(model._known.values())
+    assert len(kept) == 8
+    assert all(k.base is None and k.shape == (model.vocabulary_size,) for k in kept)
