@@ -50,6 +50,22 @@ def test_openai_client_streaming(openai_client: object) -> None:
     assert chunks[-1].choices[0].finish_reason == plain.choices[0].finish_reason
 
 
+def test_openai_client_asks_for_healing_in_extra_body(openai_client: object) -> None:
+    """A prompt cut inside a word: healed, streamed or not, the answers agree, and
+    differ from the unhealed one (the field reached the server)."""
+    client = openai_client
+    prompt, fields = "I'm enjoying a quiet even", {"max_tokens": 6, "temperature": 0}
+    healed = client.completions.create(  # type: ignore[attr-defined]
+        model="tiny-fast", prompt=prompt, extra_body={"heal": True}, **fields
+    )
+    plain = client.completions.create(model="tiny-fast", prompt=prompt, **fields)  # type: ignore[attr-defined]
+    chunks = client.completions.create(  # type: ignore[attr-defined]
+        model="tiny-fast", prompt=prompt, extra_body={"heal": True}, stream=True, **fields
+    )
+    streamed = "".join(c.choices[0].text for c in chunks)
+    assert streamed == healed.choices[0].text != plain.choices[0].text
+
+
 def test_openai_client_errors(openai_client: object) -> None:
     import openai
 

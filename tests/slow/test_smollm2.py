@@ -73,8 +73,20 @@ def test_speculation_returns_the_tokens_of_plain_greedy_decoding() -> None:
                     config = GenerationConfig(
                         max_new_tokens=16, speculation=Speculation.parse(mode)
                     )
+                    model.reset()  # no logits kept from the other mode's run
                     runs.append(model.complete_ids(prompt, config).token_ids)
                 assert runs[0] == runs[1], (start, typed)
                 compared += 1
-    assert compared >= 90
+            # The same text cut inside a word, healed.
+            cut = model.decode_text(ids[start - 120 : start])[:-2]
+            healed = []
+            for mode in ("auto", "off"):
+                config = GenerationConfig(
+                    max_new_tokens=16, speculation=Speculation.parse(mode), heal=True
+                )
+                model.reset()
+                healed.append(model.complete(cut, config).token_ids)
+            assert healed[0] == healed[1], start
+            compared += 1
+    assert compared >= 110
     assert model.speculation_stats.accepted > 100, "drafts were checked and accepted"
