@@ -71,7 +71,7 @@ def _uncount(model: FastModel) -> None:
 def test_the_last_word_is_taken_off_the_prompt(
     model: FastModel, prompt: str, removed: bytes
 ) -> None:
-    ids, got = model.tokens.healed_prompt_ids(prompt, 8)
+    ids, got = model.tokens.fed_ids(prompt, 8, heal=True)
     assert got == removed
     assert model.decode_text(ids) + got.decode() == prompt
     assert ids == model.prompt_ids(prompt, 8)[: len(ids)]
@@ -92,7 +92,7 @@ def test_a_token_nothing_else_agrees_with_stays_fed(model: FastModel) -> None:
         prompt = "the" + spelled[t].decode()
         if model.prompt_ids(prompt, 8)[-1] != t:
             continue
-        assert model.tokens.healed_prompt_ids(prompt, 8) == (model.prompt_ids(prompt, 8), b"")
+        assert model.tokens.fed_ids(prompt, 8, heal=True) == (model.prompt_ids(prompt, 8), b"")
         checked += 1
     assert checked >= 10
     word = model.encode("cat")
@@ -149,7 +149,7 @@ def _complete(model: FastModel, prompt: str, **fields: Any) -> Any:
 
 def test_a_healed_completion_continues_the_prompt_as_written(model: FastModel) -> None:
     for prompt in PROMPTS:
-        ids, removed = model.tokens.healed_prompt_ids(prompt, 6)
+        ids, removed = model.tokens.fed_ids(prompt, 6, heal=True)
         result = _complete(model, prompt, max_new_tokens=6)
         whole = model.decode_text(ids + result.token_ids)
         if whole.startswith(prompt):  # the removed text was spelled within 6 tokens
@@ -188,7 +188,7 @@ def test_speculation_does_not_change_a_healed_completion(
 
 def test_sampled_healed_completions_spell_the_prompt(model: FastModel) -> None:
     prompt = "the cat sat on the ma"
-    ids, _ = model.tokens.healed_prompt_ids(prompt, 8)
+    ids, _ = model.tokens.fed_ids(prompt, 8, heal=True)
     for seed in range(12):
         sampling = SamplingConfig(temperature=1.5, seed=seed)
         result = _complete(model, prompt, max_new_tokens=8, sampling=sampling)
@@ -240,7 +240,7 @@ def test_kept_logits_are_dropped_when_their_slots_are_overwritten(model: FastMod
     model.reset()
     kept = model.feed(first).copy()
     model.feed(other)  # writes the slots ``first`` held
-    assert model.known_logits(first) is None
+    assert model.kept.get(first) is None
     calls = _count_calls(model)
     try:
         again = model.feed(first)
@@ -261,7 +261,7 @@ def test_reset_forgets_kept_logits(model: FastModel) -> None:
     ids = model.encode("the cat sat")
     model.feed(ids)
     model.reset()
-    assert model.known_logits(ids) is None
+    assert model.kept.get(ids) is None
 
 
 def test_kept_logits_hold_no_verify_array(model: FastModel) -> None:
@@ -270,6 +270,6 @@ def test_kept_logits_hold_no_verify_array(model: FastModel) -> None:
     model.reset()
     text = "one two three one two three one two three one two three"
     model.complete(text, GenerationConfig(max_new_tokens=12, sampling=GREEDY))
-    kept = list(model._known.values())
+    kept = model.kept.rows()
     assert len(kept) == 8
     assert all(k.base is None and k.shape == (model.vocabulary_size,) for k in kept)

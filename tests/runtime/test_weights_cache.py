@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from litecomplete.runtime import weights_cache
-from litecomplete.runtime.fast_model import FastModel, shares_packed_weights
+from litecomplete.runtime.compiled_graph import shares_packed_weights
+from litecomplete.runtime.fast_model import FastModel
 
 PROMPT_IDS = [464, 3139, 286, 4881, 318]  # "The capital of France is" in GPT-2's ids
 

@@ -26,6 +26,16 @@ from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 IN_MEMORY_WEIGHT_CACHE = ":memory"
 
 
+def shares_packed_weights(manifest: c.FastManifest) -> bool:
+    """Whether one packed copy of the weights can serve every signature.
+
+    Not with static int8 activations (see ``CompiledGraphs``): ``int8`` files written
+    before that mode kept outlier channels in float (no ``outlier_channels`` in the
+    manifest) had them.
+    """
+    return manifest.quantization != "int8" or manifest.outlier_channels is not None
+
+
 class CompiledGraphs:
     """Every signature of one fast-format file, sharing its KV-cache buffers."""
 

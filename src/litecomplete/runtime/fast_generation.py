@@ -9,8 +9,11 @@ tokens (``runtime.speculative``), and turns tokens into text pieces.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from litecomplete.errors import ConfigError, ModelFileError
 from litecomplete.runtime.generation import Completion, FinishReason, GenerationConfig, Piece
@@ -29,7 +32,21 @@ from litecomplete.runtime.stopping import StopMatcher
 from litecomplete.runtime.streaming import TextDecoder
 
 if TYPE_CHECKING:
-    from litecomplete.runtime.fast_model import FastModel, Prepared
+    from litecomplete.runtime.fast_model import FastModel
+
+
+@dataclass
+class Prepared:
+    """A prompt fed into the caches: its ids and the logits that follow it."""
+
+    ids: list[int]
+    logits: np.ndarray
+    reused: int
+    # Guessed tokens verified after the prompt in the same call, with the logits after
+    # each (a short extension fed with drafts); valid until another token is fed.
+    ahead: list[tuple[int, np.ndarray]] = field(default_factory=list)
+    # Bytes the prompt's healed end spelled, which the completion spells again first.
+    respell: bytes = b""
 
 
 def generate(
@@ -91,13 +108,13 @@ def generate(
             if ahead and ahead[0][0] == token:  # the guess was right: its row is ready
                 logits = ahead.pop(0)[1]
                 model.speculation_stats.accepted += 1
-            elif (known := model.known_logits(history)) is not None:
+            elif (known := model.kept.get(history)) is not None:
                 logits, ahead = known, []  # made before, and still in the slots
             else:
                 remaining = config.max_new_tokens - generated
                 logits, ahead = model.advance([token], pos, history, drafter, remaining)
             model.cached.append(token)
-            model.remember(history, logits)
+            model.kept.remember(history, logits)
             pos += 1
     finally:
         model.recent.append(history)

@@ -8,9 +8,9 @@ reuse). Nothing but tokens, positions and the logits crosses into Python.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,10 @@ from litecomplete.errors import ModelFileError, PromptError, require_at_least
 from litecomplete.inspect.contracts import fast_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
 from litecomplete.runtime.chunks import plan_chunks
-from litecomplete.runtime.compiled_graph import CompiledGraphs
-from litecomplete.runtime.fast_generation import completion_of, drafter_for, generate
+from litecomplete.runtime.compiled_graph import CompiledGraphs, shares_packed_weights
+from litecomplete.runtime.fast_generation import Prepared, completion_of, drafter_for, generate
 from litecomplete.runtime.generation import Completion, GenerationConfig, Piece
+from litecomplete.runtime.kept_logits import KeptLogits
 from litecomplete.runtime.look_ahead import BRANCHES, look_ahead
 from litecomplete.runtime.prompt_tokens import PromptTokens
 from litecomplete.runtime.sampling import TokenSampler
@@ -38,33 +39,6 @@ DEFAULT_THREADS = 2  # ai-edge-litert defaults to 1
 # A prompt extension this short is fed through decode steps; a longer one through
 # a prefill bucket from the cached prefix's end.
 DECODE_EXTENSION_MAX = 2
-# Logits kept after the newest sequences fed or generated (each vocabulary-sized:
-# 196 KB for SmolLM2), so a prompt the caches already hold is not run again.
-KNOWN_LOGITS = 8
-
-
-def shares_packed_weights(manifest: c.FastManifest) -> bool:
-    """Whether one packed copy of the weights can serve every signature.
-
-    Not with static int8 activations (see ``CompiledGraphs``): ``int8`` files written
-    before that mode kept outlier channels in float (no ``outlier_channels`` in the
-    manifest) had them.
-    """
-    return manifest.quantization != "int8" or manifest.outlier_channels is not None
-
-
-@dataclass
-class Prepared:
-    """A prompt fed into the caches: its ids and the logits that follow it."""
-
-    ids: list[int]
-    logits: np.ndarray
-    reused: int
-    # Guessed tokens verified after the prompt in the same call, with the logits after
-    # each (a short extension fed with drafts); valid until another token is fed.
-    ahead: list[tuple[int, np.ndarray]] = field(default_factory=list)
-    # Bytes the prompt's healed end spelled, which the completion spells again first.
-    respell: bytes = b""
 
 
 class FastModel:
@@ -95,11 +69,7 @@ class FastModel:
             tokenizer, self.vocabulary_size, self.start_token_id, self.max_length, path
         )
         self.cached: list[int] = []  # tokens whose keys and values fill positions 0..n-1
-        # The tokens whose keys and values the cache slots hold, as far as known (a
-        # call writes its tokens and may pad after them): guessed tokens included.
-        self._written: list[int] = []
-        # Logits after a sequence, while the slots still hold it (``known_logits``).
-        self._known: OrderedDict[tuple[int, ...], np.ndarray] = OrderedDict()
+        self.kept = KeptLogits()  # logits after sequences the cache slots still hold
         # Signatures that return every row's logits, for checking drafts (speculative).
         self.verify_lengths = list(manifest.verify)
         # What feeds a prompt chunk of each length: a prefill bucket, else a verify
@@ -186,31 +156,8 @@ class FastModel:
     def _run_decode(self, token: int, pos: int) -> np.ndarray:
         """Feed ``token`` at ``pos``; logits float32[vocab] for the next position."""
         span = next((s for s in self._decode_spans if pos < s), None)
-        self._wrote([token], pos)
+        self.kept.wrote([token], pos)
         return self._graphs.run(c.decode_signature(span), [token], pos)
-
-    def _wrote(self, tokens: list[int], pos: int) -> None:
-        """A call puts ``tokens`` into the slots from ``pos`` (what follows: unknown)."""
-        known = self._written[:pos]
-        self._written = [*known, *[-1] * (pos - len(known)), *tokens]
-
-    def remember(self, ids: list[int], logits: np.ndarray) -> None:
-        """``logits`` follow ``ids``, which the cache slots now hold."""
-        key = tuple(ids)
-        # A row of a verify call's array is a view: kept alone, not with its array
-        # (16 rows of Gemma 3's vocabulary are 17 MB).
-        self._known[key] = logits.copy() if logits.base is not None else logits
-        self._known.move_to_end(key)
-        while len(self._known) > KNOWN_LOGITS:
-            self._known.popitem(last=False)
-
-    def known_logits(self, ids: list[int]) -> np.ndarray | None:
-        """The logits after ``ids`` if they were computed and the slots still hold
-        ``ids``: no call needed to feed them again."""
-        logits = self._known.get(tuple(ids))
-        if logits is None or self._written[: len(ids)] != ids:
-            return None
-        return logits
 
     def _run_prefill(self, ids: list[int], pos: int) -> np.ndarray:
         """Feed ``ids`` from ``pos`` in bucket-sized chunks; logits after the last one.
@@ -243,11 +190,11 @@ class FastModel:
             key = signatures[length]
             if ids and not every_row and length in self._fill_signatures:
                 # Not the last chunk: only its keys and values are wanted.
-                self._wrote(chunk, pos)
+                self.kept.wrote(chunk, pos)
                 self._graphs.fill(self._fill_signatures[length], chunk, pos)
                 pos += len(chunk)
                 continue
-            self._wrote(chunk, pos)
+            self.kept.wrote(chunk, pos)
             if length in verifying:
                 got = self._graphs.run_rows(key, chunk, pos)
             else:
@@ -264,10 +211,10 @@ class FastModel:
         follows, in one verify call, when there are guesses; ``remaining``: the tokens
         the caller will sample.
         """
-        known = self.known_logits(ids)
+        known = self.kept.get(ids)
         if known is not None:  # fed before, and still in the slots
             self.cached = list(ids)
-            self.remember(ids, known)  # the newest again: kept the longest
+            self.kept.remember(ids, known)  # the newest again: kept the longest
             return Prepared(ids=list(ids), logits=known, reused=len(ids))
         reused = 0
         limit = min(len(self.cached), len(ids) - 1)  # the last id must run to give logits
@@ -281,7 +228,7 @@ class FastModel:
         else:
             logits = self._run_prefill(new, reused)
         self.cached = list(ids)
-        self.remember(ids, logits)
+        self.kept.remember(ids, logits)
         return Prepared(ids=list(ids), logits=logits, reused=reused, ahead=ahead)
 
     # ------------------------------------------------------------ token-level API
@@ -289,8 +236,7 @@ class FastModel:
     def reset(self) -> None:
         """Forget the cached prefix: the next prompt is fed cold."""
         self.cached = []
-        self._written = []
-        self._known.clear()
+        self.kept.clear()
 
     def feed(self, ids: list[int]) -> np.ndarray:
         """Make ``ids`` the cached sequence (reusing its cached prefix); logits after it."""
@@ -329,7 +275,7 @@ class FastModel:
         self.tokens.check_ids([token])
         logits = self._run_decode(token, pos)
         self.cached.append(token)
-        self.remember(self.cached, logits)
+        self.kept.remember(self.cached, logits)
         return logits
 
     # ------------------------------------------------------------ generation
@@ -360,7 +306,7 @@ class FastModel:
                 logits = self._run_decode(token, pos + offset)
             return logits, []
         length = len(tokens) + next(t for t in fitting if t >= len(draft))
-        self._wrote([*tokens, *draft], pos)
+        self.kept.wrote([*tokens, *draft], pos)
         rows = self._graphs.run_rows(c.verify_signature(length), [*tokens, *draft], pos)
         self.speculation_stats.verifies += 1
         self.speculation_stats.drafted += len(draft)
@@ -372,13 +318,9 @@ class FastModel:
     ) -> tuple[Drafter | None, Prepared]:
         """The prompt fed (its cached prefix reused), and the drafter that feeds with it."""
         drafter = drafter_for(self, config.speculation)
-        if config.heal:
-            ids, respell = self.tokens.healed_prompt_ids(
-                prompt, config.max_new_tokens, config.max_prompt_tokens
-            )
-        else:
-            ids = self.prompt_ids(prompt, config.max_new_tokens, config.max_prompt_tokens)
-            respell = b""
+        ids, respell = self.tokens.fed_ids(
+            prompt, config.max_new_tokens, config.max_prompt_tokens, config.heal
+        )
         prepared = self._feed(ids, drafter, config.max_new_tokens)
         return drafter, replace(prepared, respell=respell)
 

@@ -75,13 +75,20 @@ class PromptTokens:
     def decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
 
-    def healed_prompt_ids(
-        self, prompt: str | bytes, max_new_tokens: int, max_prompt_tokens: int | None = None
+    def fed_ids(
+        self,
+        prompt: str | bytes,
+        max_new_tokens: int,
+        max_prompt_tokens: int | None = None,
+        heal: bool = False,
     ) -> tuple[list[int], bytes]:
-        """``prompt_ids`` without the tokens of the prompt's last word (or trailing
-        spaces or punctuation), and the bytes they spelled, which the completion must
-        spell again (``runtime.healing``); ``(ids, b"")`` where nothing is healed."""
+        """``prompt_ids``, healed: without the tokens of the prompt's last word (or
+        trailing spaces or punctuation), and the bytes they spelled, which the
+        completion must spell again (``runtime.healing``); ``(ids, b"")`` where nothing
+        is healed or ``heal`` is False."""
         ids = self.prompt_ids(prompt, max_new_tokens, max_prompt_tokens)
+        if not heal:
+            return ids, b""
         text = validate_prompt(prompt).decode("utf-8")
         if self._unspellable is not None:
             text = self._unspellable.sub("", text)
