@@ -136,6 +136,11 @@ def test_dynamic_int8_answers_factual_prompts(gemma3_keras: Any, tmp_path: Path)
     for prompt, answer in FACTS.items():
         text = model.complete(prompt, GenerationConfig(max_new_tokens=8)).text
         assert answer in text, (prompt, text)
+        # Cut inside its last word and healed (SentencePiece's vocabulary): the word
+        # is finished, then answered.
+        cut = prompt[:-1]
+        healed = model.complete(cut, GenerationConfig(max_new_tokens=10, heal=True)).text
+        assert answer in cut + healed, (cut, healed)
 
 
 @needs_llama_cpp
