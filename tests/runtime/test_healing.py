@@ -273,3 +273,23 @@ def test_kept_logits_hold_no_verify_array(model: FastModel) -> None:
     kept = model.kept.rows()
     assert len(kept) == 8
     assert all(k.base is None and k.shape == (model.vocabulary_size,) for k in kept)
+
+
+def test_a_text_no_token_goes_on_spelling_is_left_free() -> None:
+    """Defensive: where no token agrees with what is left, the logits are not masked
+    (all at -inf they would give no token), and text that does not repeat the removed
+    text is shown whole."""
+    from tokenizers import Tokenizer, models
+
+    from litecomplete.runtime.healing import Respelling
+
+    tokenizer = Tokenizer(models.WordLevel({"a": 0, "b": 1, "[UNK]": 2}, unk_token="[UNK]"))
+    index = SpellingIndex(tokenizer, 3)
+    respelling = Respelling(index, b"zz")
+    logits = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    np.testing.assert_array_equal(respelling.mask(logits), logits)
+    assert not respelling.spelling
+    assert respelling.visible("a") == "" and respelling.visible("b") == "ab"
+    agreeing = Respelling(index, b"a")
+    assert agreeing.mask(logits).tolist() == [1.0, -np.inf, -np.inf]
+    assert agreeing.visible("ab") == "b"

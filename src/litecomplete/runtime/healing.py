@@ -144,6 +144,9 @@ class Respelling:
     def mask(self, logits: np.ndarray) -> np.ndarray:
         """``logits`` with every token that disagrees with the rest at -inf."""
         agreeing = self.index.agreeing(self.rest)
+        if not agreeing.size:  # nothing can go on spelling it: the completion goes free
+            self.rest = b""
+            return logits
         masked = np.full_like(logits, -np.inf)
         masked[agreeing] = logits[agreeing]
         return masked
@@ -160,6 +163,7 @@ class Respelling:
         self._buffer += text
         if len(self._buffer) < len(self._hidden):
             return ""
-        shown = self._buffer[len(self._hidden) :]
+        agrees = self._buffer.startswith(self._hidden)
+        shown = self._buffer[len(self._hidden) :] if agrees else self._buffer
         self._hidden = self._buffer = ""
         return shown
