@@ -188,13 +188,12 @@ class FastModel:
             length = plan_chunks(len(ids), fitting, verifying, self._output_cost)[0]
             chunk, ids = ids[:length], ids[length:]
             key = signatures[length]
+            self.kept.wrote(chunk, pos)
             if ids and not every_row and length in self._fill_signatures:
                 # Not the last chunk: only its keys and values are wanted.
-                self.kept.wrote(chunk, pos)
                 self._graphs.fill(self._fill_signatures[length], chunk, pos)
                 pos += len(chunk)
                 continue
-            self.kept.wrote(chunk, pos)
             if length in verifying:
                 got = self._graphs.run_rows(key, chunk, pos)
             else:

@@ -52,9 +52,7 @@ class PromptTokens:
         ModelFileError if the tokenizer gives ids the model does not have (the graph
         would fail on them).
         """
-        if self._unspellable is not None:
-            text = self._unspellable.sub("", text)
-        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        encoding = self.tokenizer.encode(self._spellable(text), add_special_tokens=False)
         ids = encoding.ids
         if ids and max(ids) >= self.vocabulary_size:
             raise ModelFileError(
@@ -63,6 +61,10 @@ class PromptTokens:
                 "weights do not belong together"
             )
         return encoding
+
+    def _spellable(self, text: str) -> str:
+        """``text`` without the characters the vocabulary cannot spell."""
+        return text if self._unspellable is None else self._unspellable.sub("", text)
 
     def check_ids(self, ids: list[int]) -> None:
         """PromptError if an id is outside the vocabulary."""
@@ -86,13 +88,10 @@ class PromptTokens:
         trailing spaces or punctuation), and the bytes they spelled, which the
         completion must spell again (``runtime.healing``); ``(ids, b"")`` where nothing
         is healed or ``heal`` is False."""
-        ids = self.prompt_ids(prompt, max_new_tokens, max_prompt_tokens)
         if not heal:
-            return ids, b""
-        text = validate_prompt(prompt).decode("utf-8")
-        if self._unspellable is not None:
-            text = self._unspellable.sub("", text)
-        return self.spelling.heal(ids, text)
+            return self.prompt_ids(prompt, max_new_tokens, max_prompt_tokens), b""
+        text = self._spellable(validate_prompt(prompt).decode("utf-8"))
+        return self.spelling.heal(self._window_ids(text, max_new_tokens, max_prompt_tokens), text)
 
     def prompt_ids(
         self, prompt: str | bytes, max_new_tokens: int, max_prompt_tokens: int | None = None
@@ -106,6 +105,12 @@ class PromptTokens:
         same first token, and the cached keys and values, over several calls.
         """
         text = validate_prompt(prompt).decode("utf-8")
+        return self._window_ids(text, max_new_tokens, max_prompt_tokens)
+
+    def _window_ids(
+        self, text: str, max_new_tokens: int, max_prompt_tokens: int | None
+    ) -> list[int]:
+        """``prompt_ids`` of a prompt already checked and decoded."""
         encoding = self.encoding(text)
         ids, offsets = list(encoding.ids), encoding.offsets
         start = [int(self.start_token_id)] if self.start_token_id is not None else []
