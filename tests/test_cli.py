@@ -166,6 +166,32 @@ def test_generation_options_are_refused_for_app_models(app_models: dict[str, Pat
     assert_one_line_error(result, "fixed at conversion; drop --heal")
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(fast_models: dict[str, Path]) -> None:
+    """`complete ... | head -1`: the pipe closes before the completion is written."""
+    import signal
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "litecomplete",
+            "complete",
+            "--model",
+            str(fast_models["none"]),
+            "--max-new-tokens",
+            "8",
+            "Once upon a time",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the model has loaded: its first write meets no reader
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 128 + signal.SIGPIPE
+    assert stderr == ""
+
+
 def test_heal_finishes_the_last_word(fast_models: dict[str, Path]) -> None:
     from litecomplete.runtime import FastModel, GenerationConfig, SamplingConfig
 

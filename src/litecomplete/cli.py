@@ -104,6 +104,14 @@ def _run(args: argparse.Namespace, watch: _InterruptWatch) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return _interrupted(args.command, watch.signal)
+    except BrokenPipeError:
+        # What reads the output went away (`litecomplete complete ... | head -1`): stop
+        # quietly, as a pipeline's command killed by SIGPIPE does; Python would flush
+        # stdout again at exit, so it now goes nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
     except Exception as e:
         # Native code (TensorFlow's tracer, for one) can swallow the KeyboardInterrupt
         # that Ctrl-C raised and fail with an unrelated error instead.
