@@ -112,6 +112,32 @@ def test_agreeing_tokens_are_the_whole_extensions_else_the_beginnings(model: Fas
     assert set(index.agreeing(rest).tolist()) == beginnings
 
 
+def test_spaces_also_agree_as_the_tokenizer_begins_them_before_a_word(
+    tiny_llama_fast_none: Path,
+) -> None:
+    """SmolLM2's tokenizer (the tiny Llama's) spells an indentation before a word as
+    "\\n   ", " return": that beginning agrees as well, beside every token beginning
+    with all of it. (GPT-2's has no tokens of several spaces.)"""
+    llama = FastModel.load(tiny_llama_fast_none, 1)
+    spelled = _spelled(llama)
+    index = llama.tokens.spelling
+    for rest in (b"    ", b"\n    ", b"\n\n"):  # " ", " x"; "\\n   ", " x"; "\\n", "\\n", "x"
+        first = llama.encode(rest.decode() + "x")[0]
+        assert spelled[first] != rest and rest.startswith(spelled[first]), rest
+        extensions = {i for i, b in enumerate(spelled) if b and b.startswith(rest)}
+        assert extensions and set(index.agreeing(rest).tolist()) == extensions | {first}, rest
+    # One character, a word: only the extensions.
+    for rest in (b" ", b"\n", b" ma"):
+        extensions = {i for i, b in enumerate(spelled) if b and b.startswith(rest)}
+        assert set(index.agreeing(rest).tolist()) == extensions, rest
+    # Healed, the indentation is respelled and the text continues the prompt.
+    prompt = "def f(x):\n    "
+    ids, removed = llama.tokens.fed_ids(prompt, 4, heal=True)
+    assert removed.endswith(b"    ")
+    result = _complete(llama, prompt, max_new_tokens=4)
+    assert llama.decode_text(ids + result.token_ids) == prompt + result.text
+
+
 def test_byte_level_token_bytes_spell_the_text(model: FastModel) -> None:
     spelled = _spelled(model)
     for text in ["naïve café, 日本語 — ok?", "tabs\tand\nlines", "x  y"]:

@@ -59,6 +59,7 @@ class SpellingIndex:
     """Which tokens agree with a text still to be spelled."""
 
     def __init__(self, tokenizer: Any, vocabulary_size: int) -> None:
+        self.tokenizer = tokenizer
         self.spelled = token_bytes(tokenizer, vocabulary_size)
         order = sorted((b, i) for i, b in enumerate(self.spelled) if b)
         self._sorted = [b for b, _ in order]
@@ -66,12 +67,16 @@ class SpellingIndex:
         self._by_bytes: dict[bytes, list[int]] = {}
         for b, i in order:
             self._by_bytes.setdefault(b, []).append(i)
+        self._before_word: dict[bytes, int | None] = {}
 
     def agreeing(self, rest: bytes) -> np.ndarray:
         """Ids of the tokens that begin with ``rest``; where none does, of those that
         are a beginning of it. (Short beginnings such as " w" are likely almost
         anywhere: allowed beside whole words they would win over them and spell the
-        word in pieces the model never saw together.)"""
+        word in pieces the model never saw together.) Whitespace before a word is
+        spelled by the tokenizer in two: "\\n    return" is "\\n   ", " return"; so for
+        whitespace the token the tokenizer itself begins it with agrees as well
+        (alone, "\\n       " would win, and the line come out indented twice)."""
         # Tokens beginning with ``rest`` are one run of the sorted list, up to the
         # first string past every such beginning.
         low = bisect.bisect_left(self._sorted, rest)
@@ -82,9 +87,23 @@ class SpellingIndex:
             else len(self._sorted)
         )
         if high > low:
-            return self._ids[low:high]
+            before_word = self._whitespace_before_word(rest)
+            found = self._ids[low:high]
+            return found if before_word is None else np.append(found, before_word)
         shorter = [i for k in range(1, len(rest)) for i in self._by_bytes.get(rest[:k], [])]
         return np.array(shorter, dtype=np.int64)
+
+    def _whitespace_before_word(self, rest: bytes) -> int | None:
+        """For whitespace ``rest``, the token the tokenizer spells its beginning with
+        when a word follows, if that is not all of it; else None."""
+        if len(rest) < 2 or not rest.isspace():
+            return None
+        if rest not in self._before_word:
+            ids = self.tokenizer.encode(rest.decode("ascii") + "x", add_special_tokens=False).ids
+            first = self.spelled[ids[0]] if ids else b""
+            proper = first and len(first) < len(rest) and rest.startswith(first)
+            self._before_word[rest] = ids[0] if proper else None
+        return self._before_word[rest]
 
     def heal(self, ids: list[int], text: str) -> tuple[list[int], bytes]:
         """``ids`` (ending with the tokens of ``text``'s end) without the tokens of
