@@ -27,12 +27,29 @@ def test_bytes_that_never_complete_a_character_are_flushed_at_the_end() -> None:
     assert decoder.flush() == ""
 
 
+def test_a_character_cut_short_is_left_out() -> None:
+    tokenizer = gpt2_tokenizer()
+    ids = tokenizer.encode("ok 東").ids
+    decoder = TextDecoder(tokenizer)
+    pieces = [decoder.push(i) for i in ids[:-1]]  # cut before the character's last byte
+    assert "".join(pieces) + decoder.flush(cut=True) == "ok "  # the space is whole
+    assert decoder.flush() == ""
+
+
 def test_a_completion_reports_every_token_it_generated(fast_models: dict) -> None:
     """Tokens whose text was still held back (a character not yet whole) belong to the
-    piece that ends up carrying their text, and the last piece flushes what is held."""
+    piece that ends up carrying their text, and the last piece flushes what is held:
+    at the token limit, without the bytes of a character the limit cut."""
     from litecomplete.runtime import FastModel, GenerationConfig
 
     model = FastModel.load(fast_models["none"])
-    completion = model.complete("東京 is", GenerationConfig(max_new_tokens=12))
-    assert len(completion.token_ids) == 12
-    assert completion.text == model.tokenizer.decode(completion.token_ids)
+    cut = []
+    for prompt in ("東京 is", "ééé"):
+        for limit in range(1, 25):
+            completion = model.complete(prompt, GenerationConfig(max_new_tokens=limit))
+            assert len(completion.token_ids) == limit
+            decoded = model.tokenizer.decode(completion.token_ids)
+            assert completion.text == decoded.rstrip("\ufffd"), (prompt, limit)
+            if decoded.endswith("\ufffd"):
+                cut.append((prompt, limit))
+    assert cut  # some limits fall inside a character

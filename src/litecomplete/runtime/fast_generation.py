@@ -99,7 +99,7 @@ def generate(
                     if generated >= config.max_new_tokens
                     else FinishReason.CACHE_FULL
                 )
-                text += stops.feed(_shown(respelling, decoder.flush()))
+                text += stops.feed(_shown(respelling, decoder.flush(cut=True)))
                 yield Piece(text + stops.flush(), tuple(held), reason)
                 return
             if text:
