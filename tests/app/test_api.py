@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -57,6 +58,28 @@ def test_heal_finishes_the_word_the_prompt_ends_in(client: Any, models_dir: Any)
         model.reset()
         assert answer["choices"][0]["text"] == model.complete(prompt, config).text
     assert body["usage"]["prompt_tokens"] == plain["usage"]["prompt_tokens"] - 1
+
+
+def test_a_preloaded_model_is_ready_and_answers_as_a_fresh_one(models_dir: Any) -> None:
+    """``serve`` preloads its first model: the spelling index built, the graphs run once,
+    and nothing of that left in the caches."""
+    from litecomplete.app.registry import ModelRegistry
+    from litecomplete.runtime import FastModel, GenerationConfig, SamplingConfig
+
+    registry = ModelRegistry(models_dir, None, num_threads=1)
+    registry.preload("tiny-fast")
+    model = registry.load("tiny-fast")
+    assert isinstance(model, FastModel)
+    assert model.tokens._spelling is not None
+    assert model.cached == [] and model.kept.rows() == [] and not model.recent
+    fresh = FastModel.load(models_dir / "tiny-fast.tflite", num_threads=1)
+    config = GenerationConfig(max_new_tokens=6, sampling=SamplingConfig(temperature=0.0))
+    for prompt in ("Hello", "I'm enjoying a quiet even"):
+        for heal in (False, True):
+            asked = replace(config, heal=heal)
+            assert model.complete(prompt, asked) == fresh.complete(prompt, asked), prompt
+            model.reset()
+            fresh.reset()
 
 
 def test_n_choices_with_seed_are_reproducible(client: Any) -> None:

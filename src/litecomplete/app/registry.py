@@ -135,3 +135,16 @@ class ModelRegistry:
             raise ModelFileError(f"{entry.path} fits no known contract")
         self._loaded[model_id] = model
         return model
+
+    def preload(self, model_id: str) -> None:
+        """Load ``model_id`` and ready it for a first request that should not wait (a
+        keystroke's ghost): a fast-format model builds the spelling index healing uses
+        and runs a short prompt once (its prefill and a decode step; the first call of
+        a graph costs more than later ones), its caches then left empty."""
+        with self.lock(model_id):
+            model = self.load(model_id)
+            if isinstance(model, FastModel):
+                _ = model.tokens.spelling  # built on first use
+                logits = model.feed(model.prompt_ids("Hello", 1))
+                model.step(int(logits.argmax()))
+                model.reset()

@@ -83,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if not usable:
         raise ConfigError(f"no usable model: {models_dir} has no app- or fast-format .tflite file")
     first = usable[0].id
-    with registry.lock(first):  # the first request (a keystroke's ghost) should not wait
-        registry.load(first)
+    registry.preload(first)  # the first request (a keystroke's ghost) should not wait
     app = create_app(
         registry,
         cors_origins=tuple(args.cors_origin),
