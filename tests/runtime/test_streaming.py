@@ -36,6 +36,29 @@ def test_a_character_cut_short_is_left_out() -> None:
     assert decoder.flush() == ""
 
 
+def test_a_cut_keeps_whole_characters_and_bytes_that_begin_none() -> None:
+    from litecomplete.runtime.byte_vocab import byte_to_unicode
+
+    tokenizer = gpt2_tokenizer()
+    ok = tokenizer.encode("ok").ids
+    byte = {b: tokenizer.token_to_id(ch) for b, ch in byte_to_unicode().items()}
+    east, smile = ([byte[b] for b in c.encode()] for c in "東🙂")
+    cases = [
+        (east[:2], "ok"),  # the first two of 東's three bytes
+        (east + east[:1], "ok東"),  # 東, then another begun
+        ([byte[0xFD]], "ok\ufffd"),  # a byte no character begins with
+        ([byte[0xFD], *smile[:2]], "ok\ufffd"),  # then 🙂 begun
+        ([east[1], *east[:1]], "ok\ufffd"),  # a stray continuation byte, then 東 begun
+    ]
+    for tail, expected in cases:
+        decoder = TextDecoder(tokenizer)
+        pieces = [decoder.push(i) for i in ok + tail]
+        assert "".join(pieces) + decoder.flush(cut=True) == expected, tail
+        decoder = TextDecoder(tokenizer)  # not cut: as the tokenizer decodes them
+        pieces = [decoder.push(i) for i in ok + tail]
+        assert "".join(pieces) + decoder.flush() == tokenizer.decode(ok + tail), tail
+
+
 def test_a_completion_reports_every_token_it_generated(fast_models: dict) -> None:
     """Tokens whose text was still held back (a character not yet whole) belong to the
     piece that ends up carrying their text, and the last piece flushes what is held:

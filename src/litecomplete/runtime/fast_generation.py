@@ -68,7 +68,7 @@ def generate(
     model.cached = list(prepared.ids)
     logits, pos = prepared.logits, len(prepared.ids)
     history = list(prepared.ids)
-    decoder = TextDecoder(model.tokenizer)
+    decoder = TextDecoder(model.tokenizer, lambda: model.tokens.spelling.spelled)
     stops = StopMatcher(config.stop)
     generated = 0
     held: list[int] = []  # tokens not yet in a piece: their text is not complete yet
