@@ -99,17 +99,27 @@ def test_a_token_nothing_else_agrees_with_stays_fed(model: FastModel) -> None:
     assert index.heal(word, "cat") == (word, b"")
 
 
-def test_agreeing_tokens_are_the_whole_extensions_else_the_beginnings(model: FastModel) -> None:
+def test_agreeing_tokens_are_the_whole_extensions_else_the_longer_beginnings(
+    model: FastModel,
+) -> None:
     spelled = _spelled(model)
     index = model.tokens.spelling
     for rest in (b" ma", b" ", b",", b" thr", b"ing"):
         extensions = {i for i, b in enumerate(spelled) if b and b.startswith(rest)}
         assert extensions, rest
         assert set(index.agreeing(rest).tolist()) == extensions
-    rest = b" qqqzzzxq"  # no token begins with it
-    beginnings = {i for i, b in enumerate(spelled) if b and rest.startswith(b) and b != rest}
-    assert beginnings and not any(b.startswith(rest) for b in spelled)
-    assert set(index.agreeing(rest).tolist()) == beginnings
+    # No token begins with these: the beginnings of them, from the tokenizer's own
+    # first token of them on (not " ", nor " un" before " unintelligi").
+    for rest in (b" qqqzzzxq", b" unintelligi"):
+        assert not any(b.startswith(rest) for b in spelled)
+        natural = spelled[model.encode(rest.decode())[0]]
+        beginnings = {
+            i
+            for i, b in enumerate(spelled)
+            if b and rest.startswith(b) and len(natural) <= len(b) < len(rest)
+        }
+        assert beginnings and set(index.agreeing(rest).tolist()) == beginnings, rest
+        assert model.encode(" ")[0] not in beginnings
 
 
 def test_spaces_also_agree_as_the_tokenizer_begins_them_before_a_word(

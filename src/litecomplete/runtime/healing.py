@@ -6,7 +6,8 @@ with a lone space token, after which it expects anything but a word. Healing fee
 the prompt without the tokens of its last word (or its last run of spaces or
 punctuation) and makes the completion's first tokens spell them again: each token
 while the removed text is not yet spelled must agree with it (begin with what is
-left of it, or, where no token does, be a beginning of it). The completion shows
+left of it, or, where no token does, be a beginning of it no shorter than the
+tokenizer's own first token of it). The completion shows
 only what comes after the removed text ("ther is fine"). Every keystroke inside one
 word then feeds the same tokens, whose logits the runtime already holds.
 """
@@ -67,16 +68,17 @@ class SpellingIndex:
         self._by_bytes: dict[bytes, list[int]] = {}
         for b, i in order:
             self._by_bytes.setdefault(b, []).append(i)
-        self._before_word: dict[bytes, int | None] = {}
+        self._first: dict[bytes, int | None] = {}
 
     def agreeing(self, rest: bytes) -> np.ndarray:
         """Ids of the tokens that begin with ``rest``; where none does, of those that
-        are a beginning of it. (Short beginnings such as " w" are likely almost
-        anywhere: allowed beside whole words they would win over them and spell the
-        word in pieces the model never saw together.) Whitespace before a word is
-        spelled by the tokenizer in two: "\\n    return" is "\\n   ", " return"; so for
-        whitespace the token the tokenizer itself begins it with agrees as well
-        (alone, "\\n       " would win, and the line come out indented twice)."""
+        are a beginning of it at least as long as the tokenizer's own first token of
+        it. (Short beginnings such as " w" or " " are likely almost anywhere: allowed
+        beside whole words they would win over them and spell the word in pieces the
+        model never saw together.) Whitespace before a word is spelled by the
+        tokenizer in two: "\\n    return" is "\\n   ", " return"; so for whitespace the
+        token the tokenizer itself begins it with before a word agrees as well (alone,
+        "\\n       " would win, and the line come out indented twice)."""
         # Tokens beginning with ``rest`` are one run of the sorted list, up to the
         # first string past every such beginning.
         low = bisect.bisect_left(self._sorted, rest)
@@ -87,23 +89,30 @@ class SpellingIndex:
             else len(self._sorted)
         )
         if high > low:
-            before_word = self._whitespace_before_word(rest)
             found = self._ids[low:high]
-            return found if before_word is None else np.append(found, before_word)
-        shorter = [i for k in range(1, len(rest)) for i in self._by_bytes.get(rest[:k], [])]
+            if len(rest) < 2 or not rest.isspace():
+                return found
+            before_word = self._first_token(rest + b"x")
+            if before_word is None or len(self.spelled[before_word]) >= len(rest):
+                return found
+            return np.append(found, before_word)
+        natural = self._first_token(rest)
+        shortest = 1 if natural is None else len(self.spelled[natural])
+        shorter = [i for k in range(shortest, len(rest)) for i in self._by_bytes.get(rest[:k], [])]
         return np.array(shorter, dtype=np.int64)
 
-    def _whitespace_before_word(self, rest: bytes) -> int | None:
-        """For whitespace ``rest``, the token the tokenizer spells its beginning with
-        when a word follows, if that is not all of it; else None."""
-        if len(rest) < 2 or not rest.isspace():
-            return None
-        if rest not in self._before_word:
-            ids = self.tokenizer.encode(rest.decode("ascii") + "x", add_special_tokens=False).ids
+    def _first_token(self, text: bytes) -> int | None:
+        """The first token the tokenizer spells ``text`` with, where it spells a part of
+        ``text`` short of all of it; else None."""
+        if text not in self._first:
+            try:
+                ids = self.tokenizer.encode(text.decode("utf-8"), add_special_tokens=False).ids
+            except UnicodeDecodeError:  # a rest that begins inside a character
+                ids = []
             first = self.spelled[ids[0]] if ids else b""
-            proper = first and len(first) < len(rest) and rest.startswith(first)
-            self._before_word[rest] = ids[0] if proper else None
-        return self._before_word[rest]
+            proper = first and len(first) < len(text) and text.startswith(first)
+            self._first[text] = ids[0] if proper else None
+        return self._first[text]
 
     def heal(self, ids: list[int], text: str) -> tuple[list[int], bytes]:
         """``ids`` (ending with the tokens of ``text``'s end) without the tokens of
