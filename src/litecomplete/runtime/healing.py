@@ -28,6 +28,8 @@ MAX_HEALED_TOKENS = 4
 # one space before), or its trailing spaces: what a byte-level or SentencePiece
 # tokenizer spells with tokens that never reach further back.
 _LAST_SEGMENT = re.compile(r"(?: ?\w+| ?[^\w\s]+|\s+)\Z")
+# Texts whose first token is remembered (``SpellingIndex._first_token``).
+FIRST_TOKENS_KEPT = 4096
 _BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>\Z")
 
 
@@ -105,6 +107,8 @@ class SpellingIndex:
         """The first token the tokenizer spells ``text`` with, where it spells a part of
         ``text`` short of all of it; else None."""
         if text not in self._first:
+            if len(self._first) >= FIRST_TOKENS_KEPT:  # a long session's typed words
+                self._first.clear()
             try:
                 ids = self.tokenizer.encode(text.decode("utf-8"), add_special_tokens=False).ids
             except UnicodeDecodeError:  # a rest that begins inside a character
