@@ -10,6 +10,7 @@ next load maps instead of packing again (``weights_cache``).
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, ModelRunError
 from litecomplete.native_output import quiet_native_setup
 from litecomplete.process_memory import release_file_pages, release_freed_memory
+from litecomplete.runtime.call_costs import CallCosts
 from litecomplete.runtime.weights_cache import CacheSlot, open_slot
 
 # XNNPACK's weights cache in memory: where no cache file can be written.
@@ -88,6 +90,7 @@ class CompiledGraphs:
         self._path = path
         self._release()
         self._prepared: set[str] = set()  # signatures that ran once
+        self.costs = CallCosts()  # what each signature's calls took (``call_costs``)
 
     def __del__(self) -> None:
         with suppress(Exception):  # at interpreter exit, modules may be gone
@@ -181,11 +184,14 @@ class CompiledGraphs:
         try:
             inputs[c.TOKENS].write(padded)
             inputs[c.INPUT_POS].write(positions)
+            begin = time.perf_counter()
             self._model.run_by_name(key, inputs, self._outputs[key])
             if count:
                 logits = self._outputs[key][c.LOGITS].read(count, np.float32)
             else:
                 logits = np.zeros(0, np.float32)
+            if key in self._prepared:  # a first run prepares the graph: not its cost
+                self.costs.record(key, time.perf_counter() - begin)
         except RuntimeError as e:
             if key not in self._prepared:
                 raise ModelFileError(

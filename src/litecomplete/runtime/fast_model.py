@@ -20,6 +20,7 @@ from litecomplete import contract as c
 from litecomplete.errors import ModelFileError, PromptError, require_at_least
 from litecomplete.inspect.contracts import fast_contract_problems
 from litecomplete.inspect.model_info import ModelInfo, read_model_info
+from litecomplete.runtime.call_costs import verify_length
 from litecomplete.runtime.chunks import plan_chunks
 from litecomplete.runtime.compiled_graph import CompiledGraphs, shares_packed_weights
 from litecomplete.runtime.fast_generation import Prepared, completion_of, drafter_for, generate
@@ -294,17 +295,20 @@ class FastModel:
         ``remaining``: tokens still to sample; guesses beyond the last one's row are
         not worth a row.
         """
-        fitting = [t for t in self.verify_lengths if pos + t <= self.max_length]
-        fitting = [t - len(tokens) for t in fitting if t > len(tokens)]  # rows for guesses
+        fed = len(tokens)
+        fitting = [t for t in self.verify_lengths if pos + t <= self.max_length and t > fed]
         draft: list[int] = []
         if drafter is not None and fitting and remaining > 1:
-            short, long = min(fitting[0], remaining - 1), min(fitting[-1], remaining - 1)
+            # Rows for guesses: the shortest signature's for a phrase, the longest's
+            # for a text seen before.
+            short, long = (min(t - fed, remaining - 1) for t in (fitting[0], fitting[-1]))
             draft = drafter.propose(history, short, long)
         if not draft:
             for offset, token in enumerate(tokens):
                 logits = self._run_decode(token, pos + offset)
             return logits, []
-        length = len(tokens) + next(t for t in fitting if t >= len(draft))
+        length = verify_length(len(draft), fed, fitting, self._graphs.costs)
+        draft = draft[: length - fed]
         self.kept.wrote([*tokens, *draft], pos)
         rows = self._graphs.run_rows(c.verify_signature(length), [*tokens, *draft], pos)
         self.speculation_stats.verifies += 1
