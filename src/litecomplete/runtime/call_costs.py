@@ -24,7 +24,7 @@ from litecomplete import contract as c
 
 TIMINGS_KEPT = 9  # the latest calls of a signature its cost is the median of
 TIMINGS_NEEDED = 3  # before a signature's cost is trusted
-STALE_AFTER = 64  # verify calls after which an unchosen signature is run once again
+STALE_AFTER = 64  # calls (of any signature) after which an unchosen one is timed again
 
 
 class CallCosts:
