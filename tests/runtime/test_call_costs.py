@@ -73,7 +73,9 @@ def test_the_median_of_the_latest_timings() -> None:
 PROMPT = "I'm enjoying a"
 
 
-class _Fixed(CallCosts):
+class FixedCosts(CallCosts):
+    """Costs given, whatever the calls take; None for a signature not given."""
+
     def __init__(self, seconds: dict[str, float]) -> None:
         super().__init__()
         self.seconds = seconds
@@ -116,10 +118,10 @@ def test_the_model_checks_a_long_draft_by_its_own_costs(
     plain = model.complete(PROMPT, off).token_ids
     timed = model._graphs.costs
     try:
-        model._graphs.costs = _Fixed({"verify_4": 1.0, "verify_16": 1.5})
+        model._graphs.costs = FixedCosts({"verify_4": 1.0, "verify_16": 1.5})
         calls, tokens = _seen_again(model, monkeypatch)
         assert calls == ["verify_16"] and tokens == plain, "10 guesses, one 16-row call"
-        model._graphs.costs = _Fixed({"verify_4": 1.0, "verify_16": 4.0})
+        model._graphs.costs = FixedCosts({"verify_4": 1.0, "verify_16": 4.0})
         calls, tokens = _seen_again(model, monkeypatch)
         assert calls == ["verify_4"] * 3 and tokens == plain, "three 4-row calls: 3.0 < 4.0"
     finally:

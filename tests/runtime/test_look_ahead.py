@@ -10,13 +10,13 @@ import pytest
 
 from litecomplete.errors import ConfigError, PromptError
 from litecomplete.runtime import FastModel, GenerationConfig
-from litecomplete.runtime.call_costs import CallCosts
 from litecomplete.runtime.speculative import (
     LONG_MATCH,
     LookupDrafter,
     Speculation,
     SpeculationMode,
 )
+from tests.runtime.test_call_costs import FixedCosts
 
 OFF = Speculation(SpeculationMode.OFF)
 TEXT = "the quick brown fox jumps over the lazy dog while the cat sleeps on a warm mat"
@@ -49,19 +49,13 @@ def _fresh(model: FastModel, ids: list[int], config: GenerationConfig) -> list[i
     return model.complete_ids(ids, config).token_ids
 
 
-class _Untimed(CallCosts):
-    """No call timed: a draft goes in the shortest verify signature that holds it."""
-
-    def cost(self, key: str) -> float | None:
-        return None
-
-
 @pytest.mark.parametrize("start", [3, 20])  # a prompt shorter and longer than a long match
 def test_a_typed_alternative_is_suggested_in_one_verify_call(
     model: FastModel, start: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The tiny model's 16 rows may cost more than two 4-row calls (``call_costs``).
-    monkeypatch.setattr(model._graphs, "costs", _Untimed())
+    # The tiny model's 16 rows may cost more than two 4-row calls (``call_costs``):
+    # untimed, a draft goes in the shortest verify signature that holds it.
+    monkeypatch.setattr(model._graphs, "costs", FixedCosts({}))
     ids = model.encode(TEXT)[:start]
     config = GenerationConfig(max_new_tokens=8, stop_at_end_token=False)
     plain = GenerationConfig(max_new_tokens=8, stop_at_end_token=False, speculation=OFF)
