@@ -22,6 +22,7 @@ from litecomplete.runtime import GenerationConfig, SamplingConfig
 from litecomplete.runtime.fast_model import FastModel
 
 BEFORE, FIRST_CUT, MIN_LETTERS = 300, 3, 7
+WORD = re.compile(rf"(?<=\s)[A-Za-z]{{{MIN_LETTERS},}}")
 CONFIG = GenerationConfig(max_new_tokens=4, sampling=SamplingConfig(temperature=0.0), heal=True)
 
 
@@ -35,8 +36,7 @@ def main() -> None:
     print(f"model {model.path.name}, healed greedy suggestions of 4 tokens")
     for name, text in session_texts().items():
         counts = {True: [0, 0], False: [0, 0]}  # extension exists -> [cuts, finished]
-        pattern = rf"(?<=\s)[A-Za-z]{{{MIN_LETTERS},}}"
-        for match in list(re.finditer(pattern, text))[: args.words]:
+        for match in list(WORD.finditer(text))[: args.words]:
             word = match.group()
             for cut in range(FIRST_CUT, len(word)):
                 typed = (" " + word[:cut]).encode()
